@@ -1,0 +1,1 @@
+"""The driver loop, config, difficulty controllers, MLflow tracking, checkpoints and the CLI."""

@@ -1,0 +1,184 @@
+"""Experiment configuration: pydantic models loaded from YAML, with dotted `--set` overrides.
+
+Every field is documented once, here. The dotted key of a field (`algo.lr`) is its `--set` flag,
+its MLflow param name, and later its Optuna parameter name in sweeps. Unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """A config problem, with the offending key or file named in the message."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class PolicyConfig(_Section):
+    model: str = Field("tiny", description="`tiny` / `small` (built locally), a model directory, or a hub id.")
+    template: Literal["plain"] = Field("plain", description="Reply format the policy must follow.")
+    dtype: Literal["float32", "bfloat16", "float16"] = Field("float32", description="Rollout dtype.")
+    max_model_len: int = Field(512, ge=64, description="Context limit of a whole dialogue, in tokens.")
+
+
+class RolloutConfig(_Section):
+    backend: Literal["vllm", "hf"] = Field("vllm", description="Generation backend of the rollout workers.")
+    num_workers: int = Field(1, ge=1, description="Rollout worker actors; groups are split across them.")
+    group_size: int = Field(4, ge=2, description="Episodes per scenario (GRPO group size G).")
+    groups_per_step: int = Field(8, ge=1, description="Scenarios per training step.")
+    max_new_tokens: int = Field(40, ge=1, description="Token cap of one agent reply.")
+    temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass.")
+    worker_cpus: float = Field(1.0, gt=0, description="Ray CPUs reserved per rollout worker.")
+
+
+class SimulatorConfig(_Section):
+    name: Literal["rule"] = Field("rule", description="User simulator.")
+    max_turns: int = Field(3, ge=1, le=16, description="Agent replies before the user stops.")
+    pass_threshold: float = Field(70.0, gt=0, le=100, description="Final emotion that counts as a pass.")
+    split: Literal["train", "all"] = Field("train", description="Scenario split used for training.")
+
+
+class CurriculumConfig(_Section):
+    controller: Literal["fixed", "linear"] = Field("fixed", description="Difficulty controller.")
+    initial_difficulty: float = Field(0.3, ge=0, le=1, description="Difficulty of step 0 (and all steps for `fixed`).")
+    final_difficulty: float = Field(0.8, ge=0, le=1, description="`linear`: difficulty of the last step.")
+    band_low: float = Field(0.4, ge=0, le=1, description="Lower edge of the target pass-rate band.")
+    band_high: float = Field(0.6, ge=0, le=1, description="Upper edge of the target pass-rate band.")
+
+    @model_validator(mode="after")
+    def _band_ordered(self) -> CurriculumConfig:
+        if self.band_low > self.band_high:
+            raise ValueError(f"band_low ({self.band_low}) must not exceed band_high ({self.band_high})")
+        return self
+
+
+class AlgoConfig(_Section):
+    advantage: Literal["grpo", "drgrpo"] = Field("grpo", description="Advantage estimator.")
+    lr: float = Field(1e-3, gt=0, description="AdamW learning rate of the policy.")
+    clip_low: float = Field(0.2, ge=0, lt=1, description="PPO clip below 1 (ratio >= 1 - clip_low).")
+    clip_high: float = Field(0.28, ge=0, description="PPO clip above 1; > clip_low is DAPO's clip-higher.")
+    kl_coef: float = Field(0.0, ge=0, description="Weight of the k3 KL to the frozen initial policy.")
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
+    micro_batch_size: int = Field(16, ge=1, description="Sequences per learner forward pass.")
+    ppo_epochs: int = Field(1, ge=1, description="Passes over each batch; 1 lets vLLM's logprobs serve as the old policy's.")
+    learner_cpus: float = Field(1.0, gt=0, description="Ray CPUs reserved for the learner.")
+
+
+class TrainerConfig(_Section):
+    steps: int = Field(30, ge=1, description="Training steps.")
+    checkpoint_every: int = Field(10, ge=0, description="Steps between checkpoints (0: only the last).")
+    sample_every: int = Field(5, ge=1, description="Steps between logged sample dialogues.")
+    samples_per_log: int = Field(4, ge=1, description="Dialogues per sample log.")
+
+
+class TrackingConfig(_Section):
+    uri: str = Field("sqlite:///mlflow.db", description="MLflow tracking URI.")
+    experiment: str = Field("goldilocks", description="MLflow experiment name.")
+    run_name: str | None = Field(None, description="MLflow run name (default: generated).")
+
+
+class RayConfig(_Section):
+    address: str | None = Field(None, description="Existing cluster address; None starts a local one.")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of the local cluster (default: what the job needs).")
+
+
+class ExperimentConfig(_Section):
+    workdir: str = Field("runs", description="Where checkpoints and run files go.")
+    seed: int = Field(0, description="Seed of model building, scenario sampling and sampling.")
+    policy: PolicyConfig = PolicyConfig()
+    rollout: RolloutConfig = RolloutConfig()
+    simulator: SimulatorConfig = SimulatorConfig()
+    curriculum: CurriculumConfig = CurriculumConfig()
+    algo: AlgoConfig = AlgoConfig()
+    trainer: TrainerConfig = TrainerConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    ray: RayConfig = RayConfig()
+
+    @model_validator(mode="after")
+    def _fits_context(self) -> ExperimentConfig:
+        if self.rollout.max_new_tokens >= self.policy.max_model_len // 2:
+            raise ValueError(
+                f"rollout.max_new_tokens ({self.rollout.max_new_tokens}) must be below half of "
+                f"policy.max_model_len ({self.policy.max_model_len}) to leave room for the dialogue"
+            )
+        return self
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"invalid config ({source}):"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "<root>"
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """`a.b=value` -> (['a', 'b'], value parsed as YAML, so 3 is an int and null is None)."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected key=value")
+    key, raw = item.split("=", 1)
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {item!r}: bad key {key!r}")
+    try:
+        value = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML: {exc}") from None
+    return key.split("."), value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    for item in overrides:
+        path, value = parse_override(item)
+        node = raw
+        for i, part in enumerate(path[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {'.'.join(path)}: {'.'.join(path[: i + 1])} is not a section")
+            node = child
+        node[path[-1]] = value
+    return raw
+
+
+def default_config_path() -> Path:
+    """`configs/demo.yaml` of the checkout this package runs from: the embedded default job."""
+    return Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Load YAML (the embedded demo config when no path), apply overrides, validate."""
+    source = Path(path) if path else default_config_path()
+    try:
+        raw = yaml.safe_load(source.read_text()) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {source}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {source} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {source} must hold a mapping at top level")
+    raw = apply_overrides(raw, overrides or [])
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, str(source))) from None
+
+
+def flatten(config: BaseModel, prefix: str = "") -> dict[str, Any]:
+    """Dotted key -> value, the MLflow params of a run."""
+    out: dict[str, Any] = {}
+    for name in type(config).model_fields:
+        value = getattr(config, name)
+        key = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            out.update(flatten(value, key + "."))
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,245 @@
+"""The training loop, read top to bottom like CleanRL's:
+
+    propose difficulty -> rollout -> score -> learn -> sync weights -> observe -> log / checkpoint
+
+Each phase is a short function and is timed under `perf/<phase>_s`. The driver owns no model:
+the rollout workers and the learner are Ray actors; only plain dataclasses cross to them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from orchestrator.config import ExperimentConfig
+from orchestrator.controllers import BatchStats, make_controller
+from orchestrator.curve_plots import plot_curves
+from orchestrator.ray_session import ray_session
+from orchestrator.tracking import MlflowTracker, Tracker
+from workers.backends import SamplingConfig
+from workers.env.scenario_bank import english_split
+from workers.learner import Learner, LearnerSettings
+from workers.rl.advantages import ADVANTAGES, informative_group_fraction
+from workers.rollout_worker import RolloutSettings, RolloutWorker
+from workers.types import Episode, EpisodeRequest, TrainBatch
+
+PHASES = ("generate", "simulate", "learn", "sync", "log")
+
+
+@dataclass
+class StepTiming:
+    step_s: float = 0.0
+    phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+
+    @property
+    def overhead_s(self) -> float:
+        return self.step_s - sum(self.phases.values())
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    run_dir: Path
+    timings: list[StepTiming]
+    last_metrics: dict[str, float]
+
+
+def resolve_policy_model(name: str, seed: int, log: Callable[[str], None] = print) -> str:
+    """`tiny` / `small` are built locally (and cached); anything else is a directory or hub id."""
+    from workers.policy_model.bootstrap import MODEL_SIZES, ensure_model
+
+    if name in MODEL_SIZES:
+        return str(ensure_model(name, seed, log=log))
+    return name
+
+
+def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: float, step: int) -> list[EpisodeRequest]:
+    scenarios = english_split(config.simulator.split)
+    picked = rng.sample(scenarios, k=min(config.rollout.groups_per_step, len(scenarios)))
+    return [
+        EpisodeRequest(scenario, difficulty, group, seed=config.seed * 1_000_003 + step * 1009 + group)
+        for group, scenario in enumerate(picked)
+        for _ in range(config.rollout.group_size)
+    ]
+
+
+def run_rollouts(workers: list, requests: list[EpisodeRequest], version: int, timing: StepTiming) -> list[Episode]:
+    """Whole groups go to one worker (round-robin); workers run in parallel, so a phase costs
+    the slowest worker's time."""
+    import ray
+
+    shards = [[r for r in requests if r.group % len(workers) == i] for i in range(len(workers))]
+    results = ray.get([w.rollout.remote(shard, version) for w, shard in zip(workers, shards, strict=True) if shard])
+    timing.phases["generate"] = max(r.generate_s for r in results)
+    timing.phases["simulate"] = max(r.simulate_s for r in results)
+    return sorted((e for r in results for e in r.episodes), key=lambda e: e.group)
+
+
+def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch, BatchStats, dict[str, float]]:
+    g = config.rollout.group_size
+    rewards = torch.tensor([e.reward for e in episodes]).view(-1, g)
+    passed = torch.tensor([e.passed for e in episodes]).view(-1, g)
+    advantages = ADVANTAGES[config.algo.advantage](rewards, 1e-6).flatten().tolist()
+    batch = TrainBatch(
+        token_ids=[e.token_ids for e in episodes],
+        policy_mask=[e.policy_mask for e in episodes],
+        old_logprobs=[e.logprobs for e in episodes],
+        advantages=advantages,
+    )
+    labels = [(label, e.intent) for e in episodes for label in e.labels]
+    stats = BatchStats(
+        pass_rate=passed.float().mean().item(),
+        informative_group_frac=informative_group_fraction(passed),
+        reward_mean=rewards.mean().item(),
+    )
+    metrics = {
+        "reward/mean": stats.reward_mean,
+        "reward/std": rewards.std().item(),
+        "emotion/final_mean": sum(e.final_emotion for e in episodes) / len(episodes),
+        "curriculum/pass_rate": stats.pass_rate,
+        "curriculum/informative_group_frac": stats.informative_group_frac,
+        "rollout/turns_mean": sum(e.turns for e in episodes) / len(episodes),
+        "rollout/response_tokens_mean": sum(e.response_tokens for e in episodes) / len(episodes),
+        "rollout/truncated_frac": sum(e.truncated for e in episodes) / len(episodes),
+        "rollout/strategy_match_frac": sum(lab == intent for lab, intent in labels) / max(1, len(labels)),
+    }
+    return batch, stats, metrics
+
+
+def sample_dialogues(episodes: list[Episode], step: int, k: int) -> list[dict[str, Any]]:
+    """The best and the worst episodes of the step, with what the scorer saw in each reply."""
+    ranked = sorted(episodes, key=lambda e: e.reward)
+    chosen = ranked[-((k + 1) // 2):][::-1] + ranked[: k // 2]
+    return [
+        {
+            "step": step,
+            "scenario": e.scenario_id,
+            "hidden_intent": e.intent,
+            "difficulty": round(e.difficulty, 4),
+            "reward": round(e.reward, 4),
+            "passed": e.passed,
+            "reply_strategies": " / ".join(e.labels),
+            "emotions": " -> ".join(f"{x:.0f}" for x in e.emotions),
+            "dialogue": "\n".join(f"{role}: {text}" for role, text in e.transcript),
+        }
+        for e in chosen
+    ]
+
+
+def save_checkpoint(learner, run_dir: Path, step: int, controller_state: dict[str, Any], version: int) -> Path:
+    """Written to a temp dir and renamed, so a crash never leaves a half checkpoint."""
+    import ray
+
+    final = run_dir / "checkpoints" / f"step_{step:06d}"
+    staging = final.with_name(final.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    ray.get(learner.save.remote(str(staging)))
+    (staging / "trainer_state.json").write_text(
+        json.dumps({"step": step, "weight_version": version, "controller": controller_state}, indent=1)
+    )
+    shutil.rmtree(final, ignore_errors=True)
+    staging.rename(final)
+    return final
+
+
+def _actors(config: ExperimentConfig, model_dir: str):
+    import ray
+
+    r, a = config.rollout, config.algo
+    rollout_settings = RolloutSettings(
+        backend=r.backend,
+        max_model_len=config.policy.max_model_len,
+        dtype=config.policy.dtype,
+        sampling=SamplingConfig(r.max_new_tokens, r.temperature, r.top_p),
+        simulator=config.simulator.name,
+        max_turns=config.simulator.max_turns,
+        pass_threshold=config.simulator.pass_threshold,
+    )
+    learner_settings = LearnerSettings(
+        lr=a.lr, clip_low=a.clip_low, clip_high=a.clip_high, kl_coef=a.kl_coef,
+        max_grad_norm=a.max_grad_norm, micro_batch_size=a.micro_batch_size, ppo_epochs=a.ppo_epochs,
+    )
+    workers = [
+        ray.remote(RolloutWorker).options(num_cpus=r.worker_cpus).remote(model_dir, rollout_settings, config.seed + i)
+        for i in range(r.num_workers)
+    ]
+    learner = ray.remote(Learner).options(num_cpus=a.learner_cpus).remote(model_dir, learner_settings, config.seed)
+    ray.get([w.__ray_ready__.remote() for w in workers] + [learner.__ray_ready__.remote()])
+    return workers, learner
+
+
+def train(
+    config: ExperimentConfig,
+    on_step: Callable[[int, dict[str, float]], None] = lambda step, metrics: None,
+    log: Callable[[str], None] = print,
+    tracker: Tracker | None = None,
+) -> RunSummary:
+    import ray
+
+    model_dir = resolve_policy_model(config.policy.model, config.seed, log)
+    tracker = tracker or MlflowTracker(config)
+    run_dir = Path(config.workdir) / tracker.run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    controller = make_controller(config)
+    rng = random.Random(config.seed)
+    timings: list[StepTiming] = []
+    metrics: dict[str, float] = {}
+    band = {"curriculum/band_low": config.curriculum.band_low, "curriculum/band_high": config.curriculum.band_high}
+    status = "FAILED"
+    try:
+        with ray_session(config):
+            log("starting rollout workers and learner on Ray")
+            workers, learner = _actors(config, model_dir)
+            version = 0
+            for step in range(config.trainer.steps):
+                timing = StepTiming()
+                start = time.perf_counter()
+                difficulty = controller.propose(step)
+                episodes = run_rollouts(workers, sample_requests(config, rng, difficulty, step), version, timing)
+                batch, stats, metrics = score(episodes, config)
+
+                tick = time.perf_counter()
+                metrics |= ray.get(learner.update.remote(batch))
+                timing.phases["learn"] = time.perf_counter() - tick
+
+                tick = time.perf_counter()
+                version += 1
+                weights = learner.weights.remote()
+                ray.get([w.update_weights.remote(weights, version) for w in workers])
+                timing.phases["sync"] = time.perf_counter() - tick
+
+                controller.observe(step, difficulty, stats)
+                tick = time.perf_counter()
+                metrics |= band | {"curriculum/difficulty": difficulty}
+                metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync")}
+                metrics["perf/tokens_per_s"] = sum(e.response_tokens for e in episodes) / max(timing.phases["generate"], 1e-9)
+                metrics["perf/step_s"] = tick - start
+                tracker.log_metrics(metrics, step)
+                if step % config.trainer.sample_every == 0 or step == config.trainer.steps - 1:
+                    rows = sample_dialogues(episodes, step, config.trainer.samples_per_log)
+                    tracker.log_table(rows, f"dialogues/step_{step:06d}.json")
+                last = step == config.trainer.steps - 1
+                every = config.trainer.checkpoint_every
+                if last or (every and (step + 1) % every == 0):
+                    save_checkpoint(learner, run_dir, step + 1, controller.state_dict(), version)
+                timing.phases["log"] = time.perf_counter() - tick
+                timing.step_s = time.perf_counter() - start
+                timings.append(timing)
+                on_step(step, metrics)
+        plot = plot_curves(tracker.metric_history, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")
+        tracker.log_file(plot, "plots")
+        (run_dir / "timings.json").write_text(json.dumps([asdict(t) for t in timings], indent=1))
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        tracker.finish(status)
+    return RunSummary(tracker.run_id, run_dir, timings, metrics)

@@ -1,0 +1,48 @@
+"""Starting and stopping Ray for a job: a private local cluster, or an existing one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+
+from orchestrator.config import ExperimentConfig
+from workers.backends.vllm_backend import ENGINE_ENV
+
+
+def cpus_needed(config: ExperimentConfig) -> float:
+    return config.algo.learner_cpus + config.rollout.num_workers * config.rollout.worker_cpus
+
+
+@contextlib.contextmanager
+def ray_session(config: ExperimentConfig) -> Iterator[None]:
+    """A local cluster lives in its own short temp dir (Ray's socket paths must stay under 107
+    bytes) and is torn down with it; an existing cluster (`ray.address`) is only connected to."""
+    import ray
+
+    env = {**ENGINE_ENV, "TOKENIZERS_PARALLELISM": "false"}
+    for key, value in env.items():
+        os.environ.setdefault(key, value)
+    if config.ray.address:
+        ray.init(address=config.ray.address, runtime_env={"env_vars": env}, log_to_driver=False)
+        try:
+            yield
+        finally:
+            ray.shutdown()
+        return
+    temp_dir = tempfile.mkdtemp(prefix="gl-ray-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    num_cpus = config.ray.num_cpus or max(os.cpu_count() or 1, int(cpus_needed(config) + 0.999))
+    ray.init(
+        num_cpus=num_cpus,
+        include_dashboard=False,
+        log_to_driver=False,
+        _temp_dir=temp_dir,
+        configure_logging=False,
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp_dir, ignore_errors=True)

@@ -1,0 +1,121 @@
+"""Experiment tracking: one MLflow run per `goldilocks run`, written through MlflowClient.
+
+The client is used with an explicit run id (no global "active run"), so the tracker can live in
+the driver next to Ray without hidden state. For a sqlite store the artifacts go beside the
+database file, so a run directory moved elsewhere keeps its dialogues and plots.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from orchestrator.config import ExperimentConfig, flatten
+
+
+class Tracker(Protocol):
+    run_id: str
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None: ...
+
+    def log_json(self, data: Any, artifact_file: str) -> None: ...
+
+    def log_table(self, rows: list[dict[str, Any]], artifact_file: str) -> None: ...
+
+    def log_file(self, path: Path, artifact_dir: str | None = None) -> None: ...
+
+    def metric_history(self, key: str) -> list[tuple[int, float]]: ...
+
+    def finish(self, status: str) -> None: ...
+
+
+def _artifact_root(uri: str, experiment: str) -> str | None:
+    if uri.startswith("sqlite:///"):
+        db = Path(uri.removeprefix("sqlite:///")).resolve()
+        return (db.parent / "mlartifacts" / experiment).as_uri()
+    return None
+
+
+class MlflowTracker:
+    PARAM_CHUNK = 100
+    """MLflow's log_batch accepts at most 100 params per call."""
+
+    def __init__(self, config: ExperimentConfig):
+        from mlflow import MlflowClient
+
+        t = config.tracking
+        self.uri = t.uri
+        self.client = MlflowClient(tracking_uri=t.uri)
+        experiment = self.client.get_experiment_by_name(t.experiment)
+        exp_id = (
+            experiment.experiment_id
+            if experiment
+            else self.client.create_experiment(t.experiment, artifact_location=_artifact_root(t.uri, t.experiment))
+        )
+        run = self.client.create_run(exp_id, run_name=t.run_name, tags={"goldilocks.simulator": config.simulator.name})
+        self.run_id = run.info.run_id
+        self.experiment_id = exp_id
+        self._log_params(flatten(config))
+        self.log_json(config.model_dump(mode="json"), "config/resolved_config.json")
+
+    def _log_params(self, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)) for k, v in params.items()]
+        for i in range(0, len(items), self.PARAM_CHUNK):
+            self.client.log_batch(self.run_id, params=items[i : i + self.PARAM_CHUNK])
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()]
+        )
+
+    def log_json(self, data: Any, artifact_file: str) -> None:
+        self.client.log_dict(self.run_id, data, artifact_file)
+
+    def log_table(self, rows: list[dict[str, Any]], artifact_file: str) -> None:
+        columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
+        self.client.log_table(self.run_id, data=columns, artifact_file=artifact_file)
+
+    def log_file(self, path: Path, artifact_dir: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, str(path), artifact_dir)
+
+    def metric_history(self, key: str) -> list[tuple[int, float]]:
+        return [(m.step, m.value) for m in self.client.get_metric_history(self.run_id, key)]
+
+    def finish(self, status: str) -> None:
+        self.client.set_terminated(self.run_id, status=status)
+
+
+class MemoryTracker:
+    """Keeps everything in memory: for unit tests of the driver's own logic only."""
+
+    def __init__(self) -> None:
+        self.run_id = "memory"
+        self.metrics: dict[str, list[tuple[int, float]]] = {}
+        self.artifacts: dict[str, Any] = {}
+        self.status: str | None = None
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        for k, v in metrics.items():
+            self.metrics.setdefault(k, []).append((step, float(v)))
+
+    def log_json(self, data: Any, artifact_file: str) -> None:
+        self.artifacts[artifact_file] = json.loads(json.dumps(data))
+
+    def log_table(self, rows: list[dict[str, Any]], artifact_file: str) -> None:
+        self.artifacts[artifact_file] = rows
+
+    def log_file(self, path: Path, artifact_dir: str | None = None) -> None:
+        self.artifacts[f"{artifact_dir or ''}/{path.name}"] = path.read_bytes()
+
+    def metric_history(self, key: str) -> list[tuple[int, float]]:
+        return self.metrics.get(key, [])
+
+    def finish(self, status: str) -> None:
+        self.status = status

@@ -1,0 +1,35 @@
+"""The interface every generation backend implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    max_new_tokens: int
+    temperature: float = 1.0
+    top_p: float = 1.0
+
+
+@dataclass(frozen=True)
+class Generation:
+    token_ids: list[int]
+    logprobs: list[float]
+    """log p of each sampled token under the sampling policy (the PPO 'old' policy)."""
+    finished: bool
+    """True when the reply ended with the end-of-turn token, False when cut at max_new_tokens."""
+
+
+class GenerationBackend(Protocol):
+    version: int
+    """The weight version last loaded; rollouts check it before every batch."""
+
+    def generate(self, prompts: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
+        """One call for the whole batch: continuations of every prompt (token ids)."""
+        ...
+
+    def update_weights(self, state: dict[str, torch.Tensor], version: int) -> None: ...

@@ -1,0 +1,61 @@
+"""Reference generation path: transformers' generate. Slower than vLLM; used to check it and as a
+fallback where vLLM cannot run."""
+
+from __future__ import annotations
+
+import torch
+
+from workers.backends.base import Generation, SamplingConfig
+
+
+class HfBackend:
+    def __init__(self, model_dir: str, *, max_model_len: int, dtype: str, seed: int):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype))
+        self.model.eval()
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.eos_token_id = tokenizer.eos_token_id
+        self.pad_token_id = tokenizer.pad_token_id
+        self.max_model_len = max_model_len
+        self.generator = torch.Generator().manual_seed(seed)
+        self.version = 0
+
+    @torch.no_grad()
+    def generate(self, prompts: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), self.pad_token_id, dtype=torch.long)
+        attention = torch.zeros_like(ids)
+        for row, p in enumerate(prompts):
+            ids[row, width - len(p) :] = torch.tensor(p)
+            attention[row, width - len(p) :] = 1
+        torch.manual_seed(int(torch.randint(2**31, (1,), generator=self.generator)))
+        out = self.model.generate(
+            input_ids=ids,
+            attention_mask=attention,
+            do_sample=True,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=0,
+            max_new_tokens=sampling.max_new_tokens,
+            eos_token_id=self.eos_token_id,
+            pad_token_id=self.pad_token_id,
+            return_dict_in_generate=True,
+            output_logits=True,
+        )
+        new = out.sequences[:, width:]
+        raw = torch.stack(out.logits, dim=1).float().log_softmax(-1)
+        picked = torch.gather(raw, -1, new.unsqueeze(-1)).squeeze(-1)
+        results = []
+        for row in range(len(prompts)):
+            tokens = new[row].tolist()
+            if self.eos_token_id in tokens:
+                tokens = tokens[: tokens.index(self.eos_token_id) + 1]
+            lps = picked[row, : len(tokens)].tolist()
+            finished = bool(tokens) and tokens[-1] == self.eos_token_id
+            results.append(Generation(tokens, lps, finished))
+        return results
+
+    def update_weights(self, state: dict[str, torch.Tensor], version: int) -> None:
+        self.model.load_state_dict({k: v.clone() for k, v in state.items()}, strict=False)
+        self.version = version

@@ -1,0 +1,1 @@
+"""The dialogue environment: scenarios, the strategy scorer, user simulators, scripted policies."""

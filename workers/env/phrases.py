@@ -1,0 +1,67 @@
+"""Typed access to the shipped English phrase bank (`data/phrases_en.yaml`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
+
+@dataclass(frozen=True)
+class StrategyPhrases:
+    name: str
+    intent: str
+    markers: tuple[str, ...]
+    explicit: tuple[str, ...]
+    vague: tuple[str, ...]
+    replies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PhraseBank:
+    strategies: dict[str, StrategyPhrases]
+    generic_markers: tuple[str, ...]
+    generic_replies: tuple[str, ...]
+    feelings: dict[str, tuple[str, ...]]
+    situations: tuple[tuple[str, str], ...]
+    test_topics: frozenset[str]
+    others: tuple[str, ...]
+    names: tuple[str, ...]
+    reactions: dict[str, tuple[str, ...]]
+    system_prompt: str
+
+
+@cache
+def phrase_bank() -> PhraseBank:
+    raw = yaml.safe_load(resources.files("workers.env").joinpath("data/phrases_en.yaml").read_text())
+    strategies = {
+        name: StrategyPhrases(
+            name=name,
+            intent=s["intent"],
+            markers=tuple(s["markers"]),
+            explicit=tuple(s["explicit"]),
+            vague=tuple(s["vague"]),
+            replies=tuple(s["replies"]),
+        )
+        for name, s in raw["strategies"].items()
+    }
+    return PhraseBank(
+        strategies=strategies,
+        generic_markers=tuple(raw["generic"]["markers"]),
+        generic_replies=tuple(raw["generic"]["replies"]),
+        feelings={k: tuple(v["feeling"]) for k, v in raw["personalities"].items()},
+        situations=tuple((s["topic"], s["text"]) for s in raw["situations"]),
+        test_topics=frozenset(raw["test_topics"]),
+        others=tuple(raw["others"]),
+        names=tuple(raw["names"]),
+        reactions={k: tuple(v) for k, v in raw["reactions"].items()},
+        system_prompt=raw["system_prompt"],
+    )
+
+
+STRATEGY_NAMES: tuple[str, ...] = (
+    "validate", "reflect", "dialectic", "empathise", "listen", "explain", "advise", "praise",
+)
+PERSONALITIES: tuple[str, ...] = ("negative", "passive", "avoidant")

@@ -1,0 +1,85 @@
+"""The deterministic `rule` simulator: an emotion model driven by the strategy scorer.
+
+Per agent reply: the scorer labels the reply; a label equal to the hidden intent raises emotion by
+`gain`, plain comfort moves it by `generic_delta`, anything else lowers it by `penalty` (knobs in
+`difficulty.py`). The user says goodbye as soon as emotion reaches the pass threshold (a pass),
+and leaves when emotion hits 0, when unhelpful replies exhaust their patience, or at max turns.
+"""
+
+from __future__ import annotations
+
+from workers.env.difficulty import RuleKnobs, rule_knobs
+from workers.env.phrases import phrase_bank
+from workers.env.scenario_bank import Scenario
+from workers.env.simulator import UserTurn, stable_pick
+from workers.env.strategy_scorer import GENERIC, judge_reply
+
+
+class RuleSimulator:
+    def __init__(self, *, max_turns: int, pass_threshold: float, seed: int = 0):
+        if max_turns < 1:
+            raise ValueError("simulator.max_turns must be at least 1")
+        self.max_turns = max_turns
+        self.pass_threshold = pass_threshold
+        self.seed = seed
+        self.emotion = 0.0
+        self._scenario: Scenario | None = None
+        self._knobs: RuleKnobs | None = None
+        self._turn = 0
+        self._unhelpful = 0
+
+    def start(self, scenario: Scenario, difficulty: float) -> str:
+        self._scenario = scenario
+        self._knobs = rule_knobs(difficulty, scenario.personality)
+        self.emotion = self._knobs.start_emotion
+        self._turn = 0
+        self._unhelpful = 0
+        bank = phrase_bank()
+        cues = bank.strategies[scenario.intent]
+        parts = [scenario.situation, self._pick(bank.feelings[scenario.personality], "feeling")]
+        if self._knobs.vague_cue:
+            parts.append(self._pick(cues.vague, "vague"))
+        if self._knobs.explicit_cue:
+            parts.append(self._pick(cues.explicit, "explicit"))
+        return " ".join(parts)
+
+    def step(self, agent_reply: str) -> UserTurn:
+        if self._scenario is None or self._knobs is None:
+            raise RuntimeError("RuleSimulator.step called before start")
+        knobs, bank = self._knobs, phrase_bank()
+        self._turn += 1
+        label = judge_reply(agent_reply).label
+        if label == self._scenario.intent:
+            delta = knobs.gain
+        elif label == GENERIC:
+            delta = knobs.generic_delta
+        else:
+            delta = -knobs.penalty
+        self.emotion = min(100.0, max(0.0, self.emotion + delta))
+        if delta <= 0:
+            self._unhelpful += 1
+
+        if self.emotion >= self.pass_threshold:
+            return UserTurn(self._pick(bank.reactions["goodbye"], "bye"), self.emotion, True, label)
+        if self.emotion <= 0 or self._unhelpful >= knobs.patience:
+            return UserTurn(self._pick(bank.reactions["leave"], "leave"), self.emotion, True, label)
+        done = self._turn >= self.max_turns
+        return UserTurn(self._reaction(delta, label), self.emotion, done, label)
+
+    def _reaction(self, delta: float, label: str) -> str:
+        knobs, bank = self._knobs, phrase_bank()
+        assert knobs is not None and self._scenario is not None
+        if delta > 0:
+            return self._pick(bank.reactions["better"], "better")
+        if label == GENERIC and delta == 0:
+            return self._pick(bank.reactions["neutral"], "neutral")
+        if knobs.hint_on_miss:
+            hint = self._pick(bank.strategies[self._scenario.intent].explicit, "hint")
+            return self._pick(bank.reactions["worse_hint"], "worse").format(hint=hint)
+        if knobs.penalty > 15:
+            return self._pick(bank.reactions["sarcastic"], "sarcastic")
+        return self._pick(bank.reactions["worse"], "worse")
+
+    def _pick(self, options: tuple[str, ...], kind: str) -> str:
+        assert self._scenario is not None
+        return stable_pick(options, self.seed, self._scenario.id, self._turn, kind)

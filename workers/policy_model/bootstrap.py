@@ -1,0 +1,193 @@
+"""Builds the policy locally: tokenizer, Qwen2 model, supervised warm start; cached by inputs.
+
+No model hub is reachable from CI, so the project makes its own policy: a byte-level BPE
+tokenizer trained on the counselling corpus, a ChatML template, a small Qwen2 (the architecture
+vLLM and transformers both know), then a short supervised warm start so that replies are word-like
+before RL begins. The result is a plain Hugging Face model directory, usable by vLLM and HF alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+from workers.chat_format import CHAT_TEMPLATE, END_OF_TEXT, IM_END, SPECIAL_TOKENS
+from workers.chat_format import opening_segment, user_segment
+from workers.policy_model.corpus import CorpusDialogue, corpus_texts, counselling_corpus
+
+BOOTSTRAP_VERSION = 1
+"""Bump when this module changes what it builds, so caches keyed on the old recipe are ignored."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    vocab_size: int
+    hidden_size: int
+    intermediate_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    max_position_embeddings: int
+    corpus_size: int
+    warmup_steps: int
+    warmup_batch: int
+    warmup_lr: float
+
+
+MODEL_SIZES: dict[str, ModelSpec] = {
+    # ~1M parameters: the CI and demo policy.
+    "tiny": ModelSpec(1024, 192, 512, 2, 6, 2, 1024, 4000, 200, 32, 3e-3),
+    # ~47M parameters: the benchmark policy.
+    "small": ModelSpec(4096, 640, 1792, 10, 10, 2, 1024, 4000, 120, 16, 1e-3),
+}
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("GOLDILOCKS_CACHE", Path.home() / ".cache" / "goldilocks"))
+
+
+def recipe_key(size: str, seed: int) -> str:
+    phrases = resources.files("workers.env").joinpath("data/phrases_en.yaml").read_bytes()
+    recipe = json.dumps(
+        {"spec": asdict(MODEL_SIZES[size]), "seed": seed, "version": BOOTSTRAP_VERSION},
+        sort_keys=True,
+    ).encode()
+    return hashlib.sha256(recipe + phrases).hexdigest()[:16]
+
+
+def ensure_model(
+    size: str, seed: int = 0, out: Path | None = None, log: Callable[[str], None] = print
+) -> Path:
+    """The model directory for (size, seed): from the cache when present, else built once."""
+    if size not in MODEL_SIZES:
+        raise ValueError(f"unknown model size {size!r}; choose one of {sorted(MODEL_SIZES)}")
+    cached = cache_root() / "models" / f"{size}-{recipe_key(size, seed)}"
+    if not (cached / "config.json").exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=cached.parent, prefix=f".{size}-"))
+        try:
+            build_model(MODEL_SIZES[size], seed, staging, log)
+            try:
+                staging.rename(cached)
+            except OSError:
+                if not (cached / "config.json").exists():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    else:
+        log(f"using cached {size} policy at {cached}")
+    if out is None:
+        return cached
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"--out {out} exists and is not empty")
+    shutil.copytree(cached, out, dirs_exist_ok=True)
+    return out
+
+
+def train_tokenizer(texts: list[str], vocab_size: int):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token=IM_END,
+        pad_token=END_OF_TEXT,
+        chat_template=CHAT_TEMPLATE,
+        model_max_length=1024,
+    )
+
+
+def encode_dialogue(tokenizer, dialogue: CorpusDialogue) -> tuple[list[int], list[int]]:
+    """Token ids and a 0/1 mask of the agent's tokens, segment by segment like a rollout."""
+    ids: list[int] = []
+    mask: list[int] = []
+    end_id = tokenizer.convert_tokens_to_ids(IM_END)
+    for i, (user, agent) in enumerate(dialogue.turns):
+        prompt = opening_segment(dialogue.system, user) if i == 0 else user_segment(user)
+        prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
+        reply_ids = tokenizer.encode(agent, add_special_tokens=False) + [end_id]
+        ids += prompt_ids + reply_ids
+        mask += [0] * len(prompt_ids) + [1] * len(reply_ids)
+    return ids, mask
+
+
+def build_model(spec: ModelSpec, seed: int, out: Path, log: Callable[[str], None]) -> None:
+    import torch
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(seed)
+    dialogues = counselling_corpus(spec.corpus_size, seed)
+    log(f"training a {spec.vocab_size}-token BPE tokenizer on {len(dialogues)} dialogues")
+    tokenizer = train_tokenizer(corpus_texts(dialogues), spec.vocab_size)
+    end_id = tokenizer.convert_tokens_to_ids(IM_END)
+    pad_id = tokenizer.convert_tokens_to_ids(END_OF_TEXT)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size,
+        num_hidden_layers=spec.num_hidden_layers,
+        num_attention_heads=spec.num_attention_heads,
+        num_key_value_heads=spec.num_key_value_heads,
+        max_position_embeddings=spec.max_position_embeddings,
+        tie_word_embeddings=True,
+        bos_token_id=end_id,
+        eos_token_id=end_id,
+        pad_token_id=pad_id,
+        torch_dtype="float32",
+    )
+    model = Qwen2ForCausalLM(config)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"warm-starting a {n_params / 1e6:.2f}M-parameter Qwen2 for {spec.warmup_steps} steps")
+    warm_start(model, [encode_dialogue(tokenizer, d) for d in dialogues], spec, seed, pad_id, log)
+    model.generation_config = GenerationConfig(eos_token_id=end_id, pad_token_id=pad_id)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    (out / "goldilocks.json").write_text(
+        json.dumps({"spec": asdict(spec), "seed": seed, "params": n_params}, indent=1)
+    )
+
+
+def warm_start(model, samples, spec: ModelSpec, seed: int, pad_id: int, log) -> None:
+    """Next-token loss on the agent's tokens only; AdamW with linear decay."""
+    import torch
+
+    from workers.rl.token_logprobs import sequence_batch
+
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=spec.warmup_lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / spec.warmup_steps)
+    model.train()
+    for step in range(spec.warmup_steps):
+        pick = torch.randint(len(samples), (spec.warmup_batch,), generator=gen).tolist()
+        ids, mask = sequence_batch([samples[i][0] for i in pick], [samples[i][1] for i in pick], pad_id)
+        logits = model(input_ids=ids, attention_mask=(ids != pad_id).long()).logits
+        target_mask = mask[:, 1:].float()
+        loss = torch.nn.functional.cross_entropy(
+            logits[:, :-1].reshape(-1, logits.size(-1)), ids[:, 1:].reshape(-1), reduction="none"
+        )
+        loss = (loss * target_mask.reshape(-1)).sum() / target_mask.sum()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % 50 == 0 or step == spec.warmup_steps - 1:
+            log(f"  warm start step {step + 1}/{spec.warmup_steps}  loss {loss.item():.3f}")
+    model.eval()

@@ -1,0 +1,1 @@
+"""RL math as pure tensor functions: advantages, token log-probabilities, losses."""

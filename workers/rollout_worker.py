@@ -1,0 +1,144 @@
+"""Rollout worker: plays many dialogues at once between the policy and simulated users.
+
+Plain Python (the driver wraps it in `ray.remote`). Every turn makes a single generate call for
+all live dialogues, then lets each user simulator answer. Token ids are appended segment by
+segment, so the sequence the learner scores is exactly the one that was sampled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from workers.backends import SamplingConfig, make_backend
+from workers.chat_format import opening_segment, user_segment
+from workers.env.phrases import phrase_bank
+from workers.env.simulator import UserSimulator, make_simulator
+from workers.types import Episode, EpisodeRequest, RolloutResult
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    backend: str
+    max_model_len: int
+    dtype: str
+    sampling: SamplingConfig
+    simulator: str
+    max_turns: int
+    pass_threshold: float
+
+
+class _Dialogue:
+    """One episode under construction."""
+
+    def __init__(self, request: EpisodeRequest, sim: UserSimulator, opening: str, ids: list[int]):
+        self.request = request
+        self.sim = sim
+        self.ids = ids
+        self.mask = [0] * len(ids)
+        self.logprobs = [0.0] * len(ids)
+        self.emotions = [sim.emotion]
+        self.labels: list[str] = []
+        self.transcript = [("user", opening)]
+        self.truncated = False
+
+
+class RolloutWorker:
+    def __init__(self, model_dir: str, settings: RolloutSettings, seed: int = 0, threads: int | None = None):
+        if threads:
+            torch.set_num_threads(threads)
+        from transformers import AutoTokenizer
+
+        self.settings = settings
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.eos_id = self.tokenizer.eos_token_id
+        self.backend = make_backend(
+            settings.backend, model_dir, max_model_len=settings.max_model_len, dtype=settings.dtype, seed=seed
+        )
+        self.system_prompt = phrase_bank().system_prompt
+
+    @property
+    def version(self) -> int:
+        return self.backend.version
+
+    def update_weights(self, state: dict[str, torch.Tensor], version: int) -> int:
+        self.backend.update_weights(state, version)
+        return version
+
+    def rollout(self, requests: list[EpisodeRequest], expected_version: int) -> RolloutResult:
+        if self.backend.version != expected_version:
+            raise RuntimeError(
+                f"rollout worker holds weights v{self.backend.version}, driver expects v{expected_version}"
+            )
+        s = self.settings
+        simulate_s = 0.0
+        generate_s = 0.0
+        tick = time.perf_counter()
+        live = []
+        for req in requests:
+            sim = make_simulator(s.simulator, max_turns=s.max_turns, pass_threshold=s.pass_threshold, seed=req.seed)
+            opening = sim.start(req.scenario, req.difficulty)
+            live.append(_Dialogue(req, sim, opening, self._encode(opening_segment(self.system_prompt, opening))))
+        simulate_s += time.perf_counter() - tick
+        done: list[_Dialogue] = []
+        while live:
+            fits = [d for d in live if len(d.ids) + s.sampling.max_new_tokens <= s.max_model_len]
+            for d in live:
+                if d not in fits:
+                    d.truncated = True
+                    done.append(d)
+            live = fits
+            if not live:
+                break
+            tick = time.perf_counter()
+            generations = self.backend.generate([d.ids for d in live], s.sampling)
+            generate_s += time.perf_counter() - tick
+            tick = time.perf_counter()
+            still_live = []
+            for d, gen in zip(live, generations, strict=True):
+                reply_ids = gen.token_ids
+                d.ids += reply_ids
+                d.mask += [1] * len(reply_ids)
+                d.logprobs += gen.logprobs
+                if not gen.finished:
+                    d.ids.append(self.eos_id)
+                    d.mask.append(0)
+                    d.logprobs.append(0.0)
+                reply = self.tokenizer.decode(reply_ids, skip_special_tokens=True).strip()
+                turn = d.sim.step(reply)
+                d.emotions.append(turn.emotion)
+                d.labels.append(turn.label)
+                d.transcript += [("agent", reply), ("user", turn.message)]
+                if turn.done:
+                    done.append(d)
+                    continue
+                segment = self._encode(user_segment(turn.message))
+                d.ids += segment
+                d.mask += [0] * len(segment)
+                d.logprobs += [0.0] * len(segment)
+                still_live.append(d)
+            live = still_live
+            simulate_s += time.perf_counter() - tick
+        episodes = [self._episode(d) for d in sorted(done, key=lambda d: requests.index(d.request))]
+        return RolloutResult(episodes, generate_s, simulate_s, self.backend.version)
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
+    def _episode(self, d: _Dialogue) -> Episode:
+        return Episode(
+            scenario_id=d.request.scenario.id,
+            intent=d.request.scenario.intent,
+            group=d.request.group,
+            difficulty=d.request.difficulty,
+            token_ids=d.ids,
+            policy_mask=d.mask,
+            logprobs=d.logprobs,
+            emotions=d.emotions,
+            labels=d.labels,
+            transcript=d.transcript,
+            truncated=d.truncated,
+            passed=d.emotions[-1] >= self.settings.pass_threshold,
+        )
