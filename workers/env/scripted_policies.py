@@ -13,7 +13,7 @@ never the hidden intent:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
 from workers.env.simulator import stable_pick

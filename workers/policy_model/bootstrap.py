@@ -13,13 +13,12 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
-from workers.chat_format import CHAT_TEMPLATE, END_OF_TEXT, IM_END, SPECIAL_TOKENS
-from workers.chat_format import opening_segment, user_segment
+from workers.chat_format import CHAT_TEMPLATE, END_OF_TEXT, IM_END, SPECIAL_TOKENS, opening_segment, user_segment
 from workers.policy_model.corpus import CorpusDialogue, corpus_texts, counselling_corpus
 
 BOOTSTRAP_VERSION = 1
@@ -43,7 +42,7 @@ class ModelSpec:
 
 MODEL_SIZES: dict[str, ModelSpec] = {
     # ~1M parameters: the CI and demo policy.
-    "tiny": ModelSpec(1024, 192, 512, 2, 6, 2, 1024, 4000, 200, 32, 3e-3),
+    "tiny": ModelSpec(1024, 192, 512, 2, 6, 2, 1024, 4000, 400, 32, 4e-3),
     # ~47M parameters: the benchmark policy.
     "small": ModelSpec(4096, 640, 1792, 10, 10, 2, 1024, 4000, 120, 16, 1e-3),
 }
@@ -122,7 +121,7 @@ def encode_dialogue(tokenizer, dialogue: CorpusDialogue) -> tuple[list[int], lis
     for i, (user, agent) in enumerate(dialogue.turns):
         prompt = opening_segment(dialogue.system, user) if i == 0 else user_segment(user)
         prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
-        reply_ids = tokenizer.encode(agent, add_special_tokens=False) + [end_id]
+        reply_ids = [*tokenizer.encode(agent, add_special_tokens=False), end_id]
         ids += prompt_ids + reply_ids
         mask += [0] * len(prompt_ids) + [1] * len(reply_ids)
     return ids, mask

@@ -1,0 +1,43 @@
+# `make demo` and `make test` are the two set-up commands: each installs into .venv if needed.
+VENV ?= .venv
+PYTHON ?= python3
+PIP := $(VENV)/bin/pip
+# torch==2.13.0+cpu comes from the local wheel folder where pip is configured with one, else from
+# PyTorch's CPU index. The probe is offline (--no-index), so a dead index is never waited on.
+TORCH_PIN := torch==2.13.0+cpu
+TORCH_INDEX = $$($(PIP) install --dry-run --no-deps --no-index -q "$(TORCH_PIN)" >/dev/null 2>&1 \
+	|| echo --extra-index-url https://download.pytorch.org/whl/cpu)
+# pip drags in CUDA builds of these; beside CPU torch they break transformers' model imports.
+CUDA_ONLY := torchvision torchaudio torchcodec
+
+.PHONY: install install-test demo test lint clean
+
+install: $(VENV)/.installed-cpu
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-cpu: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install $(TORCH_INDEX) -e ".[cpu]"
+	$(PIP) uninstall -y -q $(CUDA_ONLY) 2>/dev/null || true
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-cpu
+	$(PIP) install $(TORCH_INDEX) -e ".[cpu,test]"
+	$(PIP) uninstall -y -q $(CUDA_ONLY) 2>/dev/null || true
+	touch $@
+
+demo: install
+	$(VENV)/bin/goldilocks run
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+
+test: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -q -ra
+
+clean:
+	rm -rf $(VENV) runs mlflow.db mlartifacts .pytest_cache

@@ -1,0 +1,66 @@
+import pytest
+
+from orchestrator.config import ConfigError, ExperimentConfig, default_config_path, flatten, load_config
+
+
+def test_demo_config_loads_with_the_required_keys():
+    cfg = load_config()
+    assert default_config_path().name == "demo.yaml"
+    for key in ("trainer.steps", "tracking.uri", "workdir", "curriculum.controller",
+                "curriculum.initial_difficulty", "rollout.group_size", "rollout.num_workers"):
+        assert key in flatten(cfg)
+    assert cfg.policy.model == "tiny" and cfg.simulator.name == "rule"
+
+
+def test_overrides_are_parsed_as_yaml_values():
+    cfg = load_config(None, ["algo.lr=1e-4", "trainer.steps=3", "tracking.run_name=null", "workdir=/tmp/x"])
+    assert cfg.algo.lr == 1e-4 and cfg.trainer.steps == 3 and cfg.tracking.run_name is None
+    assert cfg.workdir == "/tmp/x"
+
+
+def test_unknown_key_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"algo\.lrr: unknown key"):
+        load_config(None, ["algo.lrr=1"])
+    path = tmp_path / "c.yaml"
+    path.write_text("trainer:\n  stepz: 3\n")
+    with pytest.raises(ConfigError, match=rf"{path.name}.*\n  trainer\.stepz: unknown key"):
+        load_config(path)
+
+
+def test_bad_value_is_named():
+    with pytest.raises(ConfigError, match=r"rollout\.group_size: .*greater than or equal to 2"):
+        load_config(None, ["rollout.group_size=1"])
+    with pytest.raises(ConfigError, match=r"curriculum\.controller"):
+        load_config(None, ["curriculum.controller=magic"])
+
+
+def test_cross_field_rules_give_the_reason():
+    with pytest.raises(ConfigError, match=r"band_low .* must not exceed band_high"):
+        load_config(None, ["curriculum.band_low=0.8", "curriculum.band_high=0.2"])
+    with pytest.raises(ConfigError, match="max_new_tokens"):
+        load_config(None, ["rollout.max_new_tokens=300", "policy.max_model_len=512"])
+
+
+@pytest.mark.parametrize("item", ["novalue", "=3", "a..b=1", "trainer.steps=[1"])
+def test_malformed_overrides_are_errors(item):
+    with pytest.raises(ConfigError, match="--set"):
+        load_config(None, [item])
+
+
+def test_override_through_a_scalar_is_an_error():
+    with pytest.raises(ConfigError, match="workdir is not a section"):
+        load_config(None, ["workdir.x=1"])
+
+
+def test_missing_and_broken_files_are_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"cannot read config file .*nope.yaml"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml is not valid YAML"):
+        load_config(bad)
+
+
+def test_flatten_gives_dotted_keys():
+    flat = flatten(ExperimentConfig())
+    assert flat["algo.clip_high"] == 0.28 and flat["rollout.backend"] == "vllm"

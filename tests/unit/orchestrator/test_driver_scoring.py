@@ -1,0 +1,48 @@
+import random
+
+import pytest
+
+from orchestrator.config import load_config
+from orchestrator.driver import sample_dialogues, sample_requests, score
+from workers.types import Episode
+
+
+def episode(group: int, final: float, passed: bool, labels=("listen",), intent="listen") -> Episode:
+    return Episode(
+        scenario_id=f"s{group}", intent=intent, group=group, difficulty=0.3,
+        token_ids=[1, 2, 3, 4], policy_mask=[0, 1, 1, 0], logprobs=[0.0, -0.5, -0.2, 0.0],
+        emotions=[40.0, final], labels=list(labels), transcript=[("user", "hi"), ("agent", "yo")], passed=passed,
+    )
+
+
+def test_score_builds_group_advantages_and_curriculum_stats():
+    cfg = load_config(None, ["rollout.group_size=2"])
+    episodes = [episode(0, 80, True), episode(0, 20, False), episode(1, 30, False), episode(1, 30, False)]
+    batch, stats, metrics = score(episodes, cfg)
+    s = 2 ** -0.5
+    assert batch.advantages == pytest.approx([s, -s, 0.0, 0.0], abs=1e-5)
+    assert stats.pass_rate == 0.25 and stats.informative_group_frac == 0.5
+    assert metrics["reward/mean"] == pytest.approx(0.4)
+    assert metrics["emotion/final_mean"] == pytest.approx(40.0)
+    assert metrics["rollout/response_tokens_mean"] == 2
+    assert metrics["rollout/strategy_match_frac"] == 1.0
+    assert batch.old_logprobs[0] == [0.0, -0.5, -0.2, 0.0]
+
+
+def test_sample_requests_make_whole_groups_of_one_scenario():
+    cfg = load_config(None, ["rollout.group_size=3", "rollout.groups_per_step=4"])
+    reqs = sample_requests(cfg, random.Random(0), 0.25, step=2)
+    assert len(reqs) == 12
+    for g in range(4):
+        group = [r for r in reqs if r.group == g]
+        assert len(group) == 3 and len({r.scenario.id for r in group}) == 1
+        assert all(r.difficulty == 0.25 for r in group)
+    assert len({r.scenario.id for r in reqs}) == 4
+
+
+def test_sample_dialogues_show_best_and_worst_with_the_scorers_reading():
+    episodes = [episode(0, f, f >= 70, labels=("advise", "listen")) for f in (10, 90, 50, 75)]
+    rows = sample_dialogues(episodes, step=7, k=3)
+    assert [r["reward"] for r in rows] == [0.9, 0.75, 0.1]
+    assert rows[0]["reply_strategies"] == "advise / listen" and rows[0]["hidden_intent"] == "listen"
+    assert rows[0]["step"] == 7 and "agent: yo" in rows[0]["dialogue"]

@@ -1,0 +1,33 @@
+from collections import Counter
+
+from workers.env.scenario_bank import english_split
+from workers.env.scripted_policies import detect_intent
+from workers.env.strategy_scorer import judge_reply
+from workers.policy_model.corpus import counselling_corpus
+
+
+def test_corpus_is_deterministic_for_a_seed():
+    assert counselling_corpus(50, seed=3) == counselling_corpus(50, seed=3)
+    assert counselling_corpus(50, seed=3) != counselling_corpus(50, seed=4)
+
+
+def test_replies_cover_every_strategy_but_ignore_the_users_intent():
+    """The warm start must not pair strategies with intent cues: RL has to learn that."""
+    pairs = Counter()
+    for d in counselling_corpus(3000, seed=0):
+        intent = detect_intent([d.turns[0][0]])
+        if intent:
+            pairs[(intent, judge_reply(d.turns[0][1]).label)] += 1
+    intents = {i for i, _ in pairs}
+    assert len(intents) == 8
+    for intent in intents:
+        row = {label: n for (i, label), n in pairs.items() if i == intent}
+        assert len(row) == 9  # 8 strategies + generic comfort
+        matched = row.get(intent, 0) / sum(row.values())
+        assert matched < 0.2  # ~1/9 by construction, never learned from the corpus
+
+
+def test_corpus_never_uses_held_out_situations():
+    test_situations = {s.situation for s in english_split("test")}
+    for d in counselling_corpus(500, seed=1):
+        assert not any(d.turns[0][0].startswith(s) for s in test_situations)
