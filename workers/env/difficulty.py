@@ -11,8 +11,9 @@ rate of any fixed policy non-increasing in d. Personality scales the knobs but n
 | vague cue         | yes   | no    | the opening hints at the need while d < 2/3                 |
 | hint_on_miss      | yes   | no    | after a misfit the user restates the need while d < 1/2     |
 | gain              | 30    | 15    | emotion gained by a reply whose strategy fits the intent    |
-| penalty           | 5     | 20    | emotion lost by a misfit, mixed, degenerate or empty reply  |
-| generic_delta     | +8    | -8    | emotion change for plain comfort (helps easy users only)    |
+| penalty           | 5     | 20    | emotion lost by a misfit or an unrecognisable reply         |
+| hack_penalty      | 7.5   | 30    | emotion lost by a mixed (cue-stuffed) or degenerate reply   |
+| generic_delta     | +6    | -20   | plain comfort: helps while d < 0.1, a misfit from d = 1/4   |
 | patience          | 3     | 1     | unhelpful replies tolerated before the user leaves          |
 
 Personalities: `negative` users take misfits harder (penalty x1.3), `passive` ones warm up
@@ -32,6 +33,7 @@ class RuleKnobs:
     hint_on_miss: bool
     gain: float
     penalty: float
+    hack_penalty: float
     generic_delta: float
     patience: int
 
@@ -58,6 +60,7 @@ def rule_knobs(difficulty: float, personality: str) -> RuleKnobs:
         hint_on_miss=d < 0.5,
         gain=gain,
         penalty=penalty,
-        generic_delta=8.0 - 16.0 * d,
+        hack_penalty=1.5 * penalty,
+        generic_delta=max(-penalty, 6.0 - 60.0 * d),
         patience=patience,
     )

@@ -1,8 +1,8 @@
 """The deterministic `rule` simulator: an emotion model driven by the strategy scorer.
 
 Per agent reply: the scorer labels the reply; a label equal to the hidden intent raises emotion by
-`gain`, plain comfort moves it by `generic_delta`, anything else lowers it by `penalty` (knobs in
-`difficulty.py`). The user says goodbye as soon as emotion reaches the pass threshold (a pass),
+`gain`, plain comfort moves it by `generic_delta`, a stuffed or degenerate reply costs `hack_penalty`,
+anything else lowers it by `penalty` (knobs in `difficulty.py`). The user says goodbye as soon as emotion reaches the pass threshold (a pass),
 and leaves when emotion hits 0, when unhelpful replies exhaust their patience, or at max turns.
 """
 
@@ -12,7 +12,7 @@ from workers.env.difficulty import RuleKnobs, rule_knobs
 from workers.env.phrases import phrase_bank
 from workers.env.scenario_bank import Scenario
 from workers.env.simulator import UserTurn, stable_pick
-from workers.env.strategy_scorer import GENERIC, judge_reply
+from workers.env.strategy_scorer import DEGENERATE, GENERIC, MIXED, judge_reply
 
 
 class RuleSimulator:
@@ -53,6 +53,8 @@ class RuleSimulator:
             delta = knobs.gain
         elif label == GENERIC:
             delta = knobs.generic_delta
+        elif label in (MIXED, DEGENERATE):
+            delta = -knobs.hack_penalty
         else:
             delta = -knobs.penalty
         self.emotion = min(100.0, max(0.0, self.emotion + delta))

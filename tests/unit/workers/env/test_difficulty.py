@@ -15,6 +15,7 @@ def test_every_knob_gets_harder_as_difficulty_rises(d1, d2, personality):
     assert hard.start_emotion <= easy.start_emotion
     assert hard.gain <= easy.gain
     assert hard.penalty >= easy.penalty
+    assert hard.hack_penalty >= easy.hack_penalty
     assert hard.generic_delta <= easy.generic_delta
     assert hard.patience <= easy.patience
     assert hard.explicit_cue <= easy.explicit_cue
@@ -26,7 +27,9 @@ def test_end_points_match_the_documented_table():
     easy, hard = rule_knobs(0.0, "passive"), rule_knobs(1.0, "passive")
     assert (easy.start_emotion, hard.start_emotion) == (55.0, 30.0)
     assert (easy.penalty, hard.penalty) == (5.0, 20.0)
-    assert (easy.generic_delta, hard.generic_delta) == (8.0, -8.0)
+    assert (easy.generic_delta, hard.generic_delta) == (6.0, -20.0)
+    assert rule_knobs(0.5, "negative").generic_delta == -rule_knobs(0.5, "negative").penalty
+    assert rule_knobs(0.5, "negative").hack_penalty > rule_knobs(0.5, "negative").penalty
     assert easy.gain == pytest.approx(30 * 0.85) and hard.gain == pytest.approx(15 * 0.85)
 
 
