@@ -150,7 +150,7 @@ def save_checkpoint(learner, run_dir: Path, step: int, controller_state: dict[st
     return final
 
 
-def _actors(config: ExperimentConfig, model_dir: str):
+def start_actors(config: ExperimentConfig, model_dir: str):
     import ray
 
     r, a = config.rollout, config.algo
@@ -197,7 +197,7 @@ def train(
     try:
         with ray_session(config):
             log("starting rollout workers and learner on Ray")
-            workers, learner = _actors(config, model_dir)
+            workers, learner = start_actors(config, model_dir)
             version = 0
             for step in range(config.trainer.steps):
                 timing = StepTiming()

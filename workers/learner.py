@@ -107,6 +107,9 @@ class Learner:
         state["lm_head.weight"] = self.model.get_output_embeddings().weight.detach().clone()
         return state
 
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
     def save(self, path: str) -> None:
         """Policy (HF format, loadable by vLLM) + optimizer state."""
         out = Path(path)

@@ -13,6 +13,8 @@ class SamplingConfig:
     max_new_tokens: int
     temperature: float = 1.0
     top_p: float = 1.0
+    ignore_eos: bool = False
+    """Always generate max_new_tokens (fixed-length throughput benchmarks only)."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class HfBackend:
             top_p=sampling.top_p,
             top_k=0,
             max_new_tokens=sampling.max_new_tokens,
+            min_new_tokens=sampling.max_new_tokens if sampling.ignore_eos else 0,
             eos_token_id=self.eos_token_id,
             pad_token_id=self.pad_token_id,
             return_dict_in_generate=True,

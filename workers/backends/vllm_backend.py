@@ -43,6 +43,7 @@ class VllmBackend:
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             logprobs=0,
+            ignore_eos=sampling.ignore_eos,
             detokenize=False,
         )
         outputs = self.llm.generate(

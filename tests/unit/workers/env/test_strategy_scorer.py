@@ -1,7 +1,16 @@
 import pytest
 
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
-from workers.env.strategy_scorer import DEGENERATE, GENERIC, MAX_WORDS, MIXED, NONE, judge_reply, repeat_fraction
+from workers.env.strategy_scorer import (
+    DEGENERATE,
+    GENERIC,
+    MAX_WORDS,
+    MIXED,
+    NONE,
+    fluency,
+    judge_reply,
+    repeat_fraction,
+)
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
@@ -27,7 +36,8 @@ def test_markers_of_two_strategies_make_a_mixed_reply():
 
 def test_markers_match_whole_words_case_insensitively():
     assert judge_reply("GO ON, I AM LISTENING.").label == "listen"
-    assert judge_reply("the gong onward").label == NONE
+    assert judge_reply("the gong onward").label == DEGENERATE  # no known word pair either
+    assert judge_reply("I am sorry to hear that.").label == GENERIC
 
 
 @pytest.mark.parametrize(
@@ -42,3 +52,14 @@ def test_repeat_fraction_hand_computed():
     # trigrams: (a b c) (b c a) (c a b) (a b c) -> 4 trigrams, 3 distinct
     assert repeat_fraction("a b c a b c".split()) == pytest.approx(0.25)
     assert repeat_fraction(["a", "b"]) == 0.0
+
+
+def test_word_salad_with_one_marker_is_degenerate_not_that_strategy():
+    salad = "It is. asking a really time of something. Ask had a is is better first step is to place."
+    assert fluency(salad.lower().replace(".", "").split()) < 0.6
+    assert judge_reply(salad).label == DEGENERATE
+
+
+def test_recombined_bank_sentences_stay_fluent():
+    reply = "I am listening. Take your time with it."
+    assert judge_reply(reply).label == "listen"

@@ -1,0 +1,27 @@
+"""Shared fixtures: the project's own tiny policy, built once per test session in a temp cache."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> str:
+    """A session-wide model cache; subprocesses (e2e) get it through GOLDILOCKS_CACHE."""
+    path = str(tmp_path_factory.mktemp("model-cache"))
+    previous = os.environ.get("GOLDILOCKS_CACHE")
+    os.environ["GOLDILOCKS_CACHE"] = path
+    yield path
+    if previous is None:
+        os.environ.pop("GOLDILOCKS_CACHE", None)
+    else:
+        os.environ["GOLDILOCKS_CACHE"] = previous
+
+
+@pytest.fixture(scope="session")
+def tiny_model(model_cache) -> str:
+    from workers.policy_model.bootstrap import ensure_model
+
+    return str(ensure_model("tiny", seed=0, log=lambda message: None))
