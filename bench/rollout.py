@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import opening_prompts, run_isolated  # noqa: E402
+from bench._common import opening_prompts, run_isolated
 
 
 def measure(size: str, backend: str, batch: int, new_tokens: int, repeats: int) -> dict:

@@ -28,10 +28,16 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gl-bench-step-") as tmp:
-        cfg = load_config(None, [
-            f"trainer.steps={args.steps}", f"workdir={tmp}/runs", f"tracking.uri=sqlite:///{tmp}/mlflow.db",
-            "tracking.experiment=bench-step", *args.overrides,
-        ])
+        cfg = load_config(
+            None,
+            [
+                f"trainer.steps={args.steps}",
+                f"workdir={tmp}/runs",
+                f"tracking.uri=sqlite:///{tmp}/mlflow.db",
+                "tracking.experiment=bench-step",
+                *args.overrides,
+            ],
+        )
         summary = train(cfg, log=lambda m: print(m, file=sys.stderr))
     timed = summary.timings[1:] or summary.timings
     total = sum(t.step_s for t in timed)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import run_isolated  # noqa: E402
+from bench._common import run_isolated
 
 
 def measure(size: str, repeats: int) -> dict:

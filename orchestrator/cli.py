@@ -37,7 +37,10 @@ def run(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     from orchestrator.driver import train
 
     columns = (
-        TextColumn("[bold]step"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn(),
+        TextColumn("[bold]step"),
+        MofNCompleteColumn(),
+        BarColumn(),
+        TimeElapsedColumn(),
         TextColumn("{task.fields[status]}"),
     )
     with Progress(*columns, console=console) as progress:

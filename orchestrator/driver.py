@@ -117,7 +117,7 @@ def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch
 def sample_dialogues(episodes: list[Episode], step: int, k: int) -> list[dict[str, Any]]:
     """The best and the worst episodes of the step, with what the scorer saw in each reply."""
     ranked = sorted(episodes, key=lambda e: e.reward)
-    chosen = ranked[-((k + 1) // 2):][::-1] + ranked[: k // 2]
+    chosen = ranked[-((k + 1) // 2) :][::-1] + ranked[: k // 2]
     return [
         {
             "step": step,
@@ -164,8 +164,13 @@ def start_actors(config: ExperimentConfig, model_dir: str):
         pass_threshold=config.simulator.pass_threshold,
     )
     learner_settings = LearnerSettings(
-        lr=a.lr, clip_low=a.clip_low, clip_high=a.clip_high, kl_coef=a.kl_coef,
-        max_grad_norm=a.max_grad_norm, micro_batch_size=a.micro_batch_size, ppo_epochs=a.ppo_epochs,
+        lr=a.lr,
+        clip_low=a.clip_low,
+        clip_high=a.clip_high,
+        kl_coef=a.kl_coef,
+        max_grad_norm=a.max_grad_norm,
+        micro_batch_size=a.micro_batch_size,
+        ppo_epochs=a.ppo_epochs,
     )
     workers = [
         ray.remote(RolloutWorker).options(num_cpus=r.worker_cpus).remote(model_dir, rollout_settings, config.seed + i)

@@ -25,3 +25,22 @@ def tiny_model(model_cache) -> str:
     from workers.policy_model.bootstrap import ensure_model
 
     return str(ensure_model("tiny", seed=0, log=lambda message: None))
+
+
+@pytest.fixture(scope="session")
+def vllm_worker(tiny_model):
+    """One in-process vLLM engine for the whole session: it is heavy to start, and several
+    in-process engines in one interpreter are not something vLLM promises to support."""
+    from workers.backends import SamplingConfig
+    from workers.rollout_worker import RolloutSettings, RolloutWorker
+
+    settings = RolloutSettings(
+        backend="vllm",
+        max_model_len=512,
+        dtype="float32",
+        sampling=SamplingConfig(max_new_tokens=40),
+        simulator="rule",
+        max_turns=3,
+        pass_threshold=70.0,
+    )
+    return RolloutWorker(tiny_model, settings, seed=0)

@@ -22,10 +22,7 @@ CHAT_TEMPLATE = (
 
 def opening_segment(system_prompt: str, user_message: str) -> str:
     """Everything before the agent's first reply, ending with the generation prompt."""
-    return (
-        f"{IM_START}system\n{system_prompt}{IM_END}\n"
-        f"{IM_START}user\n{user_message}{IM_END}\n{IM_START}assistant\n"
-    )
+    return f"{IM_START}system\n{system_prompt}{IM_END}\n{IM_START}user\n{user_message}{IM_END}\n{IM_START}assistant\n"
 
 
 def user_segment(user_message: str) -> str:

@@ -46,9 +46,7 @@ class Learner:
         if settings.kl_coef > 0:
             self.reference = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
             self.reference.eval().requires_grad_(False)
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
-        )
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
         self.version = 0
 
     def update(self, batch: TrainBatch) -> dict[str, float]:
@@ -65,9 +63,7 @@ class Learner:
             self.optimizer.zero_grad(set_to_none=True)
             for start in range(0, n, s.micro_batch_size):
                 rows = range(start, min(n, start + s.micro_batch_size))
-                ids, mask = sequence_batch(
-                    [batch.token_ids[i] for i in rows], [batch.policy_mask[i] for i in rows], self.pad_id
-                )
+                ids, mask = sequence_batch([batch.token_ids[i] for i in rows], [batch.policy_mask[i] for i in rows], self.pad_id)
                 old = torch.zeros(ids.shape, dtype=torch.float32)
                 for r, i in enumerate(rows):
                     old[r, : len(batch.old_logprobs[i])] = torch.tensor(batch.old_logprobs[i])
@@ -80,9 +76,7 @@ class Learner:
                     with torch.no_grad():
                         ref_logits = self.reference(input_ids=ids, attention_mask=attention).logits
                         ref_logp, _ = token_logprobs_and_entropy(ref_logits, ids)
-                out = ppo_clip_loss(
-                    logp, old, adv.expand_as(logp), mask, s.clip_low, s.clip_high, ref_logp, s.kl_coef
-                )
+                out = ppo_clip_loss(logp, old, adv.expand_as(logp), mask, s.clip_low, s.clip_high, ref_logp, s.kl_coef)
                 share = mask.sum().item() / total_tokens
                 (out.loss * share).backward()
                 stats["pg_loss"] += out.pg_loss.item() * share / s.ppo_epochs

@@ -69,9 +69,7 @@ class RolloutWorker:
 
     def rollout(self, requests: list[EpisodeRequest], expected_version: int) -> RolloutResult:
         if self.backend.version != expected_version:
-            raise RuntimeError(
-                f"rollout worker holds weights v{self.backend.version}, driver expects v{expected_version}"
-            )
+            raise RuntimeError(f"rollout worker holds weights v{self.backend.version}, driver expects v{expected_version}")
         s = self.settings
         simulate_s = 0.0
         generate_s = 0.0

@@ -12,8 +12,9 @@ GOLDILOCKS = str(Path(sys.executable).with_name("goldilocks"))
 
 
 def run_cli(*args, cwd, timeout=600):
-    return subprocess.run([GOLDILOCKS, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "200"})
+    return subprocess.run(
+        [GOLDILOCKS, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"}
+    )
 
 
 def test_unknown_key_fails_fast_naming_it_and_writes_nothing(tmp_path):

@@ -18,7 +18,8 @@ def test_tiny_policy_is_a_word_like_qwen2_with_chatml(tiny_model):
     assert tok.eos_token == IM_END
     prompt = tok.apply_chat_template(
         [{"role": "system", "content": "s"}, {"role": "user", "content": "I just need to vent for a while."}],
-        tokenize=False, add_generation_prompt=True,
+        tokenize=False,
+        add_generation_prompt=True,
     )
     assert prompt.endswith("<|im_start|>assistant\n")
     ids = tok(prompt, return_tensors="pt").input_ids
@@ -28,13 +29,13 @@ def test_tiny_policy_is_a_word_like_qwen2_with_chatml(tiny_model):
 
         torch.manual_seed(seed)
         out = model.generate(ids, do_sample=True, max_new_tokens=40, top_k=0, eos_token_id=tok.eos_token_id)
-        replies.append(tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True))
+        replies.append(tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
     recognised = [r for r in replies if judge_reply(r).label != NONE]
     assert len(recognised) >= 6, replies
 
 
 def test_cache_is_reused_and_out_copies(tiny_model, tmp_path):
-    meta = json.loads((tiny_model and open(f"{tiny_model}/goldilocks.json").read()))
+    meta = json.loads(open(f"{tiny_model}/goldilocks.json").read())
     assert meta["seed"] == 0
     messages = []
     out = ensure_model("tiny", 0, out=tmp_path / "copy", log=messages.append)

@@ -12,22 +12,48 @@ from orchestrator.driver import train
 pytestmark = pytest.mark.slow
 
 PER_STEP = [
-    "reward/mean", "reward/std", "emotion/final_mean", "curriculum/difficulty", "curriculum/pass_rate",
-    "curriculum/band_low", "curriculum/band_high", "curriculum/informative_group_frac", "actor/entropy",
-    "actor/pg_loss", "actor/kl", "actor/clip_frac", "actor/grad_norm", "rollout/turns_mean",
-    "rollout/response_tokens_mean", "perf/step_s", "perf/generate_s", "perf/simulate_s", "perf/learn_s",
-    "perf/sync_s", "perf/tokens_per_s",
+    "reward/mean",
+    "reward/std",
+    "emotion/final_mean",
+    "curriculum/difficulty",
+    "curriculum/pass_rate",
+    "curriculum/band_low",
+    "curriculum/band_high",
+    "curriculum/informative_group_frac",
+    "actor/entropy",
+    "actor/pg_loss",
+    "actor/kl",
+    "actor/clip_frac",
+    "actor/grad_norm",
+    "rollout/turns_mean",
+    "rollout/response_tokens_mean",
+    "perf/step_s",
+    "perf/generate_s",
+    "perf/simulate_s",
+    "perf/learn_s",
+    "perf/sync_s",
+    "perf/tokens_per_s",
 ]
 
 
 def test_two_workers_train_log_and_checkpoint(tiny_model, tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    cfg = load_config(None, [
-        f"workdir={tmp_path}/runs", f"tracking.uri={uri}", "tracking.experiment=it",
-        "trainer.steps=3", "trainer.checkpoint_every=2", "trainer.sample_every=2",
-        "rollout.num_workers=2", "rollout.group_size=2", "rollout.groups_per_step=4",
-        "algo.kl_coef=0.05", "curriculum.controller=linear",
-    ])
+    cfg = load_config(
+        None,
+        [
+            f"workdir={tmp_path}/runs",
+            f"tracking.uri={uri}",
+            "tracking.experiment=it",
+            "trainer.steps=3",
+            "trainer.checkpoint_every=2",
+            "trainer.sample_every=2",
+            "rollout.num_workers=2",
+            "rollout.group_size=2",
+            "rollout.groups_per_step=4",
+            "algo.kl_coef=0.05",
+            "curriculum.controller=linear",
+        ],
+    )
     seen = []
     summary = train(cfg, on_step=lambda step, m: seen.append(step), log=lambda m: None)
     assert seen == [0, 1, 2]

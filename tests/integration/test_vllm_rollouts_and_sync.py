@@ -5,26 +5,19 @@ One engine for the module: vLLM's in-process engine is heavy to start."""
 import pytest
 import torch
 
-from workers.backends import SamplingConfig
 from workers.env.scenario_bank import english_split
 from workers.learner import Learner, LearnerSettings
 from workers.rl.token_logprobs import token_logprobs_and_entropy
-from workers.rollout_worker import RolloutSettings, RolloutWorker
 from workers.types import EpisodeRequest, TrainBatch
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = RolloutSettings(
-    backend="vllm", max_model_len=512, dtype="float32", sampling=SamplingConfig(max_new_tokens=40),
-    simulator="rule", max_turns=3, pass_threshold=70.0,
-)
-LEARNER = LearnerSettings(lr=5e-3, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0,
-                          micro_batch_size=8, ppo_epochs=1)
+LEARNER = LearnerSettings(lr=5e-3, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0, micro_batch_size=8, ppo_epochs=1)
 
 
 @pytest.fixture(scope="module")
-def worker(tiny_model):
-    return RolloutWorker(tiny_model, SETTINGS, seed=0)
+def worker(vllm_worker):
+    return vllm_worker
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +51,10 @@ def test_episodes_are_consistent_and_batched_one_generate_call_per_turn(worker):
     finally:
         worker.backend.generate = generate
     assert len(result.episodes) == 8 and calls[0] == 8
-    assert len(calls) <= SETTINGS.max_turns and calls == sorted(calls, reverse=True)
+    assert len(calls) <= worker.settings.max_turns and calls == sorted(calls, reverse=True)
     for e in result.episodes:
-        assert len(e.token_ids) == len(e.policy_mask) == len(e.logprobs) <= SETTINGS.max_model_len
-        assert 1 <= e.turns <= SETTINGS.max_turns and len(e.emotions) == e.turns + 1
+        assert len(e.token_ids) == len(e.policy_mask) == len(e.logprobs) <= worker.settings.max_model_len
+        assert 1 <= e.turns <= worker.settings.max_turns and len(e.emotions) == e.turns + 1
         assert all(lp <= 0.0 for lp, m in zip(e.logprobs, e.policy_mask, strict=True) if m)
         assert all(lp == 0.0 for lp, m in zip(e.logprobs, e.policy_mask, strict=True) if not m)
         assert e.passed == (e.final_emotion >= 70.0)
@@ -91,9 +84,14 @@ def test_vllm_logprobs_match_the_learner_before_and_after_a_weight_sync(worker, 
     )
     metrics = learner.update(batch)
     assert metrics["actor/grad_norm"] > 0 and metrics["actor/entropy"] > 0
-    moved = (learner_logprobs(learner, before[0]) - torch.tensor(before[0].logprobs))[
-        torch.tensor(before[0].policy_mask, dtype=torch.bool)
-    ].abs().max().item()
+    moved = (
+        (learner_logprobs(learner, before[0]) - torch.tensor(before[0].logprobs))[
+            torch.tensor(before[0].policy_mask, dtype=torch.bool)
+        ]
+        .abs()
+        .max()
+        .item()
+    )
     assert moved > 1e-3, "the update did not change the policy"
 
     worker.update_weights(learner.weights(), learner.version)

@@ -46,9 +46,7 @@ class VllmBackend:
             ignore_eos=sampling.ignore_eos,
             detokenize=False,
         )
-        outputs = self.llm.generate(
-            [{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False
-        )
+        outputs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
         results = []
         for out in outputs:
             completion = out.outputs[0]

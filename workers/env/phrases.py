@@ -62,6 +62,13 @@ def phrase_bank() -> PhraseBank:
 
 
 STRATEGY_NAMES: tuple[str, ...] = (
-    "validate", "reflect", "dialectic", "empathise", "listen", "explain", "advise", "praise",
+    "validate",
+    "reflect",
+    "dialectic",
+    "empathise",
+    "listen",
+    "explain",
+    "advise",
+    "praise",
 )
 PERSONALITIES: tuple[str, ...] = ("negative", "passive", "avoidant")

@@ -1,8 +1,9 @@
 """The deterministic `rule` simulator: an emotion model driven by the strategy scorer.
 
 Per agent reply: the scorer labels the reply; a label equal to the hidden intent raises emotion by
-`gain`, plain comfort moves it by `generic_delta`, a stuffed or degenerate reply costs `hack_penalty`,
-anything else lowers it by `penalty` (knobs in `difficulty.py`). The user says goodbye as soon as emotion reaches the pass threshold (a pass),
+`gain`, plain comfort moves it by `generic_delta`, a stuffed or degenerate reply costs
+`hack_penalty`, anything else lowers it by `penalty` (knobs in `difficulty.py`). The user says
+goodbye as soon as emotion reaches the pass threshold (a pass),
 and leaves when emotion hits 0, when unhelpful replies exhaust their patience, or at max turns.
 """
 

@@ -33,9 +33,7 @@ def english_bank() -> tuple[Scenario, ...]:
     bank = phrase_bank()
     rng = random.Random(1234)
     scenarios = []
-    for (topic, text), intent, personality in itertools.product(
-        bank.situations, STRATEGY_NAMES, PERSONALITIES
-    ):
+    for (topic, text), intent, personality in itertools.product(bank.situations, STRATEGY_NAMES, PERSONALITIES):
         name = rng.choice(bank.names)
         other = rng.choice(bank.others)
         scenarios.append(
@@ -56,8 +54,4 @@ def english_split(split: str) -> tuple[Scenario, ...]:
     if split not in ("train", "test", "all"):
         raise ValueError(f"scenario split must be train, test or all, not {split!r}")
     held_out = phrase_bank().test_topics
-    return tuple(
-        s
-        for s in english_bank()
-        if split == "all" or (s.topic in held_out) == (split == "test")
-    )
+    return tuple(s for s in english_bank() if split == "all" or (s.topic in held_out) == (split == "test"))

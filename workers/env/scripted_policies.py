@@ -73,6 +73,4 @@ def scripted_policy(name: str) -> ScriptedPolicy:
     try:
         return SCRIPTED_POLICIES[name]
     except KeyError:
-        raise ValueError(
-            f"unknown scripted policy {name!r}; choose one of {sorted(SCRIPTED_POLICIES)}"
-        ) from None
+        raise ValueError(f"unknown scripted policy {name!r}; choose one of {sorted(SCRIPTED_POLICIES)}") from None

@@ -17,6 +17,7 @@ are deliberately few and visible:
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -53,8 +54,7 @@ def _marker_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     pairs = [(name, s.markers) for name, s in bank.strategies.items()]
     pairs.append((GENERIC, bank.generic_markers))
     return tuple(
-        (name, re.compile(r"\b(?:" + "|".join(re.escape(_normalise(m)) for m in markers) + r")\b"))
-        for name, markers in pairs
+        (name, re.compile(r"\b(?:" + "|".join(re.escape(_normalise(m)) for m in markers) + r")\b")) for name, markers in pairs
     )
 
 
@@ -66,7 +66,7 @@ def _reference_bigrams() -> frozenset[tuple[str, str]]:
 
 
 def _bigrams(words: list[str]) -> list[tuple[str, str]]:
-    return list(zip(words, words[1:], strict=False))
+    return list(itertools.pairwise(words))
 
 
 def fluency(words: list[str]) -> float:

@@ -61,9 +61,7 @@ def recipe_key(size: str, seed: int) -> str:
     return hashlib.sha256(recipe + phrases).hexdigest()[:16]
 
 
-def ensure_model(
-    size: str, seed: int = 0, out: Path | None = None, log: Callable[[str], None] = print
-) -> Path:
+def ensure_model(size: str, seed: int = 0, out: Path | None = None, log: Callable[[str], None] = print) -> Path:
     """The model directory for (size, seed): from the cache when present, else built once."""
     if size not in MODEL_SIZES:
         raise ValueError(f"unknown model size {size!r}; choose one of {sorted(MODEL_SIZES)}")
@@ -158,9 +156,7 @@ def build_model(spec: ModelSpec, seed: int, out: Path, log: Callable[[str], None
     model.generation_config = GenerationConfig(eos_token_id=end_id, pad_token_id=pad_id)
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
-    (out / "goldilocks.json").write_text(
-        json.dumps({"spec": asdict(spec), "seed": seed, "params": n_params}, indent=1)
-    )
+    (out / "goldilocks.json").write_text(json.dumps({"spec": asdict(spec), "seed": seed, "params": n_params}, indent=1))
 
 
 def warm_start(model, samples, spec: ModelSpec, seed: int, pad_id: int, log) -> None:

@@ -50,9 +50,7 @@ def counselling_corpus(n: int, seed: int) -> list[CorpusDialogue]:
             kind = rng.choice(reaction_kinds)
             reaction = rng.choice(bank.reactions[kind])
             if kind == "worse" and rng.random() < 0.5:
-                reaction = rng.choice(bank.reactions["worse_hint"]).format(
-                    hint=rng.choice(cues.explicit)
-                )
+                reaction = rng.choice(bank.reactions["worse_hint"]).format(hint=rng.choice(cues.explicit))
             turns.append((reaction, _any_reply(rng)))
         dialogues.append(CorpusDialogue(system=bank.system_prompt, turns=tuple(turns)))
     return dialogues

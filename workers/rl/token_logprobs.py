@@ -5,9 +5,7 @@ from __future__ import annotations
 import torch
 
 
-def sequence_batch(
-    ids: list[list[int]], masks: list[list[int]], pad_id: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def sequence_batch(ids: list[list[int]], masks: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad to [B, T] LongTensors: token ids (pad_id) and masks (0)."""
     width = max(len(x) for x in ids)
     out_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
@@ -18,9 +16,7 @@ def sequence_batch(
     return out_ids, out_mask
 
 
-def token_logprobs_and_entropy(
-    logits: torch.Tensor, ids: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def token_logprobs_and_entropy(logits: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """From logits [B, T, V] of a causal LM over ids [B, T], return [B, T] tensors whose
     column t holds log p(ids[t] | ids[<t]) and the entropy of that next-token distribution.
     Column 0 has no context and is 0; callers mask it out (a prompt token is never a policy token).

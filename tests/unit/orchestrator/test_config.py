@@ -6,8 +6,15 @@ from orchestrator.config import ConfigError, ExperimentConfig, default_config_pa
 def test_demo_config_loads_with_the_required_keys():
     cfg = load_config()
     assert default_config_path().name == "demo.yaml"
-    for key in ("trainer.steps", "tracking.uri", "workdir", "curriculum.controller",
-                "curriculum.initial_difficulty", "rollout.group_size", "rollout.num_workers"):
+    for key in (
+        "trainer.steps",
+        "tracking.uri",
+        "workdir",
+        "curriculum.controller",
+        "curriculum.initial_difficulty",
+        "rollout.group_size",
+        "rollout.num_workers",
+    ):
         assert key in flatten(cfg)
     assert cfg.policy.model == "tiny" and cfg.simulator.name == "rule"
 

@@ -9,9 +9,17 @@ from workers.types import Episode
 
 def episode(group: int, final: float, passed: bool, labels=("listen",), intent="listen") -> Episode:
     return Episode(
-        scenario_id=f"s{group}", intent=intent, group=group, difficulty=0.3,
-        token_ids=[1, 2, 3, 4], policy_mask=[0, 1, 1, 0], logprobs=[0.0, -0.5, -0.2, 0.0],
-        emotions=[40.0, final], labels=list(labels), transcript=[("user", "hi"), ("agent", "yo")], passed=passed,
+        scenario_id=f"s{group}",
+        intent=intent,
+        group=group,
+        difficulty=0.3,
+        token_ids=[1, 2, 3, 4],
+        policy_mask=[0, 1, 1, 0],
+        logprobs=[0.0, -0.5, -0.2, 0.0],
+        emotions=[40.0, final],
+        labels=list(labels),
+        transcript=[("user", "hi"), ("agent", "yo")],
+        passed=passed,
     )
 
 
@@ -19,7 +27,7 @@ def test_score_builds_group_advantages_and_curriculum_stats():
     cfg = load_config(None, ["rollout.group_size=2"])
     episodes = [episode(0, 80, True), episode(0, 20, False), episode(1, 30, False), episode(1, 30, False)]
     batch, stats, metrics = score(episodes, cfg)
-    s = 2 ** -0.5
+    s = 2**-0.5
     assert batch.advantages == pytest.approx([s, -s, 0.0, 0.0], abs=1e-5)
     assert stats.pass_rate == 0.25 and stats.informative_group_frac == 0.5
     assert metrics["reward/mean"] == pytest.approx(0.4)

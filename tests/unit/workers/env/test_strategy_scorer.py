@@ -6,7 +6,6 @@ from workers.env.strategy_scorer import (
     GENERIC,
     MAX_WORDS,
     MIXED,
-    NONE,
     fluency,
     judge_reply,
     repeat_fraction,
