@@ -21,13 +21,15 @@ def test_dialogues_end_within_max_turns_with_emotion_in_range(simulator_name, di
         opening = sim.start(scenario, difficulty)
         assert isinstance(opening, str) and opening
         assert 0 <= sim.emotion <= 100
-        for turn in range(4):
+        replies = 0
+        while True:
             reply = sim.step("I am here and I am listening. Tell me more.")
+            replies += 1
             assert 0 <= reply.emotion <= 100 and reply.message
             assert reply.label == judge_reply("I am here and I am listening. Tell me more.").label
-            if reply.done:
+            if reply.done or replies > 4:
                 break
-        assert reply.done and turn < 4
+        assert reply.done and replies <= 4
 
 
 def test_same_seed_same_dialogue(simulator_name):
@@ -41,5 +43,5 @@ def test_same_seed_same_dialogue(simulator_name):
 
 
 def test_unknown_simulator_is_named():
-    with pytest.raises(ValueError, match="simulator.name: unknown simulator 'oracle'"):
+    with pytest.raises(ValueError, match=r"simulator\.name: unknown simulator 'oracle'"):
         make_simulator("oracle", max_turns=3, pass_threshold=70, seed=0)

@@ -21,7 +21,7 @@ from pathlib import Path
 from workers.chat_format import CHAT_TEMPLATE, END_OF_TEXT, IM_END, SPECIAL_TOKENS, opening_segment, user_segment
 from workers.policy_model.corpus import CorpusDialogue, corpus_texts, counselling_corpus
 
-BOOTSTRAP_VERSION = 1
+BOOTSTRAP_VERSION = 2
 """Bump when this module changes what it builds, so caches keyed on the old recipe are ignored."""
 
 
@@ -111,18 +111,15 @@ def train_tokenizer(texts: list[str], vocab_size: int):
     )
 
 
-def encode_dialogue(tokenizer, dialogue: CorpusDialogue) -> tuple[list[int], list[int]]:
-    """Token ids and a 0/1 mask of the agent's tokens, segment by segment like a rollout."""
+def encode_dialogue(tokenizer, dialogue: CorpusDialogue) -> list[int]:
+    """Token ids of a whole dialogue, segment by segment exactly as a rollout builds them."""
     ids: list[int] = []
-    mask: list[int] = []
     end_id = tokenizer.convert_tokens_to_ids(IM_END)
     for i, (user, agent) in enumerate(dialogue.turns):
         prompt = opening_segment(dialogue.system, user) if i == 0 else user_segment(user)
-        prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
-        reply_ids = [*tokenizer.encode(agent, add_special_tokens=False), end_id]
-        ids += prompt_ids + reply_ids
-        mask += [0] * len(prompt_ids) + [1] * len(reply_ids)
-    return ids, mask
+        ids += tokenizer.encode(prompt, add_special_tokens=False)
+        ids += [*tokenizer.encode(agent, add_special_tokens=False), end_id]
+    return ids
 
 
 def build_model(spec: ModelSpec, seed: int, out: Path, log: Callable[[str], None]) -> None:
@@ -159,8 +156,12 @@ def build_model(spec: ModelSpec, seed: int, out: Path, log: Callable[[str], None
     (out / "goldilocks.json").write_text(json.dumps({"spec": asdict(spec), "seed": seed, "params": n_params}, indent=1))
 
 
-def warm_start(model, samples, spec: ModelSpec, seed: int, pad_id: int, log) -> None:
-    """Next-token loss on the agent's tokens only; AdamW with linear decay."""
+def warm_start(model, samples: list[list[int]], spec: ModelSpec, seed: int, pad_id: int, log) -> None:
+    """Next-token loss on every token of the dialogue, the user's included (AdamW, linear decay).
+
+    Modelling the user's turns too makes the policy represent the intent cues it reads; measured
+    here, that halves the supervised steps the tiny model needs before its first reply depends on
+    the cue (which the warm start itself never teaches: replies stay unpaired with intents)."""
     import torch
 
     from workers.rl.token_logprobs import sequence_batch
@@ -171,8 +172,8 @@ def warm_start(model, samples, spec: ModelSpec, seed: int, pad_id: int, log) -> 
     model.train()
     for step in range(spec.warmup_steps):
         pick = torch.randint(len(samples), (spec.warmup_batch,), generator=gen).tolist()
-        ids, mask = sequence_batch([samples[i][0] for i in pick], [samples[i][1] for i in pick], pad_id)
-        logits = model(input_ids=ids, attention_mask=(ids != pad_id).long()).logits
+        ids, mask = sequence_batch([samples[i] for i in pick], [[1] * len(samples[i]) for i in pick], pad_id)
+        logits = model(input_ids=ids, attention_mask=mask).logits
         target_mask = mask[:, 1:].float()
         loss = torch.nn.functional.cross_entropy(
             logits[:, :-1].reshape(-1, logits.size(-1)), ids[:, 1:].reshape(-1), reduction="none"

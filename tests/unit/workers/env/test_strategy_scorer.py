@@ -62,3 +62,12 @@ def test_word_salad_with_one_marker_is_degenerate_not_that_strategy():
 def test_recombined_bank_sentences_stay_fluent():
     reply = "I am listening. Take your time with it."
     assert judge_reply(reply).label == "listen"
+
+
+def test_each_strategy_opens_with_words_of_its_own():
+    bank = phrase_bank()
+    openers = {name: {r.split()[0].strip(",") for r in s.replies} for name, s in bank.strategies.items()}
+    openers["generic"] = {r.split()[0].strip(",") for r in bank.generic_replies}
+    for name, words in openers.items():
+        others = set().union(*(w for n, w in openers.items() if n != name))
+        assert not words & others, (name, words & others)
