@@ -1,8 +1,9 @@
 """Peak resident memory of a whole training job: driver, Ray's daemons, workers and learner.
 
-    python bench/memory.py [--set key=value ...]
+    python bench/memory.py [--workdir DIR] [--set key=value ...]
 
-Runs `goldilocks run` (the demo job unless overridden) in a temporary directory and samples the
+Runs `goldilocks run` (the demo job unless overridden) in DIR (default: a temporary directory,
+removed afterwards; give one to keep the run's MLflow database) and samples the
 summed RSS of its whole process tree every 0.25 s. Prints `peak_rss_gb` and the job's wall time.
 """
 
@@ -32,13 +33,16 @@ def tree_rss(root: psutil.Process) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--workdir", type=Path, help="Run here and keep the results.")
     args = parser.parse_args()
     cli = str(Path(sys.executable).with_name("goldilocks"))
     config = Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"
     command = [cli, "run", "--config", str(config)]
     for item in args.overrides:
         command += ["--set", item]
-    with tempfile.TemporaryDirectory(prefix="gl-bench-mem-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gl-bench-mem-") as scratch:
+        tmp = args.workdir or Path(scratch)
+        tmp.mkdir(parents=True, exist_ok=True)
         start = time.monotonic()
         job = subprocess.Popen(command, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         root = psutil.Process(job.pid)

@@ -23,7 +23,6 @@ class _Section(BaseModel):
 
 class PolicyConfig(_Section):
     model: str = Field("tiny", description="`tiny` / `small` (built locally), a model directory, or a hub id.")
-    template: Literal["plain"] = Field("plain", description="Reply format the policy must follow.")
     dtype: Literal["float32", "bfloat16", "float16"] = Field("float32", description="Rollout dtype.")
     max_model_len: int = Field(512, ge=64, description="Context limit of a whole dialogue, in tokens.")
 

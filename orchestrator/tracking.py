@@ -7,7 +7,6 @@ database file, so a run directory moved elsewhere keeps its dialogues and plots.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -88,32 +87,3 @@ class MlflowTracker:
 
     def finish(self, status: str) -> None:
         self.client.set_terminated(self.run_id, status=status)
-
-
-class MemoryTracker:
-    """Keeps everything in memory: for unit tests of the driver's own logic only."""
-
-    def __init__(self) -> None:
-        self.run_id = "memory"
-        self.metrics: dict[str, list[tuple[int, float]]] = {}
-        self.artifacts: dict[str, Any] = {}
-        self.status: str | None = None
-
-    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        for k, v in metrics.items():
-            self.metrics.setdefault(k, []).append((step, float(v)))
-
-    def log_json(self, data: Any, artifact_file: str) -> None:
-        self.artifacts[artifact_file] = json.loads(json.dumps(data))
-
-    def log_table(self, rows: list[dict[str, Any]], artifact_file: str) -> None:
-        self.artifacts[artifact_file] = rows
-
-    def log_file(self, path: Path, artifact_dir: str | None = None) -> None:
-        self.artifacts[f"{artifact_dir or ''}/{path.name}"] = path.read_bytes()
-
-    def metric_history(self, key: str) -> list[tuple[int, float]]:
-        return self.metrics.get(key, [])
-
-    def finish(self, status: str) -> None:
-        self.status = status

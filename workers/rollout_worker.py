@@ -120,7 +120,7 @@ class RolloutWorker:
             live = still_live
             simulate_s += time.perf_counter() - tick
         episodes = [self._episode(d) for d in sorted(done, key=lambda d: requests.index(d.request))]
-        return RolloutResult(episodes, generate_s, simulate_s, self.backend.version)
+        return RolloutResult(episodes, generate_s, simulate_s)
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)

@@ -59,7 +59,6 @@ class RolloutResult:
     episodes: list[Episode]
     generate_s: float
     simulate_s: float
-    weight_version: int
 
 
 @dataclass
