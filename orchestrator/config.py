@@ -64,6 +64,7 @@ class AlgoConfig(_Section):
     lr: float = Field(1e-3, gt=0, description="AdamW learning rate of the policy.")
     clip_low: float = Field(0.2, ge=0, lt=1, description="PPO clip below 1 (ratio >= 1 - clip_low).")
     clip_high: float = Field(0.28, ge=0, description="PPO clip above 1; > clip_low is DAPO's clip-higher.")
+    warmup_steps: int = Field(0, ge=0, description="Optimizer steps of linear lr warm-up (Adam's first steps are lr-sized).")
     kl_coef: float = Field(0.0, ge=0, description="Weight of the k3 KL to the frozen initial policy.")
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
     micro_batch_size: int = Field(16, ge=1, description="Sequences per learner forward pass.")

@@ -171,6 +171,7 @@ def start_actors(config: ExperimentConfig, model_dir: str):
         max_grad_norm=a.max_grad_norm,
         micro_batch_size=a.micro_batch_size,
         ppo_epochs=a.ppo_epochs,
+        warmup_steps=a.warmup_steps,
     )
     workers = [
         ray.remote(RolloutWorker).options(num_cpus=r.worker_cpus).remote(model_dir, rollout_settings, config.seed + i)

@@ -27,6 +27,7 @@ class LearnerSettings:
     max_grad_norm: float
     micro_batch_size: int
     ppo_epochs: int
+    warmup_steps: int = 0
     weight_decay: float = 0.0
 
 
@@ -47,6 +48,11 @@ class Learner:
             self.reference = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
             self.reference.eval().requires_grad_(False)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        # Adam's first steps move every weight by ~lr whatever the gradient's size; on a small
+        # policy a full-lr first step lowered even the positive-advantage sequences' logprobs.
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda n: min(1.0, (n + 1) / (settings.warmup_steps + 1))
+        )
         self.version = 0
 
     def update(self, batch: TrainBatch) -> dict[str, float]:
@@ -85,11 +91,13 @@ class Learner:
                 stats["entropy"] += masked_token_mean(entropy.detach(), mask).item() * share / s.ppo_epochs
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.max_grad_norm)
             grad_norms.append(float(norm))
+            lr = self.scheduler.get_last_lr()[0]
             self.optimizer.step()
+            self.scheduler.step()
         self.version += 1
         metrics = {f"actor/{k}": v for k, v in stats.items()}
         metrics["actor/grad_norm"] = sum(grad_norms) / len(grad_norms)
-        metrics["actor/lr"] = s.lr
+        metrics["actor/lr"] = lr
         if not all(math.isfinite(v) for v in metrics.values()):
             raise FloatingPointError(f"non-finite learner metrics: {metrics}")
         return metrics
