@@ -33,7 +33,8 @@ class RolloutSettings:
 class _Dialogue:
     """One episode under construction."""
 
-    def __init__(self, request: EpisodeRequest, sim: UserSimulator, opening: str, ids: list[int]):
+    def __init__(self, order: int, request: EpisodeRequest, sim: UserSimulator, opening: str, ids: list[int]):
+        self.order = order
         self.request = request
         self.sim = sim
         self.ids = ids
@@ -75,10 +76,11 @@ class RolloutWorker:
         generate_s = 0.0
         tick = time.perf_counter()
         live = []
-        for req in requests:
+        for order, req in enumerate(requests):
             sim = make_simulator(s.simulator, max_turns=s.max_turns, pass_threshold=s.pass_threshold, seed=req.seed)
             opening = sim.start(req.scenario, req.difficulty)
-            live.append(_Dialogue(req, sim, opening, self._encode(opening_segment(self.system_prompt, opening))))
+            ids = self._encode(opening_segment(self.system_prompt, opening))
+            live.append(_Dialogue(order, req, sim, opening, ids))
         simulate_s += time.perf_counter() - tick
         done: list[_Dialogue] = []
         while live:
@@ -119,7 +121,7 @@ class RolloutWorker:
                 still_live.append(d)
             live = still_live
             simulate_s += time.perf_counter() - tick
-        episodes = [self._episode(d) for d in sorted(done, key=lambda d: requests.index(d.request))]
+        episodes = [self._episode(d) for d in sorted(done, key=lambda d: d.order)]
         return RolloutResult(episodes, generate_s, simulate_s)
 
     def _encode(self, text: str) -> list[int]:

@@ -29,6 +29,8 @@ class HfBackend:
         for row, p in enumerate(prompts):
             ids[row, width - len(p) :] = torch.tensor(p)
             attention[row, width - len(p) :] = 1
+        # transformers samples from torch's global RNG: reseed it from our own stream so a run
+        # is reproducible for its seed whatever else drew random numbers in this process.
         torch.manual_seed(int(torch.randint(2**31, (1,), generator=self.generator)))
         out = self.model.generate(
             input_ids=ids,
