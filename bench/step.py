@@ -5,7 +5,7 @@
 Runs the demo job (configs/demo.yaml, MLflow on a temporary sqlite) for --steps steps and splits
 each step's wall time into generate / simulate / learn / sync / log; the rest is overhead (Ray
 calls, batching, scoring). Step 0 (engine warm-up) is left out. Prints per-phase seconds per step,
-`overhead_frac` (share of step time outside the five phases) and `sync_frac`.
+`overhead_frac` (share of step time outside the named phases) and `sync_frac`.
 """
 
 from __future__ import annotations

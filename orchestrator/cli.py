@@ -34,7 +34,7 @@ def run(config: ConfigOpt = None, set_: SetOpt = None) -> None:
         cfg = load_config(config, set_ or [])
     except ConfigError as exc:
         _fail(str(exc))
-    from orchestrator.driver import train
+    from orchestrator.driver import StepFailed, train
 
     columns = (
         TextColumn("[bold]step"),
@@ -47,20 +47,109 @@ def run(config: ConfigOpt = None, set_: SetOpt = None) -> None:
         task = progress.add_task("train", total=cfg.trainer.steps, status="starting")
 
         def on_step(step: int, m: dict[str, float]) -> None:
+            match = f"match {m['rollout/strategy_match_frac']:.2f}  " if "rollout/strategy_match_frac" in m else ""
             progress.update(
                 task,
                 advance=1,
                 status=(
                     f"reward {m['reward/mean']:.3f}  pass {m['curriculum/pass_rate']:.2f}  "
-                    f"d {m['curriculum/difficulty']:.2f}  match {m['rollout/strategy_match_frac']:.2f}  "
+                    f"d {m['curriculum/difficulty']:.2f}  {match}"
                     f"entropy {m['actor/entropy']:.2f}  {m['perf/step_s']:.1f}s/step"
                 ),
             )
 
-        summary = train(cfg, on_step=on_step, log=progress.console.print)
+        try:
+            summary = train(cfg, on_step=on_step, log=progress.console.print)
+        except StepFailed as exc:
+            progress.stop()
+            _fail(str(exc))
     console.print(f"[bold green]done.[/] MLflow run id: [bold]{summary.run_id}[/]")
     console.print(f"checkpoints and curves: {summary.run_dir}")
     console.print(f"open the dashboard: [bold]mlflow ui --backend-store-uri {cfg.tracking.uri}[/]  (then http://127.0.0.1:5000)")
+
+
+def _parse_levels(text: str) -> list[float]:
+    try:
+        levels = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        _fail(f"--levels: expected comma-separated numbers in [0, 1], got {text!r}")
+    if not levels or any(not 0.0 <= x <= 1.0 for x in levels):
+        _fail(f"--levels: expected comma-separated numbers in [0, 1], got {text!r}")
+    return levels
+
+
+def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: list) -> list:
+    from orchestrator.evaluation import play_scripted
+
+    if policy is not None:
+        kind, _, name = policy.partition(":")
+        if kind != "scripted" or not name:
+            _fail(f"--policy: expected scripted:NAME, got {policy!r}")
+        try:
+            return play_scripted(name, requests, cfg)
+        except ValueError as exc:
+            _fail(f"--policy: {exc}")
+    assert checkpoint is not None
+    if not (checkpoint / "config.json").is_file():
+        _fail(f"--checkpoint: {checkpoint} is not a model directory (no config.json)")
+    from orchestrator.driver import rollout_settings
+    from workers.rollout_worker import RolloutWorker
+
+    worker = RolloutWorker(str(checkpoint), rollout_settings(cfg), cfg.seed)
+    return worker.rollout(requests, worker.version).episodes
+
+
+@app.command("eval")
+def evaluate(
+    checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint (model directory) to evaluate.")] = None,
+    policy: Annotated[str | None, typer.Option(help="A baseline instead: scripted:NAME (matching, generic, ...).")] = None,
+    scenarios: Annotated[str, typer.Option(help="Scenario split: test (held out) or train.")] = "test",
+    levels: Annotated[str, typer.Option(help="Fixed difficulties, comma-separated.")] = "0.2,0.5,0.8",
+    limit: Annotated[int | None, typer.Option(help="Evaluate only the first N scenarios of the split.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the report as JSON here.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Score a checkpoint or a scripted policy on held-out scenarios at fixed difficulty levels."""
+    import json
+
+    from rich.table import Table
+
+    from orchestrator.evaluation import eval_requests, eval_scenarios, report, summarise
+    from workers.env.llm_simulator import SimulatorUnavailable
+
+    if (checkpoint is None) == (policy is None):
+        _fail("give exactly one of --checkpoint DIR or --policy scripted:NAME")
+    if scenarios not in ("test", "train"):
+        _fail(f"--scenarios: expected test or train, got {scenarios!r}")
+    level_list = _parse_levels(levels)
+    try:
+        cfg = load_config(config, set_ or [])
+    except ConfigError as exc:
+        _fail(str(exc))
+    requests = eval_requests(eval_scenarios(cfg, scenarios, limit), level_list, cfg.seed)
+    what = f"evaluating {len(requests)} dialogues ({len(level_list)} levels) with the {cfg.simulator.name} simulator"
+    with console.status(what):
+        try:
+            episodes = _eval_episodes(cfg, checkpoint, policy, requests)
+        except SimulatorUnavailable as exc:
+            _fail(str(exc))
+    scores = summarise(episodes, cfg.simulator.pass_threshold)
+    result = report(policy or str(checkpoint), cfg, scenarios, scores)
+    table = Table(title=f"{result['policy']} on {result['scenarios']} ({result['simulator']} simulator)")
+    for column in ("level", "score", "success rate", "failure rate", "mean turns", "dialogues"):
+        table.add_column(column, justify="right")
+    for sc in scores:
+        cells = (f"{sc.level:g}", f"{sc.score:.1f}", f"{sc.success_rate:.2f}", f"{sc.failure_rate:.2f}", f"{sc.mean_turns:.2f}")
+        table.add_row(*cells, str(sc.episodes))
+    console.print(table)
+    console.print(f"success = {result['success_definition']}; failure = {result['failure_definition']}")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = out.with_name(out.name + ".tmp")
+        staging.write_text(json.dumps(result, indent=1))
+        staging.replace(out)
+        console.print(f"report written to {out}")
 
 
 @app.command("bootstrap-model")

@@ -7,10 +7,13 @@ its MLflow param name, and later its Optuna parameter name in sweeps. Unknown ke
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+if TYPE_CHECKING:
+    from workers.env.llm_simulator import LlmSettings
 
 
 class ConfigError(ValueError):
@@ -25,6 +28,9 @@ class PolicyConfig(_Section):
     model: str = Field("tiny", description="`tiny` / `small` (built locally), a model directory, or a hub id.")
     dtype: Literal["float32", "bfloat16", "float16"] = Field("float32", description="Rollout dtype.")
     max_model_len: int = Field(512, ge=64, description="Context limit of a whole dialogue, in tokens.")
+    template: Literal["plain", "think"] = Field(
+        "plain", description="`think`: reasoning in <think>...</think> before the reply; a violation scores 0."
+    )
 
 
 class RolloutConfig(_Section):
@@ -39,10 +45,45 @@ class RolloutConfig(_Section):
 
 
 class SimulatorConfig(_Section):
-    name: Literal["rule"] = Field("rule", description="User simulator.")
+    name: Literal["rule", "llm"] = Field("rule", description="User simulator: `rule` (deterministic) or `llm` (an endpoint).")
+    scenarios: Literal["en", "rlver"] = Field("en", description="Scenario bank: ours (English) or RLVER's (Chinese).")
     max_turns: int = Field(3, ge=1, le=16, description="Agent replies before the user stops.")
     pass_threshold: float = Field(70.0, gt=0, le=100, description="Final emotion that counts as a pass.")
     split: Literal["train", "all"] = Field("train", description="Scenario split used for training.")
+    endpoint: str | None = Field(None, description="`llm`: OpenAI-compatible base URL, e.g. http://HOST:8000/v1.")
+    model: str | None = Field(None, description="`llm`: the model name the endpoint serves.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="`llm`: environment variable holding the API key (never logged).")
+    language: Literal["auto", "en", "zh"] = Field("auto", description="`llm`: prompt language; auto follows each scenario.")
+    concurrency: int = Field(16, ge=1, description="`llm`: requests in flight per rollout worker.")
+    timeout_s: float = Field(60.0, gt=0, description="`llm`: seconds before one request is abandoned and retried.")
+    max_retries: int = Field(3, ge=0, description="`llm`: retries of a failed request (exponential backoff).")
+    json_mode: bool = Field(False, description="`llm`: ask the endpoint for JSON output (guided decoding) in analyses.")
+
+    @model_validator(mode="after")
+    def _simulator_needs(self) -> SimulatorConfig:
+        if self.name == "llm" and not (self.endpoint and self.model):
+            raise ValueError("simulator.name=llm needs simulator.endpoint and simulator.model")
+        if self.name == "rule" and self.scenarios != "en":
+            raise ValueError("the rule simulator reads English cue phrases: use simulator.scenarios=en (rlver needs llm)")
+        return self
+
+    def llm_settings(self) -> LlmSettings | None:
+        """What the rollout workers' `llm` simulators need (None for `rule`)."""
+        if self.name != "llm":
+            return None
+        from workers.env.llm_simulator import LlmSettings
+
+        assert self.endpoint and self.model
+        return LlmSettings(
+            endpoint=self.endpoint,
+            model=self.model,
+            api_key_env=self.api_key_env,
+            language=self.language,
+            concurrency=self.concurrency,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            json_mode=self.json_mode,
+        )
 
 
 class CurriculumConfig(_Section):
@@ -77,6 +118,16 @@ class TrainerConfig(_Section):
     checkpoint_every: int = Field(10, ge=0, description="Steps between checkpoints (0: only the last).")
     sample_every: int = Field(5, ge=1, description="Steps between logged sample dialogues.")
     samples_per_log: int = Field(4, ge=1, description="Dialogues per sample log.")
+    eval_every: int = Field(0, ge=0, description="Steps between held-out evaluations (0: none).")
+    eval_levels: list[float] = Field([0.2, 0.5, 0.8], min_length=1, description="Fixed difficulties of each evaluation.")
+    eval_scenarios: int = Field(24, ge=1, description="Held-out scenarios per level and evaluation (first N of the test split).")
+
+    @model_validator(mode="after")
+    def _levels_in_range(self) -> TrainerConfig:
+        bad = [x for x in self.eval_levels if not 0.0 <= x <= 1.0]
+        if bad:
+            raise ValueError(f"eval_levels must lie in [0, 1], got {bad}")
+        return self
 
 
 class TrackingConfig(_Section):

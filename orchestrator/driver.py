@@ -22,16 +22,22 @@ import torch
 from orchestrator.config import ExperimentConfig
 from orchestrator.controllers import BatchStats, make_controller
 from orchestrator.curve_plots import plot_curves
+from orchestrator.evaluation import eval_requests, eval_scenarios, level_metrics, summarise
 from orchestrator.ray_session import ray_session
 from orchestrator.tracking import MlflowTracker, Tracker
 from workers.backends import SamplingConfig
-from workers.env.scenario_bank import english_split
+from workers.env.llm_simulator import SimulatorUnavailable
+from workers.env.scenario_bank import load_scenarios
 from workers.learner import Learner, LearnerSettings
 from workers.rl.advantages import ADVANTAGES, informative_group_fraction
 from workers.rollout_worker import RolloutSettings, RolloutWorker
 from workers.types import Episode, EpisodeRequest, TrainBatch
 
-PHASES = ("generate", "simulate", "learn", "sync", "log")
+PHASES = ("generate", "simulate", "learn", "sync", "eval", "log")
+
+
+class StepFailed(RuntimeError):
+    """A training step could not finish; the message says why and where the last checkpoint is."""
 
 
 @dataclass
@@ -62,7 +68,7 @@ def resolve_policy_model(name: str, seed: int, log: Callable[[str], None] = prin
 
 
 def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: float, step: int) -> list[EpisodeRequest]:
-    scenarios = english_split(config.simulator.split)
+    scenarios = load_scenarios(config.simulator.scenarios, config.simulator.split)
     picked = rng.sample(scenarios, k=min(config.rollout.groups_per_step, len(scenarios)))
     return [
         EpisodeRequest(scenario, difficulty, group, seed=config.seed * 1_000_003 + step * 1009 + group)
@@ -78,8 +84,8 @@ def run_rollouts(workers: list, requests: list[EpisodeRequest], version: int, ti
 
     shards = [[r for r in requests if r.group % len(workers) == i] for i in range(len(workers))]
     results = ray.get([w.rollout.remote(shard, version) for w, shard in zip(workers, shards, strict=True) if shard])
-    timing.phases["generate"] = max(r.generate_s for r in results)
-    timing.phases["simulate"] = max(r.simulate_s for r in results)
+    timing.phases["generate"] += max(r.generate_s for r in results)
+    timing.phases["simulate"] += max(r.simulate_s for r in results)
     return sorted((e for r in results for e in r.episodes), key=lambda e: e.group)
 
 
@@ -109,9 +115,23 @@ def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch
         "rollout/turns_mean": sum(e.turns for e in episodes) / len(episodes),
         "rollout/response_tokens_mean": sum(e.response_tokens for e in episodes) / len(episodes),
         "rollout/truncated_frac": sum(e.truncated for e in episodes) / len(episodes),
-        "rollout/strategy_match_frac": sum(lab == intent for lab, intent in labels) / max(1, len(labels)),
+        "rollout/format_violations": float(sum(e.format_violation for e in episodes)),
     }
+    if config.simulator.name == "rule":
+        metrics["rollout/strategy_match_frac"] = sum(lab == intent for lab, intent in labels) / max(1, len(labels))
+    else:
+        metrics["simulator/parse_failures"] = float(sum(e.parse_failures for e in episodes))
     return batch, stats, metrics
+
+
+def evaluate(workers: list, config: ExperimentConfig, version: int, timing: StepTiming) -> tuple[dict[str, float], list[Episode]]:
+    """The held-out evaluation (`trainer.eval_levels`) on the rollout workers' current weights."""
+    t = config.trainer
+    requests = eval_requests(eval_scenarios(config, "test", t.eval_scenarios), t.eval_levels, config.seed)
+    tick = time.perf_counter()
+    episodes = run_rollouts(workers, requests, version, StepTiming())
+    timing.phases["eval"] = time.perf_counter() - tick
+    return level_metrics(summarise(episodes, config.simulator.pass_threshold)), episodes
 
 
 def sample_dialogues(episodes: list[Episode], step: int, k: int) -> list[dict[str, Any]]:
@@ -150,11 +170,17 @@ def save_checkpoint(learner, run_dir: Path, step: int, controller_state: dict[st
     return final
 
 
-def start_actors(config: ExperimentConfig, model_dir: str):
-    import ray
+def _failure_message(step: int, exc: Exception, learner, run_dir: Path, controller_state: dict[str, Any], version: int) -> str:
+    """Secure the policy of the last finished step before the run fails, then say where it is."""
+    if step == 0:
+        return f"step 0 failed before any update: {exc}"
+    path = save_checkpoint(learner, run_dir, step, controller_state, version)
+    return f"step {step} failed: {exc}\nthe policy after {step} finished steps is checkpointed in {path}"
 
-    r, a = config.rollout, config.algo
-    rollout_settings = RolloutSettings(
+
+def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
+    r = config.rollout
+    return RolloutSettings(
         backend=r.backend,
         max_model_len=config.policy.max_model_len,
         dtype=config.policy.dtype,
@@ -162,7 +188,16 @@ def start_actors(config: ExperimentConfig, model_dir: str):
         simulator=config.simulator.name,
         max_turns=config.simulator.max_turns,
         pass_threshold=config.simulator.pass_threshold,
+        template=config.policy.template,
+        llm=config.simulator.llm_settings(),
     )
+
+
+def start_actors(config: ExperimentConfig, model_dir: str):
+    import ray
+
+    r, a = config.rollout, config.algo
+    settings = rollout_settings(config)
     learner_settings = LearnerSettings(
         lr=a.lr,
         clip_low=a.clip_low,
@@ -174,7 +209,7 @@ def start_actors(config: ExperimentConfig, model_dir: str):
         warmup_steps=a.warmup_steps,
     )
     workers = [
-        ray.remote(RolloutWorker).options(num_cpus=r.worker_cpus).remote(model_dir, rollout_settings, config.seed + i)
+        ray.remote(RolloutWorker).options(num_cpus=r.worker_cpus).remote(model_dir, settings, config.seed + i)
         for i in range(r.num_workers)
     ]
     learner = ray.remote(Learner).options(num_cpus=a.learner_cpus).remote(model_dir, learner_settings, config.seed)
@@ -209,7 +244,10 @@ def train(
                 timing = StepTiming()
                 start = time.perf_counter()
                 difficulty = controller.propose(step)
-                episodes = run_rollouts(workers, sample_requests(config, rng, difficulty, step), version, timing)
+                try:
+                    episodes = run_rollouts(workers, sample_requests(config, rng, difficulty, step), version, timing)
+                except SimulatorUnavailable as exc:
+                    raise StepFailed(_failure_message(step, exc, learner, run_dir, controller.state_dict(), version)) from None
                 batch, stats, metrics = score(episodes, config)
 
                 tick = time.perf_counter()
@@ -223,16 +261,22 @@ def train(
                 timing.phases["sync"] = time.perf_counter() - tick
 
                 controller.observe(step, difficulty, stats)
+                last = step == config.trainer.steps - 1
+                every = config.trainer.eval_every
+                if every and ((step + 1) % every == 0 or last):
+                    eval_metrics, eval_episodes = evaluate(workers, config, version, timing)
+                    metrics |= eval_metrics
+                    rows = sample_dialogues(eval_episodes, step, config.trainer.samples_per_log)
+                    tracker.log_table(rows, f"eval/step_{step:06d}.json")
                 tick = time.perf_counter()
                 metrics |= band | {"curriculum/difficulty": difficulty}
-                metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync")}
+                metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync", "eval")}
                 metrics["perf/tokens_per_s"] = sum(e.response_tokens for e in episodes) / max(timing.phases["generate"], 1e-9)
                 metrics["perf/step_s"] = tick - start
                 tracker.log_metrics(metrics, step)
                 if step % config.trainer.sample_every == 0 or step == config.trainer.steps - 1:
                     rows = sample_dialogues(episodes, step, config.trainer.samples_per_log)
                     tracker.log_table(rows, f"dialogues/step_{step:06d}.json")
-                last = step == config.trainer.steps - 1
                 every = config.trainer.checkpoint_every
                 if last or (every and (step + 1) % every == 0):
                     save_checkpoint(learner, run_dir, step + 1, controller.state_dict(), version)

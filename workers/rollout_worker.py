@@ -14,9 +14,13 @@ import torch
 
 from workers.backends import SamplingConfig, make_backend
 from workers.chat_format import opening_segment, user_segment
-from workers.env.phrases import phrase_bank
-from workers.env.simulator import UserSimulator, make_simulator
+from workers.env.llm_simulator import ChatEndpoint, LlmSettings
+from workers.env.simulator import UserSimulator, make_simulator, start_all, step_all
+from workers.thinking import policy_system_prompt, visible_reply
 from workers.types import Episode, EpisodeRequest, RolloutResult
+
+FORMAT_VIOLATION = "format_violation"
+
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class RolloutSettings:
     simulator: str
     max_turns: int
     pass_threshold: float
+    template: str = "plain"
+    llm: LlmSettings | None = None
 
 
 class _Dialogue:
@@ -44,6 +50,8 @@ class _Dialogue:
         self.labels: list[str] = []
         self.transcript = [("user", opening)]
         self.truncated = False
+        self.format_violation = False
+        self.parse_failures = 0
 
 
 class RolloutWorker:
@@ -58,7 +66,7 @@ class RolloutWorker:
         self.backend = make_backend(
             settings.backend, model_dir, max_model_len=settings.max_model_len, dtype=settings.dtype, seed=seed
         )
-        self.system_prompt = phrase_bank().system_prompt
+        self.endpoint = ChatEndpoint(settings.llm) if settings.llm else None
 
     @property
     def version(self) -> int:
@@ -75,12 +83,12 @@ class RolloutWorker:
         simulate_s = 0.0
         generate_s = 0.0
         tick = time.perf_counter()
-        live = []
-        for order, req in enumerate(requests):
-            sim = make_simulator(s.simulator, max_turns=s.max_turns, pass_threshold=s.pass_threshold, seed=req.seed)
-            opening = sim.start(req.scenario, req.difficulty)
-            ids = self._encode(opening_segment(self.system_prompt, opening))
-            live.append(_Dialogue(order, req, sim, opening, ids))
+        sims = [self._simulator(r.seed) for r in requests]
+        openings = start_all(sims, [r.scenario for r in requests], [r.difficulty for r in requests])
+        live = [
+            _Dialogue(order, req, sim, opening, self._encode(opening_segment(self._system_prompt(req), opening)))
+            for order, (req, sim, opening) in enumerate(zip(requests, sims, openings, strict=True))
+        ]
         simulate_s += time.perf_counter() - tick
         done: list[_Dialogue] = []
         while live:
@@ -97,6 +105,7 @@ class RolloutWorker:
             generate_s += time.perf_counter() - tick
             tick = time.perf_counter()
             still_live = []
+            speaking, replies = [], []
             for d, gen in zip(live, generations, strict=True):
                 reply_ids = gen.token_ids
                 d.ids += reply_ids
@@ -106,11 +115,22 @@ class RolloutWorker:
                     d.ids.append(self.eos_id)
                     d.mask.append(0)
                     d.logprobs.append(0.0)
-                reply = self.tokenizer.decode(reply_ids, skip_special_tokens=True).strip()
-                turn = d.sim.step(reply)
+                text = self.tokenizer.decode(reply_ids, skip_special_tokens=True)
+                reply = visible_reply(text, s.template)
+                d.transcript.append(("agent", text.strip()))
+                if reply is None:
+                    d.format_violation = True
+                    d.emotions.append(0.0)
+                    d.labels.append(FORMAT_VIOLATION)
+                    done.append(d)
+                    continue
+                speaking.append(d)
+                replies.append(reply)
+            for d, turn in zip(speaking, step_all([d.sim for d in speaking], replies), strict=True):
                 d.emotions.append(turn.emotion)
                 d.labels.append(turn.label)
-                d.transcript += [("agent", reply), ("user", turn.message)]
+                d.parse_failures += turn.parse_failed
+                d.transcript.append(("user", turn.message))
                 if turn.done:
                     done.append(d)
                     continue
@@ -123,6 +143,15 @@ class RolloutWorker:
             simulate_s += time.perf_counter() - tick
         episodes = [self._episode(d) for d in sorted(done, key=lambda d: d.order)]
         return RolloutResult(episodes, generate_s, simulate_s)
+
+    def _simulator(self, seed: int) -> UserSimulator:
+        s = self.settings
+        return make_simulator(
+            s.simulator, max_turns=s.max_turns, pass_threshold=s.pass_threshold, seed=seed, endpoint=self.endpoint
+        )
+
+    def _system_prompt(self, request: EpisodeRequest) -> str:
+        return policy_system_prompt(request.scenario.language, self.settings.template)
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
@@ -141,4 +170,6 @@ class RolloutWorker:
             transcript=d.transcript,
             truncated=d.truncated,
             passed=d.emotions[-1] >= self.settings.pass_threshold,
+            format_violation=d.format_violation,
+            parse_failures=d.parse_failures,
         )

@@ -35,6 +35,10 @@ class Episode:
     truncated: bool = False
     """Ended by the context limit rather than by the user."""
     passed: bool = False
+    format_violation: bool = False
+    """A `think` reply broke the template: the dialogue ended there with emotion (reward) 0."""
+    parse_failures: int = 0
+    """`llm` simulator analyses that could not be read (each moved emotion by 0)."""
 
     @property
     def final_emotion(self) -> float:

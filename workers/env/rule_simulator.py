@@ -1,10 +1,11 @@
 """The deterministic `rule` simulator: an emotion model driven by the strategy scorer.
 
-Per agent reply: the scorer labels the reply; a label equal to the hidden intent raises emotion by
-`gain`, plain comfort moves it by `generic_delta`, a stuffed or degenerate reply costs
-`hack_penalty`, anything else lowers it by `penalty` (knobs in `difficulty.py`). The user says
-goodbye as soon as emotion reaches the pass threshold (a pass),
-and leaves when emotion hits 0, when unhelpful replies exhaust their patience, or at max turns.
+Per agent reply: the scorer labels the reply; a label equal to the hidden intent wins back
+`relief` of the distress left, plain comfort moves emotion by `generic_delta`, a stuffed or
+degenerate reply costs `hack_penalty`, anything else lowers it by `penalty` (knobs in
+`difficulty.py`). The user says goodbye once content (emotion >= 95), leaves when emotion hits 0
+or when unhelpful replies exhaust their patience while below the pass threshold, and otherwise
+stops at max turns. Pass = final emotion >= the pass threshold.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from workers.env.difficulty import RuleKnobs, rule_knobs
 from workers.env.phrases import phrase_bank
 from workers.env.scenario_bank import Scenario
-from workers.env.simulator import UserTurn, stable_pick
+from workers.env.simulator import UserTurn, ending, fitting_reply_gain, stable_pick
 from workers.env.strategy_scorer import DEGENERATE, GENERIC, MIXED, judge_reply
 
 
@@ -51,7 +52,7 @@ class RuleSimulator:
         self._turn += 1
         label = judge_reply(agent_reply).label
         if label == self._scenario.intent:
-            delta = knobs.gain
+            delta = fitting_reply_gain(self.emotion, knobs.relief)
         elif label == GENERIC:
             delta = knobs.generic_delta
         elif label in (MIXED, DEGENERATE):
@@ -62,9 +63,10 @@ class RuleSimulator:
         if delta <= 0:
             self._unhelpful += 1
 
-        if self.emotion >= self.pass_threshold:
+        end = ending(self.emotion, self._unhelpful, knobs.patience, self.pass_threshold)
+        if end == "goodbye":
             return UserTurn(self._pick(bank.reactions["goodbye"], "bye"), self.emotion, True, label)
-        if self.emotion <= 0 or self._unhelpful >= knobs.patience:
+        if end == "leave":
             return UserTurn(self._pick(bank.reactions["leave"], "leave"), self.emotion, True, label)
         done = self._turn >= self.max_turns
         return UserTurn(self._reaction(delta, label), self.emotion, done, label)

@@ -21,6 +21,8 @@ class Scenario:
     """The hidden need, named after the one strategy that serves it."""
     topic: str
     language: str = "en"
+    """Language of the user's text; picks the prompt files of the `llm` simulator."""
+    traits: tuple[str, ...] = ()
 
 
 def _sentence_case(text: str) -> str:
@@ -47,6 +49,21 @@ def english_bank() -> tuple[Scenario, ...]:
             )
         )
     return tuple(scenarios)
+
+
+SCENARIO_BANKS = ("en", "rlver")
+
+
+def load_scenarios(bank: str, split: str) -> tuple[Scenario, ...]:
+    """The one entry point: `en` (ours, English) or `rlver` (RLVER's Chinese profiles), `train`
+    or `test` (held out: evaluation only)."""
+    if bank == "en":
+        return english_split(split)
+    if bank == "rlver":
+        from workers.env.rlver_scenarios import rlver_split
+
+        return rlver_split(split)
+    raise ValueError(f"unknown scenario bank {bank!r}; choose one of {SCENARIO_BANKS}")
 
 
 def english_split(split: str) -> tuple[Scenario, ...]:

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from workers.env.scenario_bank import Scenario
+
+if TYPE_CHECKING:
+    from workers.env.llm_simulator import ChatEndpoint
+
+
+SATISFIED = 95.0
+"""Emotion at which the user says goodbye, content. RLVER ends at 100; relief (difficulty.py)
+approaches 100 without reaching it, so content sits just below."""
+
+
+def fitting_reply_gain(emotion: float, relief: float) -> float:
+    """A fitting reply wins back a share of the distress left."""
+    return relief * (100.0 - emotion)
+
+
+def ending(emotion: float, unhelpful: int, patience: int, pass_threshold: float) -> str | None:
+    """Why the user ends the dialogue now, if they do: `goodbye` (content), or `leave` (emotion
+    gone, or out of patience while still below the pass threshold: a user who feels fine does
+    not walk out). Shared by every simulator so that d means the same everywhere; leaving only
+    below the threshold keeps each fixed policy's pass rate non-increasing in d."""
+    if emotion >= SATISFIED:
+        return "goodbye"
+    if emotion <= 0 or (unhelpful >= patience and emotion < pass_threshold):
+        return "leave"
+    return None
 
 
 @dataclass(frozen=True)
@@ -17,7 +43,10 @@ class UserTurn:
     """The user's hidden emotion (0-100) after reading the agent's reply."""
     done: bool
     label: str
-    """How the reply was read (a strategy, generic, mixed, degenerate, none)."""
+    """How the reply was read: a strategy, generic, mixed, degenerate or none (`rule`);
+    helped, hurt, neutral or unparsed (`llm`)."""
+    parse_failed: bool = False
+    """The `llm` simulator could not read its own emotion analysis (the change counted as 0)."""
 
 
 class UserSimulator(Protocol):
@@ -30,6 +59,36 @@ class UserSimulator(Protocol):
     def step(self, agent_reply: str) -> UserTurn: ...
 
 
+@runtime_checkable
+class AsyncUserSimulator(Protocol):
+    """A simulator whose turns wait on I/O: the rollout worker runs all dialogues' turns at once."""
+
+    async def astart(self, scenario: Scenario, difficulty: float) -> str: ...
+
+    async def astep(self, agent_reply: str) -> UserTurn: ...
+
+
+def start_all(sims: Sequence[UserSimulator], scenarios: Sequence[Scenario], difficulties: Sequence[float]) -> list[str]:
+    if sims and all(isinstance(s, AsyncUserSimulator) for s in sims):
+
+        async def gather() -> list[str]:
+            return list(await asyncio.gather(*(s.astart(c, d) for s, c, d in zip(sims, scenarios, difficulties, strict=True))))  # type: ignore[union-attr]
+
+        return asyncio.run(gather())
+    return [s.start(c, d) for s, c, d in zip(sims, scenarios, difficulties, strict=True)]
+
+
+def step_all(sims: Sequence[UserSimulator], replies: Sequence[str]) -> list[UserTurn]:
+    """One user turn for every live dialogue; concurrent when the simulators are async."""
+    if sims and all(isinstance(s, AsyncUserSimulator) for s in sims):
+
+        async def gather() -> list[UserTurn]:
+            return list(await asyncio.gather(*(s.astep(r) for s, r in zip(sims, replies, strict=True))))  # type: ignore[union-attr]
+
+        return asyncio.run(gather())
+    return [s.step(r) for s, r in zip(sims, replies, strict=True)]
+
+
 def stable_pick(options: Sequence[str], *key: object) -> str:
     """Choose deterministically from the key alone, so that text choices never depend on
     difficulty or on how many random draws happened before (Python's hash() is salted)."""
@@ -37,12 +96,20 @@ def stable_pick(options: Sequence[str], *key: object) -> str:
     return options[int.from_bytes(digest, "big") % len(options)]
 
 
-SIMULATORS = ("rule",)
+SIMULATORS = ("rule", "llm")
 
 
-def make_simulator(name: str, *, max_turns: int, pass_threshold: float, seed: int) -> UserSimulator:
+def make_simulator(
+    name: str, *, max_turns: int, pass_threshold: float, seed: int, endpoint: ChatEndpoint | None = None
+) -> UserSimulator:
     if name == "rule":
         from workers.env.rule_simulator import RuleSimulator
 
         return RuleSimulator(max_turns=max_turns, pass_threshold=pass_threshold, seed=seed)
+    if name == "llm":
+        from workers.env.llm_simulator import LlmSimulator
+
+        if endpoint is None:
+            raise ValueError("the llm simulator needs an endpoint (simulator.endpoint and simulator.model)")
+        return LlmSimulator(endpoint, max_turns=max_turns, pass_threshold=pass_threshold, seed=seed)
     raise ValueError(f"simulator.name: unknown simulator {name!r}; choose one of {SIMULATORS}")

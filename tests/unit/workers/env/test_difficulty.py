@@ -13,7 +13,7 @@ def test_every_knob_gets_harder_as_difficulty_rises(d1, d2, personality):
     lo, hi = sorted((d1, d2))
     easy, hard = rule_knobs(lo, personality), rule_knobs(hi, personality)
     assert hard.start_emotion <= easy.start_emotion
-    assert hard.gain <= easy.gain
+    assert hard.relief <= easy.relief
     assert hard.penalty >= easy.penalty
     assert hard.hack_penalty >= easy.hack_penalty
     assert hard.generic_delta <= easy.generic_delta
@@ -30,7 +30,7 @@ def test_end_points_match_the_documented_table():
     assert (easy.generic_delta, hard.generic_delta) == (6.0, -20.0)
     assert rule_knobs(0.5, "negative").generic_delta == -rule_knobs(0.5, "negative").penalty
     assert rule_knobs(0.5, "negative").hack_penalty > rule_knobs(0.5, "negative").penalty
-    assert easy.gain == pytest.approx(30 * 0.85) and hard.gain == pytest.approx(15 * 0.85)
+    assert easy.relief == pytest.approx(0.6 * 0.85) and hard.relief == pytest.approx(0.3 * 0.85)
 
 
 @pytest.mark.parametrize("bad", [-0.01, 1.01])

@@ -9,6 +9,7 @@ from workers.env.phrases import STRATEGY_NAMES, phrase_bank
 from workers.env.rule_simulator import RuleSimulator
 from workers.env.scenario_bank import english_split
 from workers.env.scripted_policies import SCRIPTED_POLICIES, detect_intent, scripted_policy
+from workers.env.simulator import SATISFIED
 
 THRESHOLD = 70.0
 LEVELS = np.round(np.linspace(0.0, 1.0, 21), 3)
@@ -64,13 +65,30 @@ def test_each_dialogue_of_a_blind_policy_passes_no_more_often_when_harder(idx, d
     assert (play(policy_name, scenario, hi) >= THRESHOLD) <= (play(policy_name, scenario, lo) >= THRESHOLD)
 
 
-def test_user_says_goodbye_on_reaching_the_threshold_and_emotion_stays_in_range():
-    scenario = next(s for s in BANK if s.intent == "listen")
-    sim = RuleSimulator(max_turns=5, pass_threshold=THRESHOLD)
+def test_fitting_replies_relieve_a_share_of_the_distress_left_until_the_user_is_content():
+    scenario = next(s for s in BANK if s.intent == "listen" and s.personality == "negative")
+    sim = RuleSimulator(max_turns=8, pass_threshold=THRESHOLD)
     sim.start(scenario, 0.0)
-    turn = sim.step(phrase_bank().strategies["listen"].replies[0])
-    assert turn.done and turn.emotion >= THRESHOLD and turn.label == "listen"
-    assert turn.message in phrase_bank().reactions["goodbye"]
+    emotions = [sim.emotion]
+    while True:
+        turn = sim.step(phrase_bank().strategies["listen"].replies[0])
+        emotions.append(turn.emotion)
+        assert turn.label == "listen"
+        if turn.done:
+            break
+    assert emotions[1] == pytest.approx(55 + 0.6 * 45)
+    gains = np.diff(emotions)
+    assert np.all(gains > 0) and np.all(np.diff(gains) < 0)
+    assert SATISFIED <= turn.emotion < 100 and turn.message in phrase_bank().reactions["goodbye"]
+
+
+def test_matching_final_emotion_falls_as_difficulty_rises():
+    """Smoothly while the user still reveals the need (d < 0.9); past that the matching policy is
+    blind and its score depends on how soon patience runs out, but stays far below."""
+    _, score = rates("matching")
+    revealing = LEVELS < 0.9
+    assert np.all(np.diff(score[revealing]) < 0)
+    assert score[revealing].min() > score[~revealing].max()
 
 
 def test_patience_ends_the_dialogue_early_when_hard():

@@ -1,0 +1,136 @@
+"""Held-out evaluation at fixed difficulties, Sentient-Benchmark style.
+
+Per level: score = mean final emotion (0-100), success rate = share of dialogues ending at or
+above the simulator's pass threshold (the `rule` simulator says goodbye there, so emotion 100 is
+rarely reached; we report the threshold we used), failure rate = share ending below 10, and the
+mean number of agent turns. The same requests serve a scripted baseline, a checkpoint, and the
+in-training evaluation on the rollout workers, so their numbers are comparable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from orchestrator.config import ExperimentConfig
+from workers.env.scenario_bank import Scenario, load_scenarios
+from workers.env.scripted_policies import scripted_policy
+from workers.env.simulator import make_simulator, start_all, step_all
+from workers.types import Episode, EpisodeRequest
+
+FAILURE_EMOTION = 10.0
+
+
+@dataclass(frozen=True)
+class LevelScore:
+    level: float
+    score: float
+    success_rate: float
+    failure_rate: float
+    mean_turns: float
+    episodes: int
+
+
+def level_key(level: float) -> str:
+    """`eval/<level>/score` uses this spelling: 0.2, 0.5, 0.8."""
+    return f"{level:g}"
+
+
+def eval_scenarios(config: ExperimentConfig, split: str, limit: int | None) -> tuple[Scenario, ...]:
+    scenarios = load_scenarios(config.simulator.scenarios, split)
+    return scenarios[:limit] if limit else scenarios
+
+
+def eval_requests(scenarios: Sequence[Scenario], levels: Sequence[float], seed: int) -> list[EpisodeRequest]:
+    """One dialogue per (level, scenario); seeds depend on the scenario only, so levels differ in d alone."""
+    return [
+        EpisodeRequest(scenario, level, group=i * len(scenarios) + j, seed=seed * 7919 + j)
+        for i, level in enumerate(levels)
+        for j, scenario in enumerate(scenarios)
+    ]
+
+
+def summarise(episodes: Sequence[Episode], pass_threshold: float) -> list[LevelScore]:
+    by_level: dict[float, list[Episode]] = {}
+    for e in episodes:
+        by_level.setdefault(e.difficulty, []).append(e)
+    out = []
+    for level in sorted(by_level):
+        eps = by_level[level]
+        n = len(eps)
+        out.append(
+            LevelScore(
+                level=level,
+                score=sum(e.final_emotion for e in eps) / n,
+                success_rate=sum(e.final_emotion >= pass_threshold for e in eps) / n,
+                failure_rate=sum(e.final_emotion < FAILURE_EMOTION for e in eps) / n,
+                mean_turns=sum(e.turns for e in eps) / n,
+                episodes=n,
+            )
+        )
+    return out
+
+
+def level_metrics(scores: Sequence[LevelScore]) -> dict[str, float]:
+    """The MLflow metrics of one evaluation."""
+    metrics = {}
+    for s in scores:
+        key = level_key(s.level)
+        metrics |= {
+            f"eval/{key}/score": s.score,
+            f"eval/{key}/success_rate": s.success_rate,
+            f"eval/{key}/failure_rate": s.failure_rate,
+            f"eval/{key}/turns_mean": s.mean_turns,
+        }
+    return metrics
+
+
+def play_scripted(name: str, requests: Sequence[EpisodeRequest], config: ExperimentConfig) -> list[Episode]:
+    """A scripted policy against the configured simulator; all dialogues advance turn by turn
+    together, so an `llm` simulator is queried concurrently as in training."""
+    from workers.env.llm_simulator import ChatEndpoint
+
+    policy = scripted_policy(name)
+    sim_cfg = config.simulator
+    llm = sim_cfg.llm_settings()
+    endpoint = ChatEndpoint(llm) if llm else None
+    limits = {"max_turns": sim_cfg.max_turns, "pass_threshold": sim_cfg.pass_threshold}
+    sims = [make_simulator(sim_cfg.name, **limits, seed=r.seed, endpoint=endpoint) for r in requests]
+    openings = start_all(sims, [r.scenario for r in requests], [r.difficulty for r in requests])
+    episodes = [
+        Episode(r.scenario.id, r.scenario.intent, r.group, r.difficulty, [], [], [], [s.emotion], [], [("user", o)])
+        for r, s, o in zip(requests, sims, openings, strict=True)
+    ]
+    live = list(range(len(requests)))
+    turn = 0
+    while live:
+        replies = []
+        for i in live:
+            users = [text for role, text in episodes[i].transcript if role == "user"]
+            replies.append(policy(requests[i].scenario.id, users, turn))
+        still = []
+        for i, reply, result in zip(live, replies, step_all([sims[i] for i in live], replies), strict=True):
+            e = episodes[i]
+            e.emotions.append(result.emotion)
+            e.labels.append(result.label)
+            e.parse_failures += result.parse_failed
+            e.transcript += [("agent", reply), ("user", result.message)]
+            if not result.done:
+                still.append(i)
+        live = still
+        turn += 1
+    for e in episodes:
+        e.passed = e.final_emotion >= sim_cfg.pass_threshold
+    return episodes
+
+
+def report(policy: str, config: ExperimentConfig, split: str, scores: Sequence[LevelScore]) -> dict:
+    threshold = config.simulator.pass_threshold
+    return {
+        "policy": policy,
+        "simulator": config.simulator.name,
+        "scenarios": f"{config.simulator.scenarios}/{split}",
+        "success_definition": f"final emotion >= {threshold:g} (simulator.pass_threshold)",
+        "failure_definition": f"final emotion < {FAILURE_EMOTION:g}",
+        "levels": [asdict(s) for s in scores],
+    }

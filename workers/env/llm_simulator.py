@@ -1,0 +1,229 @@
+"""The `llm` user simulator: an OpenAI-compatible chat endpoint plays the user, RLVER-style.
+
+Per agent reply, two calls: an emotion analysis that returns a signed change in [-10, 10] (JSON,
+read by a tolerant parser), then the user's next message, written in character. The change is
+scaled by the `rule` simulator's difficulty knobs (relief for help, penalty for harm) and the
+dialogue ends by the same rules, so d means one thing across simulators; start emotion,
+patience and how openly the need may be stated come from those knobs too. An analysis that cannot be read counts as a parse failure and
+moves emotion by 0.
+
+Calls of all live dialogues run concurrently (`step_all` in simulator.py) on one async client
+per event loop, bounded by a semaphore; transient errors (timeouts, connection errors, 5xx, 429)
+are retried with exponential backoff, and an endpoint that stays down raises
+SimulatorUnavailable naming the endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from dataclasses import dataclass
+
+import openai
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from workers.env.difficulty import RuleKnobs, rule_knobs
+from workers.env.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
+from workers.env.scenario_bank import Scenario
+from workers.env.simulator import UserTurn, ending, fitting_reply_gain
+
+MAX_CHANGE = 10.0
+HELPED, HURT, NEUTRAL, UNPARSED = "helped", "hurt", "neutral", "unparsed"
+_TRANSIENT = (openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError)
+_CHANGE_FIELD = re.compile(r'"?change"?\s*[:=]\s*([+-]?\d+(?:\.\d+)?)', re.IGNORECASE)
+
+
+class SimulatorUnavailable(RuntimeError):
+    """The simulator endpoint did not answer after every retry."""
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    endpoint: str
+    model: str
+    api_key_env: str = "OPENAI_API_KEY"
+    language: str = "auto"
+    concurrency: int = 16
+    timeout_s: float = 60.0
+    max_retries: int = 3
+    backoff_s: float = 1.0
+    json_mode: bool = False
+    reply_max_tokens: int = 128
+    temperature: float = 0.7
+
+
+def parse_change(text: str) -> float | None:
+    """The signed emotion change in an analysis, clamped to [-10, 10]; None when unreadable.
+
+    Accepts a JSON object (also inside prose or a code fence) with a numeric `change`, or a bare
+    `change: N`; small models rarely produce clean JSON."""
+    for match in re.finditer(r"\{[^{}]*\}", text):
+        try:
+            obj = json.loads(match.group(0))
+        except json.JSONDecodeError:
+            continue
+        value = obj.get("change") if isinstance(obj, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return max(-MAX_CHANGE, min(MAX_CHANGE, float(value)))
+    found = _CHANGE_FIELD.search(text)
+    if found:
+        return max(-MAX_CHANGE, min(MAX_CHANGE, float(found.group(1))))
+    return None
+
+
+def emotion_delta(change: float, emotion: float, knobs: RuleKnobs) -> float:
+    """A change of +10 is worth what a fitting reply wins under `rule`, -10 a full `penalty`."""
+    scale = fitting_reply_gain(emotion, knobs.relief) if change > 0 else knobs.penalty
+    return change / MAX_CHANGE * scale
+
+
+class ChatEndpoint:
+    """One OpenAI-compatible endpoint shared by a worker's simulators: a client and a semaphore
+    per event loop (the rollout worker runs one loop per turn)."""
+
+    def __init__(self, settings: LlmSettings):
+        self.settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: openai.AsyncOpenAI | None = None
+        self._slots: asyncio.Semaphore | None = None
+
+    def _bind(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._client is None or self._slots is None:
+            s = self.settings
+            self._client = openai.AsyncOpenAI(
+                base_url=s.endpoint,
+                api_key=os.environ.get(s.api_key_env) or "EMPTY",
+                timeout=s.timeout_s,
+                max_retries=0,
+            )
+            self._slots = asyncio.Semaphore(s.concurrency)
+            self._loop = loop
+        return self._client, self._slots
+
+    async def chat(self, messages: list[dict[str, str]], *, max_tokens: int, json_mode: bool = False) -> str:
+        client, slots = self._bind()
+        s = self.settings
+        extra = {"response_format": {"type": "json_object"}} if json_mode else {}
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(s.max_retries + 1),
+            wait=wait_exponential(multiplier=s.backoff_s, max=30 * s.backoff_s),
+            retry=retry_if_exception_type(_TRANSIENT),
+            reraise=True,
+        )
+        try:
+            async with slots:
+                async for attempt in retrying:
+                    with attempt:
+                        response = await client.chat.completions.create(
+                            model=s.model,
+                            messages=messages,  # type: ignore[arg-type]
+                            max_tokens=max_tokens,
+                            temperature=s.temperature,
+                            **extra,
+                        )
+        except _TRANSIENT as exc:
+            raise SimulatorUnavailable(
+                f"simulator endpoint {s.endpoint} (model {s.model!r}) failed after {s.max_retries + 1} tries: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        except openai.APIStatusError as exc:
+            raise SimulatorUnavailable(
+                f"simulator endpoint {s.endpoint} (model {s.model!r}) refused the request: HTTP {exc.status_code}: {exc.message}"
+            ) from None
+        return response.choices[0].message.content or ""
+
+
+class LlmSimulator:
+    def __init__(self, endpoint: ChatEndpoint, *, max_turns: int, pass_threshold: float, seed: int = 0):
+        if max_turns < 1:
+            raise ValueError("simulator.max_turns must be at least 1")
+        self.endpoint = endpoint
+        self.max_turns = max_turns
+        self.pass_threshold = pass_threshold
+        self.seed = seed
+        self.emotion = 0.0
+        self._scenario: Scenario | None = None
+        self._knobs: RuleKnobs | None = None
+        self._difficulty = 0.0
+        self._prompts: PromptSet | None = None
+        self._language = "en"
+        self._history: list[tuple[str, str]] = []
+        self._turn = 0
+        self._unhelpful = 0
+
+    def start(self, scenario: Scenario, difficulty: float) -> str:
+        return asyncio.run(self.astart(scenario, difficulty))
+
+    def step(self, agent_reply: str) -> UserTurn:
+        return asyncio.run(self.astep(agent_reply))
+
+    async def astart(self, scenario: Scenario, difficulty: float) -> str:
+        lang = self.endpoint.settings.language
+        self._language = scenario.language if lang == "auto" else lang
+        self._prompts = prompt_set(self._language)
+        self._scenario = scenario
+        self._difficulty = difficulty
+        self._knobs = rule_knobs(difficulty, scenario.personality)
+        self.emotion = self._knobs.start_emotion
+        self._history = []
+        self._turn = 0
+        self._unhelpful = 0
+        opening = await self._user_message(self._prompts.opening)
+        self._history.append(("user", opening))
+        return opening
+
+    async def astep(self, agent_reply: str) -> UserTurn:
+        if self._scenario is None or self._knobs is None or self._prompts is None:
+            raise RuntimeError("LlmSimulator.step called before start")
+        self._turn += 1
+        self._history.append(("agent", agent_reply))
+        analysis = await self.endpoint.chat(
+            [{"role": "system", "content": self._system(self._prompts.analyse)}, *self._as_observer()],
+            max_tokens=96,
+            json_mode=self.endpoint.settings.json_mode,
+        )
+        change = parse_change(analysis)
+        delta = 0.0 if change is None else emotion_delta(change, self.emotion, self._knobs)
+        self.emotion = min(100.0, max(0.0, self.emotion + delta))
+        if delta <= 0:
+            self._unhelpful += 1
+        label = UNPARSED if change is None else HELPED if delta > 0 else HURT if delta < 0 else NEUTRAL
+        end = ending(self.emotion, self._unhelpful, self._knobs.patience, self.pass_threshold)
+        if end is not None:
+            return self._end(self._prompts.goodbye if end == "goodbye" else self._prompts.leave, label, change is None)
+        message = await self._user_message(None)
+        self._history.append(("user", message))
+        return UserTurn(message, self.emotion, self._turn >= self.max_turns, label, parse_failed=change is None)
+
+    def _end(self, message: str, label: str, parse_failed: bool) -> UserTurn:
+        self._history.append(("user", message))
+        return UserTurn(message, self.emotion, True, label, parse_failed=parse_failed)
+
+    def _system(self, template: str) -> str:
+        assert self._scenario is not None and self._knobs is not None and self._prompts is not None
+        return template.format(
+            persona=self._scenario.persona,
+            situation=self._scenario.situation,
+            intent=intent_text(self._scenario, self._language),
+            emotion=round(self.emotion),
+            level=level_text(self._prompts, self._difficulty),
+            disclosure=disclosure_text(self._prompts, self._knobs),
+        )
+
+    def _as_observer(self) -> list[dict[str, str]]:
+        """The transcript for the analyser: one user message quoting the whole dialogue."""
+        lines = "\n".join(f"{'me' if who == 'user' else 'listener'}: {text}" for who, text in self._history)
+        return [{"role": "user", "content": lines}]
+
+    async def _user_message(self, instruction: str | None) -> str:
+        """The simulator plays the user, so in its own chat the agent speaks as `user`."""
+        assert self._prompts is not None
+        messages = [{"role": "system", "content": self._system(self._prompts.reply)}]
+        messages += [{"role": "user" if who == "agent" else "assistant", "content": text} for who, text in self._history]
+        if instruction:
+            messages.append({"role": "user", "content": instruction})
+        text = await self.endpoint.chat(messages, max_tokens=self.endpoint.settings.reply_max_tokens)
+        return text.strip() or "..."
