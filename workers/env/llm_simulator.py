@@ -4,8 +4,8 @@ Per agent reply, two calls: an emotion analysis that returns a signed change in 
 read by a tolerant parser), then the user's next message, written in character. The change is
 scaled by the `rule` simulator's difficulty knobs (relief for help, penalty for harm) and the
 dialogue ends by the same rules, so d means one thing across simulators; start emotion,
-patience and how openly the need may be stated come from those knobs too. An analysis that cannot be read counts as a parse failure and
-moves emotion by 0.
+patience and how openly the need may be stated come from those knobs too. An analysis that
+cannot be read counts as a parse failure and moves emotion by 0.
 
 Calls of all live dialogues run concurrently (`step_all` in simulator.py) on one async client
 per event loop, bounded by a semaphore; transient errors (timeouts, connection errors, 5xx, 429)
