@@ -44,3 +44,12 @@ def vllm_worker(tiny_model):
         pass_threshold=70.0,
     )
     return RolloutWorker(tiny_model, settings, seed=0)
+
+
+@pytest.fixture
+def openai_stub():
+    """A scripted OpenAI-compatible server on 127.0.0.1 (see tests/support/openai_stub.py)."""
+    from tests.support.openai_stub import OpenAIStub
+
+    with OpenAIStub() as stub:
+        yield stub

@@ -71,3 +71,26 @@ def test_missing_and_broken_files_are_named(tmp_path):
 def test_flatten_gives_dotted_keys():
     flat = flatten(ExperimentConfig())
     assert flat["algo.clip_high"] == 0.28 and flat["rollout.backend"] == "vllm"
+
+
+def test_llm_simulator_needs_an_endpoint_and_a_model():
+    with pytest.raises(ConfigError, match=r"simulator: .*needs simulator\.endpoint and simulator\.model"):
+        load_config(None, ["simulator.name=llm"])
+    cfg = load_config(None, ["simulator.name=llm", "simulator.endpoint=http://h:8000/v1", "simulator.model=m"])
+    settings = cfg.simulator.llm_settings()
+    assert settings is not None and settings.endpoint == "http://h:8000/v1" and settings.api_key_env == "OPENAI_API_KEY"
+    assert load_config().simulator.llm_settings() is None
+
+
+def test_rule_simulator_refuses_the_chinese_bank():
+    with pytest.raises(ConfigError, match="scenarios=en"):
+        load_config(None, ["simulator.scenarios=rlver"])
+
+
+def test_eval_levels_must_be_difficulties():
+    with pytest.raises(ConfigError, match=r"trainer: .*eval_levels must lie in \[0, 1\]"):
+        load_config(None, ["trainer.eval_levels=[0.2,1.5]"])
+
+
+def test_the_api_key_itself_is_never_a_config_value():
+    assert not any("key" in k and k != "simulator.api_key_env" for k in flatten(load_config()))

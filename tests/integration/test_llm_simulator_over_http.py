@@ -1,0 +1,133 @@
+"""The `llm` simulator against a scripted OpenAI-compatible server: happy path, malformed
+analyses, transient errors with retries, timeouts, an endpoint that stays down, concurrency."""
+
+import time
+
+import pytest
+
+from tests.support.openai_stub import Answer, default_answer, is_analysis
+from workers.env.difficulty import rule_knobs
+from workers.env.llm_simulator import ChatEndpoint, LlmSettings, LlmSimulator, SimulatorUnavailable
+from workers.env.scenario_bank import load_scenarios
+from workers.env.simulator import start_all, step_all
+
+SCENARIO = load_scenarios("en", "test")[0]
+
+
+def simulator(stub, **overrides) -> LlmSimulator:
+    settings = LlmSettings(endpoint=stub.url, model="stub-model", backoff_s=0.01, **overrides)
+    return LlmSimulator(ChatEndpoint(settings), max_turns=3, pass_threshold=70.0)
+
+
+def test_a_turn_moves_emotion_by_the_scaled_change_and_returns_the_users_message(openai_stub):
+    sim = simulator(openai_stub)
+    opening = sim.start(SCENARIO, 0.2)
+    assert opening == "I still feel a bit low about it."
+    start = sim.emotion
+    turn = sim.step("Tell me more, I am listening.")
+    knobs = rule_knobs(0.2, SCENARIO.personality)
+    assert turn.emotion == pytest.approx(start + 0.5 * knobs.relief * (100 - start))
+    assert turn.label == "helped" and not turn.parse_failed and not turn.done
+    assert turn.message == "I still feel a bit low about it."
+    analysis = next(r for r in openai_stub.requests if is_analysis(r))
+    assert analysis["model"] == "stub-model"
+    assert "agree that I was not wrong" in analysis["messages"][0]["content"]
+    assert "listener: Tell me more, I am listening." in analysis["messages"][1]["content"]
+
+
+def test_the_simulator_plays_the_user_so_the_agent_speaks_as_user_in_its_chat(openai_stub):
+    sim = simulator(openai_stub)
+    sim.start(SCENARIO, 0.2)
+    sim.step("Go on.")
+    reply_request = [r for r in openai_stub.requests if not is_analysis(r)][-1]
+    roles = [m["role"] for m in reply_request["messages"]]
+    assert roles == ["system", "assistant", "user"]
+    assert reply_request["messages"][-1]["content"] == "Go on."
+
+
+def test_a_malformed_analysis_is_a_counted_parse_failure_with_change_zero(openai_stub):
+    openai_stub.respond = lambda r: Answer("I feel great!! no json here") if is_analysis(r) else default_answer(r)
+    sim = simulator(openai_stub)
+    sim.start(SCENARIO, 0.2)
+    start = sim.emotion
+    turn = sim.step("Hello.")
+    assert turn.parse_failed and turn.label == "unparsed" and turn.emotion == start
+
+
+def test_server_errors_are_retried_with_backoff(openai_stub):
+    failures = {"left": 2}
+
+    def flaky(request):
+        if failures["left"]:
+            failures["left"] -= 1
+            return Answer(status=503)
+        return default_answer(request)
+
+    openai_stub.respond = flaky
+    sim = simulator(openai_stub, max_retries=3)
+    assert sim.start(SCENARIO, 0.2)
+    assert len(openai_stub.requests) == 3
+
+
+def test_a_slow_answer_times_out_and_is_retried(openai_stub):
+    calls = {"n": 0}
+
+    def slow_first(request):
+        calls["n"] += 1
+        return Answer("Fine.", delay_s=2.0) if calls["n"] == 1 else default_answer(request)
+
+    openai_stub.respond = slow_first
+    sim = simulator(openai_stub, timeout_s=0.3, max_retries=2)
+    tick = time.perf_counter()
+    assert sim.start(SCENARIO, 0.2) == "I still feel a bit low about it."
+    assert time.perf_counter() - tick < 2.0
+
+
+def test_an_endpoint_that_stays_down_raises_a_clear_error(openai_stub):
+    openai_stub.respond = lambda r: Answer(status=500)
+    sim = simulator(openai_stub, max_retries=2)
+    with pytest.raises(SimulatorUnavailable, match=r"127\.0\.0\.1.*stub-model.*3 tries"):
+        sim.start(SCENARIO, 0.2)
+    assert len(openai_stub.requests) == 3
+
+
+def test_a_refused_request_is_not_retried(openai_stub):
+    openai_stub.respond = lambda r: Answer(status=404)
+    with pytest.raises(SimulatorUnavailable, match="HTTP 404"):
+        simulator(openai_stub).start(SCENARIO, 0.2)
+    assert len(openai_stub.requests) == 1
+
+
+def test_dialogues_are_simulated_concurrently_within_the_bound(openai_stub):
+    openai_stub.respond = lambda r: Answer(default_answer(r).content, delay_s=0.2)
+    endpoint = ChatEndpoint(LlmSettings(endpoint=openai_stub.url, model="m", concurrency=4))
+    sims = [LlmSimulator(endpoint, max_turns=3, pass_threshold=70.0) for _ in range(8)]
+    tick = time.perf_counter()
+    openings = start_all(sims, [SCENARIO] * 8, [0.3] * 8)
+    elapsed = time.perf_counter() - tick
+    assert len(openings) == 8 and openai_stub.max_in_flight == 4
+    assert elapsed < 8 * 0.2
+    turns = step_all(sims, ["Go on."] * 8)
+    assert all(t.label == "helped" for t in turns)
+
+
+def test_the_api_key_comes_from_the_named_environment_variable(openai_stub, monkeypatch):
+    seen = []
+    monkeypatch.setenv("GL_TEST_KEY", "sekrit")
+    endpoint = ChatEndpoint(LlmSettings(endpoint=openai_stub.url, model="m", api_key_env="GL_TEST_KEY"))
+    import asyncio
+
+    async def once():
+        client, _ = endpoint._bind()
+        seen.append(client.api_key)
+
+    asyncio.run(once())
+    assert seen == ["sekrit"]
+
+
+def test_chinese_scenarios_get_chinese_prompts(openai_stub):
+    scenario = load_scenarios("rlver", "test")[0]
+    sim = simulator(openai_stub)
+    sim.start(scenario, 0.9)
+    system = openai_stub.requests[0]["messages"][0]["content"]
+    assert "你在扮演" in system and "绝不透露" in system

@@ -1,0 +1,91 @@
+"""A scripted OpenAI-compatible chat server for tests: a real HTTP server on 127.0.0.1 whose
+answers a test chooses per request (content, HTTP error, or a delay), so the `llm` simulator's
+client, retries, timeouts and parsing are exercised over the wire without a model."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Answer:
+    content: str = ""
+    status: int = 200
+    delay_s: float = 0.0
+
+
+def is_analysis(request: dict) -> bool:
+    """The simulator's emotion-analysis prompt asks for a JSON `change`."""
+    return '"change"' in request["messages"][0]["content"]
+
+
+def default_answer(request: dict) -> Answer:
+    if is_analysis(request):
+        return Answer('{"change": 5, "reason": "that fits"}')
+    return Answer("I still feel a bit low about it.")
+
+
+class OpenAIStub:
+    def __init__(self) -> None:
+        self.respond: Callable[[dict], Answer] = default_answer
+        self.requests: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with stub._lock:
+                    stub.requests.append(body)
+                    stub.in_flight += 1
+                    stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                try:
+                    answer = stub.respond(body)
+                    time.sleep(answer.delay_s)
+                    if answer.status != 200:
+                        payload = {"error": {"message": f"scripted HTTP {answer.status}", "type": "server_error"}}
+                    else:
+                        payload = {
+                            "id": "chatcmpl-stub",
+                            "object": "chat.completion",
+                            "created": 0,
+                            "model": body.get("model", "stub"),
+                            "choices": [
+                                {"index": 0, "message": {"role": "assistant", "content": answer.content}, "finish_reason": "stop"}
+                            ],
+                            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                        }
+                    data = json.dumps(payload).encode()
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    with stub._lock:
+                        stub.in_flight -= 1
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> OpenAIStub:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,49 @@
+import pytest
+
+from orchestrator.config import load_config
+from orchestrator.evaluation import eval_requests, level_key, level_metrics, play_scripted, report, summarise
+from workers.env.scenario_bank import load_scenarios
+from workers.types import Episode
+
+
+def episode(level: float, emotions: list[float]) -> Episode:
+    return Episode("s", "listen", 0, level, [], [], [], emotions, ["listen"] * (len(emotions) - 1))
+
+
+def test_summary_by_level_matches_hand_computed_values():
+    eps = [episode(0.2, [50, 80]), episode(0.2, [50, 40, 5]), episode(0.8, [30, 70]), episode(0.8, [30, 0])]
+    low, high = summarise(eps, pass_threshold=70)
+    assert low.level == 0.2 and low.score == pytest.approx(42.5) and low.success_rate == 0.5
+    assert low.failure_rate == 0.5 and low.mean_turns == 1.5 and low.episodes == 2
+    assert high.score == 35 and high.success_rate == 0.5 and high.failure_rate == 0.5 and high.mean_turns == 1
+
+
+def test_requests_cover_every_level_and_scenario_with_level_independent_seeds():
+    scenarios = load_scenarios("en", "test")[:3]
+    reqs = eval_requests(scenarios, [0.2, 0.8], seed=1)
+    assert [(r.difficulty, r.scenario.id) for r in reqs[:3]] == [(0.2, s.id) for s in scenarios]
+    assert [r.seed for r in reqs[:3]] == [r.seed for r in reqs[3:]]
+    assert len({r.group for r in reqs}) == 6
+
+
+def test_metric_names():
+    (score,) = summarise([episode(0.5, [40, 90])], 70)
+    assert set(level_metrics([score])) == {"eval/0.5/score", "eval/0.5/success_rate", "eval/0.5/failure_rate", "eval/0.5/turns_mean"}
+    assert level_key(0.2) == "0.2" and level_key(1.0) == "1"
+
+
+def test_scripted_matching_beats_generic_at_every_level_and_falls_with_difficulty():
+    cfg = load_config()
+    reqs = eval_requests(load_scenarios("en", "test"), [0.2, 0.5, 0.8], cfg.seed)
+    matching = summarise(play_scripted("matching", reqs, cfg), cfg.simulator.pass_threshold)
+    generic = summarise(play_scripted("generic", reqs, cfg), cfg.simulator.pass_threshold)
+    assert all(m.score > g.score for m, g in zip(matching, generic, strict=True))
+    assert matching[0].score > matching[1].score > matching[2].score
+    out = report("scripted:matching", cfg, "test", matching)
+    assert out["scenarios"] == "en/test" and "70" in out["success_definition"] and len(out["levels"]) == 3
+
+
+def test_unknown_scripted_policy_is_named():
+    cfg = load_config()
+    with pytest.raises(ValueError, match="'oracle'"):
+        play_scripted("oracle", eval_requests(load_scenarios("en", "test")[:1], [0.2], 0), cfg)
