@@ -247,7 +247,8 @@ def train(
                 try:
                     episodes = run_rollouts(workers, sample_requests(config, rng, difficulty, step), version, timing)
                 except SimulatorUnavailable as exc:
-                    raise StepFailed(_failure_message(step, exc, learner, run_dir, controller.state_dict(), version)) from None
+                    cause = getattr(exc, "cause", exc)  # Ray's wrapper keeps the worker's own exception here
+                    raise StepFailed(_failure_message(step, cause, learner, run_dir, controller.state_dict(), version)) from None
                 batch, stats, metrics = score(episodes, config)
 
                 tick = time.perf_counter()

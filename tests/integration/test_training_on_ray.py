@@ -52,6 +52,9 @@ def test_two_workers_train_log_and_checkpoint(tiny_model, tmp_path):
             "rollout.groups_per_step=4",
             "algo.kl_coef=0.05",
             "curriculum.controller=linear",
+            "trainer.eval_every=2",
+            "trainer.eval_scenarios=3",
+            "trainer.eval_levels=[0.2,0.8]",
         ],
     )
     seen = []
@@ -70,8 +73,13 @@ def test_two_workers_train_log_and_checkpoint(tiny_model, tmp_path):
     difficulty = [m.value for m in client.get_metric_history(summary.run_id, "curriculum/difficulty")]
     assert difficulty == pytest.approx([0.3, 0.55, 0.8])
 
+    for level in ("0.2", "0.8"):
+        for name in ("score", "success_rate"):
+            assert [m.step for m in client.get_metric_history(summary.run_id, f"eval/{level}/{name}")] == [1, 2]
+    assert [m.value for m in client.get_metric_history(summary.run_id, "rollout/format_violations")] == [0, 0, 0]
+
     artifacts = {a.path for a in client.list_artifacts(summary.run_id)}
-    assert {"config", "dialogues", "plots"} <= artifacts
+    assert {"config", "dialogues", "plots", "eval"} <= artifacts
     dialogues = {a.path for a in client.list_artifacts(summary.run_id, "dialogues")}
     assert dialogues == {"dialogues/step_000000.json", "dialogues/step_000002.json"}
     table = json.loads(open(client.download_artifacts(summary.run_id, "dialogues/step_000002.json", str(tmp_path))).read())
@@ -83,3 +91,43 @@ def test_two_workers_train_log_and_checkpoint(tiny_model, tmp_path):
     assert (last / "model.safetensors").exists() and (last / "optimizer.pt").exists()
     assert json.loads((last / "trainer_state.json").read_text())["step"] == 3
     assert len(summary.timings) == 3 and all(t.step_s > 0 for t in summary.timings)
+
+
+def test_a_simulator_outage_fails_the_step_after_securing_a_checkpoint(tiny_model, tmp_path, openai_stub):
+    from orchestrator.driver import StepFailed
+    from tests.support.openai_stub import Answer, default_answer
+
+    down = {"now": False}
+    openai_stub.respond = lambda r: Answer(status=503) if down["now"] else default_answer(r)
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    cfg = load_config(
+        None,
+        [
+            f"workdir={tmp_path}/runs",
+            f"tracking.uri={uri}",
+            "trainer.steps=4",
+            "trainer.checkpoint_every=0",
+            "rollout.group_size=2",
+            "rollout.groups_per_step=2",
+            "simulator.name=llm",
+            f"simulator.endpoint={openai_stub.url}",
+            "simulator.model=stub",
+            "simulator.max_retries=1",
+            "simulator.timeout_s=5",
+        ],
+    )
+
+    def on_step(step, metrics):
+        assert metrics["simulator/parse_failures"] == 0 and "rollout/strategy_match_frac" not in metrics
+        down["now"] = step == 1
+
+    expected = r"(?s)^step 2 failed: simulator endpoint http://127\.0\.0\.1.*503.*checkpointed in .*step_000002$"
+    with pytest.raises(StepFailed, match=expected):
+        train(cfg, on_step=on_step, log=lambda m: None)
+    assert not ray.is_initialized()
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    state = json.loads((run_dir / "checkpoints" / "step_000002" / "trainer_state.json").read_text())
+    assert state["step"] == 2
+    client = MlflowClient(tracking_uri=uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("goldilocks-demo").experiment_id])
+    assert run.info.status == "FAILED"

@@ -28,7 +28,8 @@ def test_requests_cover_every_level_and_scenario_with_level_independent_seeds():
 
 def test_metric_names():
     (score,) = summarise([episode(0.5, [40, 90])], 70)
-    assert set(level_metrics([score])) == {"eval/0.5/score", "eval/0.5/success_rate", "eval/0.5/failure_rate", "eval/0.5/turns_mean"}
+    names = {"eval/0.5/score", "eval/0.5/success_rate", "eval/0.5/failure_rate", "eval/0.5/turns_mean"}
+    assert set(level_metrics([score])) == names
     assert level_key(0.2) == "0.2" and level_key(1.0) == "1"
 
 

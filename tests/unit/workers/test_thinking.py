@@ -28,5 +28,5 @@ def test_system_prompts_by_language_and_template():
     assert policy_system_prompt("en", "plain") == phrase_bank().system_prompt
     assert "<think>" in policy_system_prompt("en", "think")
     assert "<think>" in policy_system_prompt("zh", "think") and "<think>" not in policy_system_prompt("zh", "plain")
-    with pytest.raises(ValueError, match="policy.template"):
+    with pytest.raises(ValueError, match=r"policy\.template"):
         policy_system_prompt("en", "cot")

@@ -44,7 +44,8 @@ def test_bad_rows_are_reported_by_line_number(tmp_path):
         load_profiles(path)
     message = str(err.value)
     assert message.startswith("6 bad row(s)")
-    for line, what in [(2, "not valid JSON"), (3, "'task'"), (5, "'main_cha'"), (6, "'player'"), (7, "duplicate id"), (8, "JSON object")]:
+    expected = [(2, "not valid JSON"), (3, "'task'"), (5, "'main_cha'"), (6, "'player'"), (7, "duplicate id"), (8, "JSON object")]
+    for line, what in expected:
         assert f"{path}:{line}: " in message and what in message
 
 
@@ -53,7 +54,7 @@ def test_a_good_file_loads_and_a_missing_one_is_named(tmp_path):
     path.write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
     (scenario,) = load_profiles(path)
     assert scenario.id == "rlver-a1" and scenario.intent == "validate" and scenario.traits == ("内向",)
-    with pytest.raises(ScenarioFileError, match="missing.jsonl"):
+    with pytest.raises(ScenarioFileError, match=r"missing\.jsonl"):
         load_profiles(tmp_path / "missing.jsonl")
 
 
