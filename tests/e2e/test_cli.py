@@ -44,3 +44,60 @@ def test_run_trains_and_points_to_mlflow(tiny_model, tmp_path):
     assert (tmp_path / "mlflow.db").exists()
     run_dirs = list((tmp_path / "runs").iterdir())
     assert len(run_dirs) == 1 and (run_dirs[0] / "curves.png").exists()
+
+
+def test_eval_of_scripted_baselines_writes_a_report(tmp_path):
+    import json
+
+    scores = {}
+    for name in ("matching", "generic"):
+        out = run_cli("eval", "--policy", f"scripted:{name}", "--out", f"reports/{name}.json", cwd=tmp_path)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "success = final emotion >= 70" in out.stdout and "scripted:" in out.stdout
+        report = json.loads((tmp_path / "reports" / f"{name}.json").read_text())
+        assert [lv["level"] for lv in report["levels"]] == [0.2, 0.5, 0.8]
+        assert all(lv["episodes"] == 48 for lv in report["levels"])
+        scores[name] = [lv["score"] for lv in report["levels"]]
+    assert all(m > g for m, g in zip(scores["matching"], scores["generic"], strict=True))
+    assert scores["matching"] == sorted(scores["matching"], reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--policy", "scripted:matching", "--checkpoint", "x"], "exactly one of"),
+        ([], "exactly one of"),
+        (["--policy", "matching"], "expected scripted:NAME"),
+        (["--policy", "scripted:oracle"], "unknown scripted policy 'oracle'"),
+        (["--policy", "scripted:generic", "--levels", "0.2,1.4"], "--levels"),
+        (["--policy", "scripted:generic", "--scenarios", "dev"], "--scenarios"),
+        (["--checkpoint", "no-such-dir"], "no config.json"),
+    ],
+)
+def test_eval_argument_errors_are_named(tmp_path, args, message):
+    out = run_cli("eval", *args, cwd=tmp_path)
+    assert out.returncode == 2 and message in out.stdout, out.stdout + out.stderr
+
+
+@pytest.mark.slow
+def test_eval_of_a_checkpoint(tiny_model, tmp_path):
+    args = ["eval", "--checkpoint", tiny_model, "--limit", "4", "--levels", "0.3", "--set", "rollout.backend=hf"]
+    out = run_cli(*args, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "│   0.3 │" in out.stdout
+
+
+@pytest.mark.slow
+def test_run_with_the_llm_simulator_against_vllm_serve(vllm_server, tmp_path):
+    from mlflow import MlflowClient
+
+    args = ["run", "--set", "trainer.steps=2", "--set", "rollout.groups_per_step=2", "--set", "rollout.group_size=2"]
+    args += ["--set", "simulator.name=llm", "--set", f"simulator.endpoint={vllm_server}", "--set", "simulator.model=tiny-sim"]
+    args += ["--set", "simulator.max_turns=2"]
+    out = run_cli(*args, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("goldilocks-demo").experiment_id])
+    for key in ("reward/mean", "actor/entropy", "simulator/parse_failures", "curriculum/pass_rate"):
+        assert len(client.get_metric_history(run.info.run_id, key)) == 2, key
+    assert run.data.params["simulator.name"] == "llm"

@@ -1,0 +1,25 @@
+"""The `llm` simulator against a real `vllm serve` on CPU, the tiny policy standing in for the
+simulator LLM: its analyses rarely parse, which exercises the fallback path end to end. (RLVER's
+Chinese rows run against the scripted server only: byte-level tokens of a long Chinese persona
+overflow the tiny model's context.)"""
+
+import pytest
+
+from workers.env.llm_simulator import HELPED, HURT, NEUTRAL, UNPARSED, ChatEndpoint, LlmSettings, LlmSimulator
+from workers.env.scenario_bank import load_scenarios
+from workers.env.simulator import start_all, step_all
+
+pytestmark = pytest.mark.slow
+
+
+def test_dialogues_run_against_vllm_serve_and_unreadable_analyses_fall_back(vllm_server):
+    endpoint = ChatEndpoint(LlmSettings(endpoint=vllm_server, model="tiny-sim", timeout_s=60, concurrency=4))
+    scenarios = load_scenarios("en", "test")[:6]
+    sims = [LlmSimulator(endpoint, max_turns=2, pass_threshold=70.0) for _ in scenarios]
+    openings = start_all(sims, scenarios, [0.5] * len(scenarios))
+    assert all(isinstance(o, str) and o for o in openings)
+    turns = step_all(sims, ["Tell me more, I am listening."] * len(sims))
+    assert all(0 <= t.emotion <= 100 and t.message for t in turns)
+    assert all(t.label in (HELPED, HURT, NEUTRAL, UNPARSED) for t in turns)
+    for t in turns:
+        assert t.parse_failed == (t.label == UNPARSED)
