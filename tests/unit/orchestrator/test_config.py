@@ -94,3 +94,17 @@ def test_eval_levels_must_be_difficulties():
 
 def test_the_api_key_itself_is_never_a_config_value():
     assert not any("key" in k and k != "simulator.api_key_env" for k in flatten(load_config()))
+
+
+def test_every_shipped_config_validates():
+    configs = sorted(default_config_path().parent.glob("*.yaml"))
+    assert {p.name for p in configs} >= {"demo.yaml", "rlver-qwen2.5-7b.yaml"}
+    for path in configs:
+        load_config(path)
+
+
+def test_the_rlver_recipe_is_the_papers_setting():
+    cfg = load_config(default_config_path().parent / "rlver-qwen2.5-7b.yaml")
+    assert cfg.policy.model == "Qwen/Qwen2.5-7B-Instruct" and cfg.rollout.group_size == 4
+    assert cfg.rollout.groups_per_step == 32 and cfg.algo.lr == 1e-6 and cfg.simulator.max_turns == 8
+    assert cfg.simulator.name == "llm" and cfg.simulator.scenarios == "rlver"
