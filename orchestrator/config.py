@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 if TYPE_CHECKING:
     from workers.env.llm_simulator import LlmSettings
+    from workers.env.scenario_bank import Scenario
 
 
 class ConfigError(ValueError):
@@ -50,6 +51,9 @@ class SimulatorConfig(_Section):
     max_turns: int = Field(3, ge=1, le=16, description="Agent replies before the user stops.")
     pass_threshold: float = Field(70.0, gt=0, le=100, description="Final emotion that counts as a pass.")
     split: Literal["train", "all"] = Field("train", description="Scenario split used for training.")
+    intents: list[str] | None = Field(
+        None, description="Only users with these hidden needs (strategy names; default all eight), in training and eval."
+    )
     endpoint: str | None = Field(None, description="`llm`: OpenAI-compatible base URL, e.g. http://HOST:8000/v1.")
     model: str | None = Field(None, description="`llm`: the model name the endpoint serves.")
     api_key_env: str = Field("OPENAI_API_KEY", description="`llm`: environment variable holding the API key (never logged).")
@@ -59,6 +63,18 @@ class SimulatorConfig(_Section):
     max_retries: int = Field(3, ge=0, description="`llm`: retries of a failed request (exponential backoff).")
     json_mode: bool = Field(False, description="`llm`: ask the endpoint for JSON output (guided decoding) in analyses.")
 
+    @field_validator("intents")
+    @classmethod
+    def _known_intents(cls, value: list[str] | None) -> list[str] | None:
+        from workers.env.phrases import STRATEGY_NAMES
+
+        if value is None:
+            return None
+        unknown = [v for v in value if v not in STRATEGY_NAMES]
+        if unknown or not value or len(set(value)) != len(value):
+            raise ValueError(f"must be distinct names out of {list(STRATEGY_NAMES)}, got {value}")
+        return value
+
     @model_validator(mode="after")
     def _simulator_needs(self) -> SimulatorConfig:
         if self.name == "llm" and not (self.endpoint and self.model):
@@ -66,6 +82,13 @@ class SimulatorConfig(_Section):
         if self.name == "rule" and self.scenarios != "en":
             raise ValueError("the rule simulator reads English cue phrases: use simulator.scenarios=en (rlver needs llm)")
         return self
+
+    def scenarios_of(self, split: str) -> tuple[Scenario, ...]:
+        """The scenario bank's `split`, narrowed to `intents` when set."""
+        from workers.env.scenario_bank import load_scenarios
+
+        scenarios = load_scenarios(self.scenarios, split)
+        return tuple(s for s in scenarios if s.intent in self.intents) if self.intents else scenarios
 
     def llm_settings(self) -> LlmSettings | None:
         """What the rollout workers' `llm` simulators need (None for `rule`)."""

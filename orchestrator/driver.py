@@ -27,7 +27,6 @@ from orchestrator.ray_session import ray_session
 from orchestrator.tracking import MlflowTracker, Tracker
 from workers.backends import SamplingConfig
 from workers.env.llm_simulator import SimulatorUnavailable
-from workers.env.scenario_bank import load_scenarios
 from workers.learner import Learner, LearnerSettings
 from workers.rl.advantages import ADVANTAGES, informative_group_fraction
 from workers.rollout_worker import RolloutSettings, RolloutWorker
@@ -68,7 +67,7 @@ def resolve_policy_model(name: str, seed: int, log: Callable[[str], None] = prin
 
 
 def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: float, step: int) -> list[EpisodeRequest]:
-    scenarios = load_scenarios(config.simulator.scenarios, config.simulator.split)
+    scenarios = config.simulator.scenarios_of(config.simulator.split)
     picked = rng.sample(scenarios, k=min(config.rollout.groups_per_step, len(scenarios)))
     return [
         EpisodeRequest(scenario, difficulty, group, seed=config.seed * 1_000_003 + step * 1009 + group)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from orchestrator.config import ExperimentConfig
-from workers.env.scenario_bank import Scenario, load_scenarios
+from workers.env.scenario_bank import Scenario
 from workers.env.scripted_policies import scripted_policy
 from workers.env.simulator import make_simulator, start_all, step_all
 from workers.types import Episode, EpisodeRequest
@@ -37,7 +37,7 @@ def level_key(level: float) -> str:
 
 
 def eval_scenarios(config: ExperimentConfig, split: str, limit: int | None) -> tuple[Scenario, ...]:
-    scenarios = load_scenarios(config.simulator.scenarios, split)
+    scenarios = config.simulator.scenarios_of(split)
     return scenarios[:limit] if limit else scenarios
 
 

@@ -108,3 +108,13 @@ def test_the_rlver_recipe_is_the_papers_setting():
     assert cfg.policy.model == "Qwen/Qwen2.5-7B-Instruct" and cfg.rollout.group_size == 4
     assert cfg.rollout.groups_per_step == 32 and cfg.algo.lr == 1e-6 and cfg.simulator.max_turns == 8
     assert cfg.simulator.name == "llm" and cfg.simulator.scenarios == "rlver"
+
+
+def test_intents_narrow_the_scenarios_and_unknown_ones_are_named():
+    cfg = load_config(None, ["simulator.intents=[listen,advise]"])
+    assert {s.intent for s in cfg.simulator.scenarios_of("train")} == {"listen", "advise"}
+    assert {s.intent for s in cfg.simulator.scenarios_of("test")} == {"listen", "advise"}
+    assert len(load_config(None, ["simulator.intents=null"]).simulator.scenarios_of("train")) == 168
+    for bad in ("[listen,cheer]", "[]", "[listen,listen]"):
+        with pytest.raises(ConfigError, match=r"simulator\.intents: .*distinct names"):
+            load_config(None, [f"simulator.intents={bad}"])
