@@ -30,7 +30,7 @@ def test_a_turn_moves_emotion_by_the_scaled_change_and_returns_the_users_message
     assert turn.label == "helped" and not turn.parse_failed and not turn.done
     assert turn.message == "I still feel a bit low about it."
     analysis = next(r for r in openai_stub.requests if is_analysis(r))
-    assert analysis["model"] == "stub-model"
+    assert analysis["model"] == "stub-model" and isinstance(analysis["seed"], int)
     assert "agree that I was not wrong" in analysis["messages"][0]["content"]
     assert "listener: Tell me more, I am listening." in analysis["messages"][1]["content"]
 

@@ -16,6 +16,7 @@ SimulatorUnavailable naming the endpoint.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import re
@@ -103,7 +104,8 @@ class ChatEndpoint:
             self._loop = loop
         return self._client, self._slots
 
-    async def chat(self, messages: list[dict[str, str]], *, max_tokens: int, json_mode: bool = False) -> str:
+    async def chat(self, messages: list[dict[str, str]], *, max_tokens: int, seed: int, json_mode: bool = False) -> str:
+        """One completion; `seed` makes the endpoint's sampling repeatable where it honours it (vLLM does)."""
         client, slots = self._bind()
         s = self.settings
         extra = {"response_format": {"type": "json_object"}} if json_mode else {}
@@ -122,6 +124,7 @@ class ChatEndpoint:
                             messages=messages,  # type: ignore[arg-type]
                             max_tokens=max_tokens,
                             temperature=s.temperature,
+                            seed=seed,
                             **extra,
                         )
         except _TRANSIENT as exc:
@@ -183,6 +186,7 @@ class LlmSimulator:
         analysis = await self.endpoint.chat(
             [{"role": "system", "content": self._system(self._prompts.analyse)}, *self._as_observer()],
             max_tokens=96,
+            seed=self._request_seed("analyse"),
             json_mode=self.endpoint.settings.json_mode,
         )
         change = parse_change(analysis)
@@ -197,6 +201,11 @@ class LlmSimulator:
         message = await self._user_message(None)
         self._history.append(("user", message))
         return UserTurn(message, self.emotion, self._turn >= self.max_turns, label, parse_failed=change is None)
+
+    def _request_seed(self, kind: str) -> int:
+        assert self._scenario is not None
+        digest = hashlib.blake2b(repr((self.seed, self._scenario.id, self._turn, kind)).encode(), digest_size=4).digest()
+        return int.from_bytes(digest, "big")
 
     def _end(self, message: str, label: str, parse_failed: bool) -> UserTurn:
         self._history.append(("user", message))
@@ -225,5 +234,6 @@ class LlmSimulator:
         messages += [{"role": "user" if who == "agent" else "assistant", "content": text} for who, text in self._history]
         if instruction:
             messages.append({"role": "user", "content": instruction})
-        text = await self.endpoint.chat(messages, max_tokens=self.endpoint.settings.reply_max_tokens)
+        max_tokens = self.endpoint.settings.reply_max_tokens
+        text = await self.endpoint.chat(messages, max_tokens=max_tokens, seed=self._request_seed("reply"))
         return text.strip() or "..."
