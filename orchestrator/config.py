@@ -61,7 +61,7 @@ class SimulatorConfig(_Section):
     concurrency: int = Field(16, ge=1, description="`llm`: requests in flight per rollout worker.")
     timeout_s: float = Field(60.0, gt=0, description="`llm`: seconds before one request is abandoned and retried.")
     max_retries: int = Field(3, ge=0, description="`llm`: retries of a failed request (exponential backoff).")
-    json_mode: bool = Field(False, description="`llm`: ask the endpoint for JSON output (guided decoding) in analyses.")
+    json_mode: bool = Field(False, description="`llm`: have the endpoint decode analyses into a JSON schema (guided decoding).")
 
     @field_validator("intents")
     @classmethod

@@ -131,3 +131,13 @@ def test_chinese_scenarios_get_chinese_prompts(openai_stub):
     sim.start(scenario, 0.9)
     system = openai_stub.requests[0]["messages"][0]["content"]
     assert "你在扮演" in system and "绝不透露" in system
+
+
+def test_json_mode_asks_for_the_analysis_schema_and_replies_stay_free_text(openai_stub):
+    sim = simulator(openai_stub, json_mode=True)
+    sim.start(SCENARIO, 0.2)
+    sim.step("Go on.")
+    analysis = next(r for r in openai_stub.requests if is_analysis(r))
+    schema = analysis["response_format"]["json_schema"]["schema"]
+    assert analysis["response_format"]["type"] == "json_schema" and schema["required"] == ["change", "reason"]
+    assert all("response_format" not in r for r in openai_stub.requests if not is_analysis(r))

@@ -33,6 +33,17 @@ from workers.env.simulator import UserTurn, ending, fitting_reply_gain
 MAX_CHANGE = 10.0
 HELPED, HURT, NEUTRAL, UNPARSED = "helped", "hurt", "neutral", "unparsed"
 _TRANSIENT = (openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError)
+ANALYSIS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "change": {"type": "integer", "minimum": -10, "maximum": 10},
+        "reason": {"type": "string", "maxLength": 200},
+    },
+    "required": ["change", "reason"],
+    "additionalProperties": False,
+}
+"""What `simulator.json_mode` asks the endpoint to decode into (OpenAI `json_schema`, vLLM's guided
+decoding): a real model then always names its change; the tolerant parser stays as the fallback."""
 _CHANGE_FIELD = re.compile(r'"?change"?\s*[:=]\s*([+-]?\d+(?:\.\d+)?)', re.IGNORECASE)
 
 
@@ -108,7 +119,8 @@ class ChatEndpoint:
         """One completion; `seed` makes the endpoint's sampling repeatable where it honours it (vLLM does)."""
         client, slots = self._bind()
         s = self.settings
-        extra = {"response_format": {"type": "json_object"}} if json_mode else {}
+        schema = {"name": "emotion_change", "strict": True, "schema": ANALYSIS_SCHEMA}
+        extra = {"response_format": {"type": "json_schema", "json_schema": schema}} if json_mode else {}
         retrying = AsyncRetrying(
             stop=stop_after_attempt(s.max_retries + 1),
             wait=wait_exponential(multiplier=s.backoff_s, max=30 * s.backoff_s),
