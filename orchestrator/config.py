@@ -110,16 +110,25 @@ class SimulatorConfig(_Section):
 
 
 class CurriculumConfig(_Section):
-    controller: Literal["fixed", "linear"] = Field("fixed", description="Difficulty controller.")
+    controller: Literal["fixed", "linear", "adarft", "band", "tpe", "gp"] = Field(
+        "fixed", description="Difficulty controller (orchestrator/controllers.py)."
+    )
     initial_difficulty: float = Field(0.3, ge=0, le=1, description="Difficulty of step 0 (and all steps for `fixed`).")
     final_difficulty: float = Field(0.8, ge=0, le=1, description="`linear`: difficulty of the last step.")
-    band_low: float = Field(0.4, ge=0, le=1, description="Lower edge of the target pass-rate band.")
-    band_high: float = Field(0.6, ge=0, le=1, description="Upper edge of the target pass-rate band.")
+    band: tuple[float, float] = Field((0.4, 0.6), description="Target band [low, high] of the batch pass rate.")
+    window: int = Field(12, ge=1, description="`band`: recent steps the pass-rate fit looks at.")
+    decay: float = Field(0.9, gt=0, le=1, description="`band`: per-step recency weight of that evidence.")
+    max_step: float = Field(0.1, gt=0, le=1, description="`band`: largest difficulty change per step.")
+    spread: float = Field(0.0, ge=0, le=0.5, description="Per-group difficulty jitter (+-), so a batch measures nearby levels.")
+    adarft_eta: float = Field(0.5, gt=0, description="`adarft`: step size eta (the paper's 50 on a 0-100 scale).")
+    adarft_alpha: float = Field(2.0, gt=0, description="`adarft`: sensitivity alpha.")
+    storage: str | None = Field(None, description="Optuna storage of the controller's study (default: sqlite in the run dir).")
 
     @model_validator(mode="after")
     def _band_ordered(self) -> CurriculumConfig:
-        if self.band_low > self.band_high:
-            raise ValueError(f"band_low ({self.band_low}) must not exceed band_high ({self.band_high})")
+        low, high = self.band
+        if not 0.0 < low <= high < 1.0:
+            raise ValueError(f"band must satisfy 0 < low <= high < 1, got [{low}, {high}]")
         return self
 
 

@@ -1,15 +1,35 @@
-"""Difficulty controllers: each step `propose` a difficulty, then `observe` how the batch did.
+"""Difficulty controllers. Every step's decision is a trial of one persistent Optuna study:
+`propose` asks it for a difficulty, `observe` tells it how far the batch pass rate landed from
+the band (0 inside), with the step's evidence as trial user attributes.
 
-Chosen by `curriculum.controller`. `fixed` and `linear` are the baselines the adaptive band
-controller is measured against.
+Chosen by `curriculum.controller`:
+
+* `fixed`, `linear` - schedules blind to the pass rate (the baselines);
+* `adarft` - AdaRFT's published rule (arXiv 2504.05520), the peer to beat;
+* `band` - ours (band_sampler.py): fits pass rate vs difficulty over a recency-weighted window and
+  aims at the band centre;
+* `tpe`, `gp` - Optuna's own samplers on the same objective, which assume it does not drift.
+
+Schedules and rules enqueue their value, so their history lands in the study like everyone
+else's. The study is the controller's whole state: a resumed run re-opens it by name (the MLflow
+run id) and continues where it stopped; a step that was asked but never told is marked failed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
+import optuna
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
+
+from orchestrator.band_sampler import GROUP_POINTS_ATTR, BandSampler
 from orchestrator.config import ExperimentConfig
+from orchestrator.pass_curve import adarft_step, band_distance, sampling_noise_var
+
+DIFFICULTY = "difficulty"
+_DISTRIBUTIONS = {DIFFICULTY: FloatDistribution(0.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -17,54 +37,98 @@ class BatchStats:
     pass_rate: float
     informative_group_frac: float
     reward_mean: float
+    group_difficulties: tuple[float, ...] = ()
+    group_passes: tuple[int, ...] = ()
+    group_size: int = 1
+
+    @property
+    def noise_sd(self) -> float:
+        """sqrt(sigma-hat^2): the batch pass rate's sampling noise, from the step's own groups."""
+        return sampling_noise_var([k / self.group_size for k in self.group_passes]) ** 0.5
 
 
-class DifficultyController(Protocol):
-    def propose(self, step: int) -> float: ...
-
-    def observe(self, step: int, difficulty: float, stats: BatchStats) -> None: ...
-
-    def state_dict(self) -> dict[str, Any]: ...
-
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+Rule = Callable[[int, optuna.Study], float]
 
 
-class FixedController:
-    """The same difficulty every step."""
-
-    def __init__(self, difficulty: float):
-        self.difficulty = difficulty
+class StudyController:
+    def __init__(self, study: optuna.Study, band: tuple[float, float], rule: Rule | None = None):
+        self.study = study
+        self.band = band
+        self.rule = rule
+        self._trial: optuna.Trial | None = None
+        for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            study.tell(stale.number, state=TrialState.FAIL)
 
     def propose(self, step: int) -> float:
-        return self.difficulty
+        if self.rule is not None:
+            self.study.enqueue_trial({DIFFICULTY: self.rule(step, self.study)})
+        self._trial = self.study.ask(_DISTRIBUTIONS)
+        return float(self._trial.params[DIFFICULTY])
 
     def observe(self, step: int, difficulty: float, stats: BatchStats) -> None:
-        return None
+        if self._trial is None:
+            raise RuntimeError("observe called before propose")
+        trial, self._trial = self._trial, None
+        trial.set_user_attr("step", step)
+        trial.set_user_attr("pass_rate", stats.pass_rate)
+        trial.set_user_attr("informative_group_frac", stats.informative_group_frac)
+        trial.set_user_attr("noise_sd", stats.noise_sd)
+        points = [[d, k, stats.group_size] for d, k in zip(stats.group_difficulties, stats.group_passes, strict=True)]
+        trial.set_user_attr(GROUP_POINTS_ATTR, points)
+        self.study.tell(trial, band_distance(stats.pass_rate, *self.band))
 
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        return None
-
-
-class LinearController(FixedController):
-    """A fixed ramp from `start` at step 0 to `end` at the last step, blind to the pass rate."""
-
-    def __init__(self, start: float, end: float, steps: int):
-        super().__init__(start)
-        self.end = end
-        self.steps = steps
-
-    def propose(self, step: int) -> float:
-        frac = step / max(1, self.steps - 1)
-        return self.difficulty + (self.end - self.difficulty) * min(1.0, frac)
+    def completed_steps(self) -> int:
+        return len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
-def make_controller(config: ExperimentConfig) -> DifficultyController:
+def _last_complete(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return done[-1] if done else None
+
+
+def default_storage(run_dir: str) -> str:
+    return f"sqlite:///{run_dir}/curriculum.db"
+
+
+def make_controller(config: ExperimentConfig, study_name: str, storage: str | None) -> StudyController:
+    """The configured controller over the study `study_name` in `storage` (created or re-opened;
+    None keeps it in memory, for tests and benchmarks)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    c = config.curriculum
+    centre = (c.band[0] + c.band[1]) / 2
+    sampler: optuna.samplers.BaseSampler
+    rule: Rule | None = None
+    if c.controller == "band":
+        sampler = BandSampler(
+            target=centre, initial=c.initial_difficulty, window=c.window, max_step=c.max_step, decay=c.decay, seed=config.seed
+        )
+    elif c.controller == "tpe":
+        sampler = optuna.samplers.TPESampler(seed=config.seed)
+    elif c.controller == "gp":
+        sampler = optuna.samplers.GPSampler(seed=config.seed)
+    else:
+        sampler = optuna.samplers.RandomSampler(seed=config.seed)
+        rule = _rule(config, centre)
+    study = optuna.create_study(
+        study_name=study_name, storage=storage, sampler=sampler, direction="minimize", load_if_exists=True
+    )
+    return StudyController(study, (c.band[0], c.band[1]), rule)
+
+
+def _rule(config: ExperimentConfig, centre: float) -> Rule:
     c = config.curriculum
     if c.controller == "fixed":
-        return FixedController(c.initial_difficulty)
+        return lambda step, study: c.initial_difficulty
     if c.controller == "linear":
-        return LinearController(c.initial_difficulty, c.final_difficulty, config.trainer.steps)
+        span = max(1, config.trainer.steps - 1)
+        return lambda step, study: c.initial_difficulty + (c.final_difficulty - c.initial_difficulty) * min(1.0, step / span)
+    if c.controller == "adarft":
+
+        def adarft(step: int, study: optuna.Study) -> float:
+            last = _last_complete(study)
+            if last is None:
+                return c.initial_difficulty
+            return adarft_step(last.params[DIFFICULTY], last.user_attrs["pass_rate"], centre, c.adarft_eta, c.adarft_alpha)
+
+        return adarft
     raise ValueError(f"curriculum.controller: unknown controller {c.controller!r}")

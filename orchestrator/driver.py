@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from orchestrator.config import ExperimentConfig
-from orchestrator.controllers import BatchStats, make_controller
+from orchestrator.controllers import BatchStats, default_storage, make_controller
 from orchestrator.curve_plots import plot_curves
 from orchestrator.evaluation import eval_requests, eval_scenarios, level_metrics, summarise
 from orchestrator.ray_session import ray_session
@@ -67,11 +67,15 @@ def resolve_policy_model(name: str, seed: int, log: Callable[[str], None] = prin
 
 
 def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: float, step: int) -> list[EpisodeRequest]:
+    """One scenario per group; with `curriculum.spread` each group's difficulty is jittered around
+    the proposal, so one batch also measures the pass rate of nearby levels."""
     scenarios = config.simulator.scenarios_of(config.simulator.split)
     picked = rng.sample(scenarios, k=min(config.rollout.groups_per_step, len(scenarios)))
+    spread = config.curriculum.spread
+    levels = [min(1.0, max(0.0, difficulty + spread * (2 * rng.random() - 1))) if spread else difficulty for _ in picked]
     return [
-        EpisodeRequest(scenario, difficulty, group, seed=config.seed * 1_000_003 + step * 1009 + group)
-        for group, scenario in enumerate(picked)
+        EpisodeRequest(scenario, level, group, seed=config.seed * 1_000_003 + step * 1009 + group)
+        for group, (scenario, level) in enumerate(zip(picked, levels, strict=True))
         for _ in range(config.rollout.group_size)
     ]
 
@@ -104,6 +108,9 @@ def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch
         pass_rate=passed.float().mean().item(),
         informative_group_frac=informative_group_fraction(passed),
         reward_mean=rewards.mean().item(),
+        group_difficulties=tuple(episodes[i].difficulty for i in range(0, len(episodes), g)),
+        group_passes=tuple(int(n) for n in passed.sum(dim=1).tolist()),
+        group_size=g,
     )
     metrics = {
         "reward/mean": stats.reward_mean,
@@ -111,6 +118,7 @@ def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch
         "emotion/final_mean": sum(e.final_emotion for e in episodes) / len(episodes),
         "curriculum/pass_rate": stats.pass_rate,
         "curriculum/informative_group_frac": stats.informative_group_frac,
+        "curriculum/noise_sd": stats.noise_sd,
         "rollout/turns_mean": sum(e.turns for e in episodes) / len(episodes),
         "rollout/response_tokens_mean": sum(e.response_tokens for e in episodes) / len(episodes),
         "rollout/truncated_frac": sum(e.truncated for e in episodes) / len(episodes),
@@ -153,7 +161,7 @@ def sample_dialogues(episodes: list[Episode], step: int, k: int) -> list[dict[st
     ]
 
 
-def save_checkpoint(learner, run_dir: Path, step: int, controller_state: dict[str, Any], version: int) -> Path:
+def save_checkpoint(learner, run_dir: Path, step: int, controller_state: dict[str, str], version: int) -> Path:
     """Written to a temp dir and renamed, so a crash never leaves a half checkpoint."""
     import ray
 
@@ -169,7 +177,7 @@ def save_checkpoint(learner, run_dir: Path, step: int, controller_state: dict[st
     return final
 
 
-def _failure_message(step: int, exc: Exception, learner, run_dir: Path, controller_state: dict[str, Any], version: int) -> str:
+def _failure_message(step: int, exc: Exception, learner, run_dir: Path, controller_state: dict[str, str], version: int) -> str:
     """Secure the policy of the last finished step before the run fails, then say where it is."""
     if step == 0:
         return f"step 0 failed before any update: {exc}"
@@ -228,11 +236,13 @@ def train(
     tracker = tracker or MlflowTracker(config)
     run_dir = Path(config.workdir) / tracker.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    controller = make_controller(config)
+    study = {"study_name": tracker.run_id, "storage": config.curriculum.storage or default_storage(str(run_dir.resolve()))}
+    controller = make_controller(config, **study)
+    tracker.set_tags({f"curriculum.{k}": v for k, v in study.items()})
     rng = random.Random(config.seed)
     timings: list[StepTiming] = []
     metrics: dict[str, float] = {}
-    band = {"curriculum/band_low": config.curriculum.band_low, "curriculum/band_high": config.curriculum.band_high}
+    band = {"curriculum/band_low": config.curriculum.band[0], "curriculum/band_high": config.curriculum.band[1]}
     status = "FAILED"
     try:
         with ray_session(config):
@@ -247,7 +257,7 @@ def train(
                     episodes = run_rollouts(workers, sample_requests(config, rng, difficulty, step), version, timing)
                 except SimulatorUnavailable as exc:
                     cause = getattr(exc, "cause", exc)  # Ray's wrapper keeps the worker's own exception here
-                    raise StepFailed(_failure_message(step, cause, learner, run_dir, controller.state_dict(), version)) from None
+                    raise StepFailed(_failure_message(step, cause, learner, run_dir, study, version)) from None
                 batch, stats, metrics = score(episodes, config)
 
                 tick = time.perf_counter()
@@ -279,7 +289,7 @@ def train(
                     tracker.log_table(rows, f"dialogues/step_{step:06d}.json")
                 every = config.trainer.checkpoint_every
                 if last or (every and (step + 1) % every == 0):
-                    save_checkpoint(learner, run_dir, step + 1, controller.state_dict(), version)
+                    save_checkpoint(learner, run_dir, step + 1, study, version)
                 timing.phases["log"] = time.perf_counter() - tick
                 timing.step_s = time.perf_counter() - start
                 timings.append(timing)

@@ -23,6 +23,8 @@ class Tracker(Protocol):
 
     def log_table(self, rows: list[dict[str, Any]], artifact_file: str) -> None: ...
 
+    def set_tags(self, tags: dict[str, str]) -> None: ...
+
     def log_file(self, path: Path, artifact_dir: str | None = None) -> None: ...
 
     def metric_history(self, key: str) -> list[tuple[int, float]]: ...
@@ -78,6 +80,10 @@ class MlflowTracker:
     def log_table(self, rows: list[dict[str, Any]], artifact_file: str) -> None:
         columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
         self.client.log_table(self.run_id, data=columns, artifact_file=artifact_file)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, value)
 
     def log_file(self, path: Path, artifact_dir: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), artifact_dir)

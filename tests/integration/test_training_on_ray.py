@@ -2,6 +2,7 @@
 
 import json
 
+import optuna
 import pytest
 import ray
 from mlflow import MlflowClient
@@ -20,6 +21,7 @@ PER_STEP = [
     "curriculum/band_low",
     "curriculum/band_high",
     "curriculum/informative_group_frac",
+    "curriculum/noise_sd",
     "actor/entropy",
     "actor/pg_loss",
     "actor/kl",
@@ -85,11 +87,18 @@ def test_two_workers_train_log_and_checkpoint(tiny_model, tmp_path):
     table = json.loads(open(client.download_artifacts(summary.run_id, "dialogues/step_000002.json", str(tmp_path))).read())
     assert "reply_strategies" in table["columns"] and len(table["data"]) == cfg.trainer.samples_per_log
 
+    tags = run.data.tags
+    assert tags["curriculum.study_name"] == summary.run_id and tags["curriculum.storage"].startswith("sqlite:///")
+    study = optuna.load_study(study_name=summary.run_id, storage=tags["curriculum.storage"])
+    assert [t.params["difficulty"] for t in study.trials] == pytest.approx([0.3, 0.55, 0.8])
+    assert [t.user_attrs["step"] for t in study.trials] == [0, 1, 2]
+
     checkpoints = sorted(p.name for p in (summary.run_dir / "checkpoints").iterdir())
     assert checkpoints == ["step_000002", "step_000003"]
     last = summary.run_dir / "checkpoints" / "step_000003"
     assert (last / "model.safetensors").exists() and (last / "optimizer.pt").exists()
-    assert json.loads((last / "trainer_state.json").read_text())["step"] == 3
+    state = json.loads((last / "trainer_state.json").read_text())
+    assert state["step"] == 3 and state["controller"] == {"study_name": summary.run_id, "storage": tags["curriculum.storage"]}
     assert len(summary.timings) == 3 and all(t.step_s > 0 for t in summary.timings)
 
 

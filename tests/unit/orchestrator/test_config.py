@@ -42,8 +42,8 @@ def test_bad_value_is_named():
 
 
 def test_cross_field_rules_give_the_reason():
-    with pytest.raises(ConfigError, match=r"band_low .* must not exceed band_high"):
-        load_config(None, ["curriculum.band_low=0.8", "curriculum.band_high=0.2"])
+    with pytest.raises(ConfigError, match=r"band must satisfy 0 < low <= high < 1"):
+        load_config(None, ["curriculum.band=[0.8,0.2]"])
     with pytest.raises(ConfigError, match="max_new_tokens"):
         load_config(None, ["rollout.max_new_tokens=300", "policy.max_model_len=512"])
 

@@ -1,21 +1,70 @@
+import math
+
+import optuna
 import pytest
 
 from orchestrator.config import load_config
-from orchestrator.controllers import BatchStats, FixedController, LinearController, make_controller
+from orchestrator.controllers import DIFFICULTY, BatchStats, make_controller
+
+
+def stats(pass_rate: float, d: float = 0.5) -> BatchStats:
+    passes = round(pass_rate * 8)
+    return BatchStats(pass_rate, 0.5, pass_rate, group_difficulties=(d, d), group_passes=(passes, passes), group_size=8)
+
+
+def controller(*overrides: str):
+    return make_controller(load_config(None, ["trainer.steps=4", *overrides]), "study", None)
 
 
 def test_fixed_never_moves():
-    c = FixedController(0.4)
-    c.observe(0, 0.4, BatchStats(1.0, 0.0, 1.0))
-    assert [c.propose(s) for s in range(3)] == [0.4, 0.4, 0.4]
+    c = controller("curriculum.initial_difficulty=0.4")
+    proposals = []
+    for step in range(3):
+        proposals.append(c.propose(step))
+        c.observe(step, proposals[-1], stats(1.0))
+    assert proposals == [0.4, 0.4, 0.4]
 
 
 def test_linear_ramps_from_start_to_end():
-    c = LinearController(0.2, 0.8, steps=4)
-    assert [c.propose(s) for s in range(4)] == pytest.approx([0.2, 0.4, 0.6, 0.8])
-    assert c.propose(10) == pytest.approx(0.8)
+    c = controller("curriculum.controller=linear", "curriculum.initial_difficulty=0.2", "curriculum.final_difficulty=0.8")
+    proposals = []
+    for step in range(4):
+        proposals.append(c.propose(step))
+        c.observe(step, proposals[-1], stats(0.5))
+    assert proposals == pytest.approx([0.2, 0.4, 0.6, 0.8])
 
 
-def test_factory_reads_the_config():
-    assert isinstance(make_controller(load_config(None, ["curriculum.controller=linear"])), LinearController)
-    assert make_controller(load_config(None, ["curriculum.initial_difficulty=0.55"])).propose(0) == 0.55
+def test_adarft_follows_the_published_rule():
+    c = controller("curriculum.controller=adarft", "curriculum.initial_difficulty=0.5")
+    d0 = c.propose(0)
+    c.observe(0, d0, stats(1.0))
+    assert c.propose(1) == pytest.approx(0.5 + 0.5 * math.tanh(2 * 0.5))
+
+
+def test_every_step_is_a_trial_with_its_evidence_and_the_band_distance():
+    c = controller("curriculum.band=[0.4,0.6]")
+    d = c.propose(0)
+    c.observe(0, d, stats(0.25, d))
+    (trial,) = c.study.trials
+    assert trial.params[DIFFICULTY] == d and trial.value == pytest.approx(0.15)
+    assert trial.user_attrs["pass_rate"] == 0.25 and trial.user_attrs["step"] == 0
+    assert trial.user_attrs["group_points"] == [[d, 2, 8], [d, 2, 8]]
+    assert c.completed_steps() == 1
+
+
+def test_observe_before_propose_is_an_error():
+    with pytest.raises(RuntimeError, match="before propose"):
+        controller().observe(0, 0.3, stats(0.5))
+
+
+def test_a_step_asked_but_never_told_is_marked_failed_on_reopen(tmp_path):
+    storage = f"sqlite:///{tmp_path}/c.db"
+    cfg = load_config(None, ["curriculum.controller=band"])
+    make_controller(cfg, "run", storage).propose(0)
+    reopened = make_controller(cfg, "run", storage)
+    assert [t.state for t in reopened.study.trials] == [optuna.trial.TrialState.FAIL]
+
+
+def test_noise_sd_from_the_groups():
+    s = BatchStats(0.5, 1.0, 0.5, group_difficulties=(0.3, 0.3), group_passes=(0, 8), group_size=8)
+    assert s.noise_sd == pytest.approx(math.sqrt(0.5 / 2))

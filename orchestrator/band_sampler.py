@@ -1,0 +1,79 @@
+"""`band`: an Optuna sampler that aims the next difficulty at the centre of the pass-rate band.
+
+From the last `window` finished trials (each a training step: its difficulty, or its groups'
+difficulties under `curriculum.spread`, and their pass counts, stored as trial user attributes)
+it fits pass rate against difficulty with recency weights (pass_curve.py) and proposes where the
+fit crosses the band centre. It moves at most `max_step` from the previous difficulty, clamps to
+[0, 1], and when the fit is uncertain (a loose slope, or evidence from one difficulty only) it
+adds a little exploration noise so the next step also measures the curve's slope.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution, FloatDistribution
+from optuna.samplers import BaseSampler
+from optuna.trial import FrozenTrial, TrialState
+
+from orchestrator.pass_curve import Observation, fit_pass_curve
+
+GROUP_POINTS_ATTR = "group_points"
+"""Trial user attribute: [[difficulty, passes, episodes], ...], one entry per group."""
+UNCERTAIN_SLOPE_SD = 1.5
+
+
+class BandSampler(BaseSampler):
+    def __init__(
+        self,
+        *,
+        target: float,
+        initial: float,
+        window: int = 12,
+        max_step: float = 0.1,
+        decay: float = 0.9,
+        explore: float = 0.03,
+        seed: int | None = None,
+    ):
+        if not 0.0 < target < 1.0:
+            raise ValueError(f"band centre must lie strictly inside (0, 1), got {target}")
+        self.target = target
+        self.initial = initial
+        self.window = window
+        self.max_step = max_step
+        self.decay = decay
+        self.explore = explore
+        self._rng = np.random.default_rng(seed)
+
+    def reseed_rng(self) -> None:
+        self._rng = np.random.default_rng()
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]) -> dict:
+        return {}
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution):
+        if not isinstance(param_distribution, FloatDistribution):
+            raise ValueError(f"the band sampler proposes one float difficulty, not {param_distribution!r}")
+        low, high = param_distribution.low, param_distribution.high
+        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if param_name in t.params]
+        if not done:
+            return float(np.clip(self.initial, low, high))
+        return float(np.clip(self.propose(done[-self.window :], param_name), low, high))
+
+    def propose(self, recent: list[FrozenTrial], param_name: str) -> float:
+        """The next difficulty from the recent trials (oldest first)."""
+        observations = [
+            Observation(d, k, n, age=len(recent) - 1 - i)
+            for i, t in enumerate(recent)
+            for d, k, n in t.user_attrs.get(GROUP_POINTS_ATTR, [])
+        ]
+        last = recent[-1].params[param_name]
+        curve = fit_pass_curve(observations, self.decay)
+        aim = curve.difficulty_for(self.target, ahead=1)
+        distinct = len({round(o.difficulty, 4) for o in observations})
+        if curve.slope_sd > UNCERTAIN_SLOPE_SD or distinct < 2:
+            aim += self._rng.normal(0.0, self.explore)
+        return last + float(np.clip(aim - last, -self.max_step, self.max_step))

@@ -1,0 +1,103 @@
+"""Pass rate as a function of difficulty, fitted from recent steps: the math behind `band`.
+
+Model: p(d, t) = sigmoid(a + c*t - b*d), b > 0 (harder, fewer passes), c the drift of the policy's
+skill per step (t = -age, so the fitted curve is the current one and a + c predicts the next
+step's). Each observation is a group (or a whole step) at difficulty d with k passes out of n
+episodes, weighted by recency (decay^age). The policy improves every step, so evidence about
+where the band lies goes stale: the trend term and the recency weights are how `band` handles the
+drift that Optuna's stationary samplers ignore. The fit is a weighted binomial maximum likelihood
+with a weak Gaussian prior on (a, b, c), solved by Newton's method; the prior keeps it defined
+when every point sits at one difficulty.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+PRIOR_MEAN = np.array([1.5, 3.0, 0.0])
+"""a = 1.5, b = 3: a pass rate of ~0.82 at d = 0 falling to ~0.18 at d = 1, a vague starting
+belief; no drift until the data show one."""
+PRIOR_PRECISION = np.array([0.05, 0.05, 25.0])
+MIN_SLOPE = 0.25
+
+
+@dataclass(frozen=True)
+class Observation:
+    difficulty: float
+    passes: float
+    episodes: float
+    age: int
+    """Steps ago (0 = the latest step)."""
+
+
+@dataclass(frozen=True)
+class PassCurve:
+    a: float
+    b: float
+    slope_sd: float
+    drift: float = 0.0
+    """c: change of the logit per step; `ahead` steps of it are added when predicting."""
+    """Posterior sd of b (Laplace): large means the data do not pin the curve down."""
+
+    def pass_rate(self, difficulty: float, ahead: int = 0) -> float:
+        return 1.0 / (1.0 + math.exp(-(self.a + self.drift * ahead - self.b * difficulty)))
+
+    def difficulty_for(self, target: float, ahead: int = 0) -> float:
+        """Where the fitted curve, `ahead` steps on, crosses `target` (unclamped)."""
+        logit = math.log(target / (1.0 - target))
+        return (self.a + self.drift * ahead - logit) / max(self.b, MIN_SLOPE)
+
+
+def fit_pass_curve(observations: list[Observation], decay: float) -> PassCurve:
+    """Weighted, regularised logistic fit; `decay` in (0, 1] is the per-step recency factor."""
+    if not 0.0 < decay <= 1.0:
+        raise ValueError(f"decay must lie in (0, 1], got {decay}")
+    theta = PRIOR_MEAN.copy()
+    d = np.array([o.difficulty for o in observations], dtype=float)
+    k = np.array([o.passes for o in observations], dtype=float)
+    n = np.array([o.episodes for o in observations], dtype=float)
+    w = np.array([decay**o.age for o in observations], dtype=float)
+    age = np.array([o.age for o in observations], dtype=float)
+    x = np.stack([np.ones_like(d), -d, -age], axis=1)
+    hessian = np.diag(PRIOR_PRECISION)
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-(x @ theta)))
+        grad = x.T @ (w * (k - n * p)) - PRIOR_PRECISION * (theta - PRIOR_MEAN)
+        hessian = (x.T * (w * n * p * (1 - p))) @ x + np.diag(PRIOR_PRECISION)
+        step = np.linalg.solve(hessian, grad)
+        theta = theta + step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    covariance = np.linalg.inv(hessian)
+    return PassCurve(a=float(theta[0]), b=float(theta[1]), slope_sd=float(math.sqrt(covariance[1, 1])), drift=float(theta[2]))
+
+
+def band_distance(pass_rate: float, low: float, high: float) -> float:
+    """The controller's objective: how far the batch pass rate lies outside the band (0 inside)."""
+    return max(0.0, low - pass_rate, pass_rate - high)
+
+
+def sampling_noise_var(group_pass_rates: list[float]) -> float:
+    """sigma-hat^2 = (variance of the group pass rates) / (number of groups): how far from the
+    band centre a batch lands by sampling alone, even at a perfectly aimed difficulty."""
+    g = len(group_pass_rates)
+    if g < 2:
+        return 0.0
+    return float(np.var(group_pass_rates, ddof=1)) / g
+
+
+def adarft_step(difficulty: float, pass_rate: float, target: float, eta: float, alpha: float) -> float:
+    """AdaRFT (arXiv 2504.05520) on a [0, 1] scale: d' = clip(d + eta * tanh(alpha * (R - beta)), 0, 1)."""
+    return min(1.0, max(0.0, difficulty + eta * math.tanh(alpha * (pass_rate - target))))
+
+
+def tracking_ratio(pass_rates: list[float], noise_vars: list[float], centre: float) -> float:
+    """R = mean((p-hat - c)^2) / mean(sigma-hat^2): ~1 when only sampling noise keeps the batch off
+    the band centre, more for every error of aim."""
+    noise = float(np.mean(noise_vars))
+    if noise <= 0:
+        raise ValueError("tracking ratio needs a positive sampling noise (groups with mixed outcomes)")
+    return float(np.mean([(p - centre) ** 2 for p in pass_rates])) / noise

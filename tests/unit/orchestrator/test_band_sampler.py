@@ -1,0 +1,57 @@
+"""The band sampler against a synthetic learner whose pass curve drifts as it learns, beside
+AdaRFT and Optuna's own samplers on the same problem (same seeds, same step budget)."""
+
+import numpy as np
+import pytest
+
+from orchestrator.config import load_config
+from orchestrator.controllers import make_controller
+from orchestrator.pass_curve import tracking_ratio
+from orchestrator.synthetic_learner import SyntheticLearner, drive
+
+STEPS, WARMUP, SEEDS = 60, 12, (0, 1, 2)
+
+
+def run(name: str, *overrides: str) -> tuple[float, float, list[float]]:
+    ratios, in_band, last = [], [], []
+    for seed in SEEDS:
+        keys = [f"curriculum.controller={name}", f"seed={seed}", "curriculum.initial_difficulty=0.3", *overrides]
+        cfg = load_config(None, keys)
+        learner = SyntheticLearner(rng=np.random.default_rng(seed))
+        trace = drive(make_controller(cfg, f"s{seed}", None), learner, STEPS, cfg.curriculum.spread)
+        after = trace.stats[WARMUP:]
+        ratios.append(tracking_ratio([s.pass_rate for s in after], [s.noise_sd**2 for s in after], 0.5))
+        in_band.append(float(np.mean([0.4 <= s.pass_rate <= 0.6 for s in after])))
+        last.append(trace.difficulties[-1])
+    return float(np.mean(ratios)), float(np.mean(in_band)), last
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {name: run(name) for name in ("fixed", "adarft", "band", "tpe", "gp")}
+
+
+def test_band_tracks_the_drifting_band_better_than_every_peer(results):
+    band_ratio, band_in, _ = results["band"]
+    for peer in ("fixed", "adarft", "tpe", "gp"):
+        ratio, in_band, _ = results[peer]
+        assert band_ratio < ratio, (peer, band_ratio, ratio)
+        assert band_in >= in_band - 0.05, (peer, band_in, in_band)
+    assert band_ratio < 2.2 and band_in > 0.6
+
+
+def test_band_follows_the_learner_up_the_difficulty_scale(results):
+    _, _, last = results["band"]
+    assert min(last) > 0.6
+
+
+def test_spread_helps_band_measure_the_slope():
+    with_spread, _, _ = run("band", "curriculum.spread=0.1")
+    assert with_spread < 1.7
+
+
+def test_moves_are_bounded_and_stay_in_the_unit_interval():
+    cfg = load_config(None, ["curriculum.controller=band", "curriculum.max_step=0.05", "curriculum.initial_difficulty=0.95"])
+    trace = drive(make_controller(cfg, "s", None), SyntheticLearner(skill=8.0), 20)
+    steps = np.abs(np.diff(trace.difficulties))
+    assert np.all(steps <= 0.05 + 1e-9) and all(0.0 <= d <= 1.0 for d in trace.difficulties)

@@ -1,0 +1,56 @@
+import math
+
+import numpy as np
+import pytest
+
+from orchestrator.pass_curve import Observation, adarft_step, band_distance, fit_pass_curve, sampling_noise_var
+
+
+def test_the_fit_recovers_a_known_curve_from_binomial_groups():
+    rng = np.random.default_rng(0)
+    a, b = 2.0, 5.0
+    obs = []
+    for d in np.linspace(0.1, 0.9, 9):
+        p = 1 / (1 + math.exp(-(a - b * d)))
+        obs += [Observation(float(d), float(rng.binomial(8, p)), 8, age=0) for _ in range(20)]
+    curve = fit_pass_curve(obs, decay=1.0)
+    assert curve.a == pytest.approx(a, abs=0.3) and curve.b == pytest.approx(b, abs=0.6)
+    assert curve.difficulty_for(0.5) == pytest.approx(a / b, abs=0.05)
+    assert curve.pass_rate(curve.difficulty_for(0.3)) == pytest.approx(0.3)
+
+
+def test_the_fit_follows_a_policy_that_improves():
+    rising = [Observation(0.5, min(8, 1 + (10 - age)), 8, age=age) for age in range(11)]
+    curve = fit_pass_curve(rising, decay=0.9)
+    assert curve.drift > 0
+    assert curve.pass_rate(0.5) > 0.7 and curve.pass_rate(0.5, ahead=1) > curve.pass_rate(0.5)
+    assert curve.difficulty_for(0.5, ahead=1) > curve.difficulty_for(0.5)
+
+
+def test_evidence_at_one_difficulty_is_uncertain_about_the_slope():
+    one = fit_pass_curve([Observation(0.4, 4, 8, age=0)], decay=1.0)
+    many = fit_pass_curve([Observation(d, 8 * (1 - d), 8, age=0) for d in np.linspace(0, 1, 11) for _ in range(5)], decay=1.0)
+    assert one.slope_sd > 1.5 > many.slope_sd
+
+
+def test_band_distance_is_zero_inside_and_linear_outside():
+    assert band_distance(0.5, 0.4, 0.6) == 0 and band_distance(0.4, 0.4, 0.6) == 0
+    assert band_distance(0.1, 0.4, 0.6) == pytest.approx(0.3) and band_distance(0.9, 0.4, 0.6) == pytest.approx(0.3)
+
+
+def test_sampling_noise_by_hand():
+    assert sampling_noise_var([0.0, 1.0]) == pytest.approx(0.5 / 2)
+    assert sampling_noise_var([0.5, 0.5, 0.5]) == 0
+    assert sampling_noise_var([0.3]) == 0
+
+
+def test_adarft_moves_towards_the_target_and_clips():
+    assert adarft_step(0.5, 0.9, 0.5, eta=0.5, alpha=2) == pytest.approx(0.5 + 0.5 * math.tanh(0.8))
+    assert adarft_step(0.5, 0.1, 0.5, eta=0.5, alpha=2) < 0.5
+    assert adarft_step(0.5, 0.5, 0.5, eta=0.5, alpha=2) == 0.5
+    assert adarft_step(0.95, 1.0, 0.5, eta=0.5, alpha=2) == 1.0 and adarft_step(0.0, 0.0, 0.5, eta=0.5, alpha=2) == 0.0
+
+
+def test_decay_outside_its_range_is_refused():
+    with pytest.raises(ValueError, match="decay"):
+        fit_pass_curve([], decay=0.0)
