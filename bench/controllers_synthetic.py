@@ -1,0 +1,86 @@
+"""Controllers on the synthetic learner (no model, seconds): how closely each holds the band.
+
+    python bench/controllers_synthetic.py [--steps 60] [--seeds 0,1,2]
+
+The learner's pass curve drifts as it learns, faster when its batches are informative
+(orchestrator/synthetic_learner.py). After a warm-up of 20% of the steps, per controller and
+seed: tracking ratio R = mean((p-hat - c)^2) / mean(sigma-hat^2) (~1 = only sampling noise; an
+oracle that knows the true curve is included for scale), share of steps in band, mean
+informative-group fraction, and the skill the learner reached. Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from orchestrator.config import load_config
+from orchestrator.controllers import make_controller
+from orchestrator.pass_curve import tracking_ratio
+from orchestrator.synthetic_learner import SyntheticLearner, drive
+
+START = "curriculum.initial_difficulty=0.3"
+CONTROLLERS = {
+    "fixed@0.2": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.2"],
+    "fixed@0.5": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.5"],
+    "fixed@0.9": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.9"],
+    "linear": ["curriculum.controller=linear", "curriculum.initial_difficulty=0.2", "curriculum.final_difficulty=0.9"],
+    "adarft": ["curriculum.controller=adarft", START],
+    "band": ["curriculum.controller=band", START],
+    "band+spread0.1": ["curriculum.controller=band", "curriculum.spread=0.1", START],
+    "tpe": ["curriculum.controller=tpe", START],
+    "gp": ["curriculum.controller=gp", START],
+}
+
+
+def summarise(stats: list, warmup: int, centre: float, skill: float) -> dict[str, float]:
+    after = stats[warmup:]
+    return {
+        "tracking_ratio": tracking_ratio([s.pass_rate for s in after], [s.noise_sd**2 for s in after], centre),
+        "in_band_frac": float(np.mean([0.4 <= s.pass_rate <= 0.6 for s in after])),
+        "informative_frac": float(np.mean([s.informative_group_frac for s in after])),
+        "final_skill": skill,
+    }
+
+
+def oracle(steps: int, seed: int, warmup: int) -> dict[str, float]:
+    learner = SyntheticLearner(rng=np.random.default_rng(seed))
+    stats = [learner.step(min(1.0, max(0.0, learner.skill / learner.slope))) for _ in range(steps)]
+    return summarise(stats, warmup, 0.5, learner.skill)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--seeds", default="0,1,2")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    warmup = args.steps // 5
+    result: dict[str, dict] = {}
+    for name, overrides in CONTROLLERS.items():
+        per_seed = []
+        for seed in seeds:
+            cfg = load_config(None, [*overrides, f"seed={seed}", f"trainer.steps={args.steps}"])
+            if name in ("adarft", "band", "band+spread0.1", "tpe", "gp"):
+                cfg = load_config(
+                    None, [*overrides, f"seed={seed}", f"trainer.steps={args.steps}", "curriculum.initial_difficulty=0.3"]
+                )
+            learner = SyntheticLearner(rng=np.random.default_rng(seed))
+            trace = drive(make_controller(cfg, f"{name}-{seed}", None), learner, args.steps, cfg.curriculum.spread)
+            per_seed.append(summarise(trace.stats, warmup, sum(cfg.curriculum.band) / 2, learner.skill))
+        result[name] = {"per_seed": per_seed, **{k: float(np.mean([p[k] for p in per_seed])) for k in per_seed[0]}}
+        print(
+            f"{name:16s} R {result[name]['tracking_ratio']:6.2f}  in band {result[name]['in_band_frac']:.2f}  "
+            f"informative {result[name]['informative_frac']:.2f}  skill {result[name]['final_skill']:.2f}",
+            flush=True,
+        )
+    per_seed = [oracle(args.steps, s, warmup) for s in seeds]
+    result["oracle"] = {"per_seed": per_seed, **{k: float(np.mean([p[k] for p in per_seed])) for k in per_seed[0]}}
+    result["setup"] = {"steps": args.steps, "warmup": warmup, "seeds": seeds, "groups": 12, "group_size": 8, "band": [0.4, 0.6]}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
