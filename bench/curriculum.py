@@ -1,0 +1,157 @@
+"""The curriculum experiment: the same training budget under each controller, on the demo setup.
+
+    python bench/curriculum.py [--steps 60] [--seeds 0,1,2] [--out DIR] [--set key=value ...]
+
+Controllers: fixed@0.2, fixed@0.5, fixed@0.9, linear (0.2 -> 0.9), adarft, band. Each run trains
+the demo job (`configs/demo.yaml` plus `--set`) on a private Ray cluster with MLflow in DIR, and
+evaluates held-out scenarios every fifth of the run at levels 0.2 / 0.5 / 0.8 and 1.0 (the last
+only to check that the policy has not outgrown the knob). Figures after a warm-up of 20% of the
+steps, per controller (mean over seeds, and per seed): tracking_ratio, in_band_frac,
+informative_frac, eval_hard_score (final held-out score at 0.8), pass_at_1 (final success rate at
+d = 1), steps_to_target (first evaluation step whose 0.8 score reaches --target). Writes
+DIR/curriculum.png; the last line is one JSON object keyed by controller, plus `setup`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from orchestrator.config import load_config
+from orchestrator.pass_curve import tracking_ratio
+
+CONTROLLERS = {
+    "fixed@0.2": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.2"],
+    "fixed@0.5": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.5"],
+    "fixed@0.9": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.9"],
+    "linear": ["curriculum.controller=linear", "curriculum.initial_difficulty=0.2", "curriculum.final_difficulty=0.9"],
+    "adarft": ["curriculum.controller=adarft", "curriculum.initial_difficulty=0.3"],
+    "band": ["curriculum.controller=band", "curriculum.initial_difficulty=0.3"],
+}
+LEVELS = [0.2, 0.5, 0.8, 1.0]
+
+
+def one_run(name: str, seed: int, steps: int, workdir: Path, extra: list[str]) -> dict:
+    from orchestrator.driver import train
+
+    cfg = load_config(
+        None,
+        [
+            *CONTROLLERS[name],
+            *extra,
+            f"seed={seed}",
+            f"trainer.steps={steps}",
+            f"trainer.eval_every={max(1, steps // 5)}",
+            f"trainer.eval_levels={LEVELS}",
+            "trainer.checkpoint_every=0",
+            f"workdir={workdir}/runs",
+            f"tracking.uri=sqlite:///{workdir}/mlflow.db",
+            "tracking.experiment=curriculum-bench",
+            f"tracking.run_name={name}-seed{seed}",
+        ],
+    )
+    history: dict[str, list[tuple[int, float]]] = {}
+
+    def on_step(step: int, metrics: dict[str, float]) -> None:
+        for key, value in metrics.items():
+            history.setdefault(key, []).append((step, value))
+
+    train(cfg, on_step=on_step, log=lambda message: None)
+    return {"history": history, "centre": sum(cfg.curriculum.band) / 2, "band": list(cfg.curriculum.band)}
+
+
+def figures(run: dict, steps: int, target: float) -> dict[str, float | None]:
+    h, warmup = run["history"], steps // 5
+
+    def after(key: str) -> list[float]:
+        return [v for s, v in h[key] if s >= warmup]
+
+    pass_rates, noise = after("curriculum/pass_rate"), [x**2 for x in after("curriculum/noise_sd")]
+    low, high = run["band"]
+    hard = h["eval/0.8/score"]
+    reached = [s for s, v in hard if v >= target]
+    return {
+        "tracking_ratio": tracking_ratio(pass_rates, noise, run["centre"]) if sum(noise) > 0 else None,
+        "in_band_frac": float(np.mean([low <= p <= high for p in pass_rates])),
+        "informative_frac": float(np.mean(after("curriculum/informative_group_frac"))),
+        "eval_hard_score": hard[-1][1],
+        "pass_at_1": h["eval/1/success_rate"][-1][1],
+        "steps_to_target": reached[0] + 1 if reached else None,
+        "noise_sd": float(np.sqrt(np.mean(noise))),
+    }
+
+
+def plot(runs: dict[str, list[dict]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [
+        ("curriculum/pass_rate", "pass rate"),
+        ("curriculum/difficulty", "difficulty"),
+        ("reward/mean", "reward"),
+        ("actor/entropy", "entropy"),
+    ]
+    fig, axes = plt.subplots(len(keys), 1, figsize=(9, 10), sharex=True)
+    for ax, (key, label) in zip(axes, keys, strict=True):
+        for name, seeds in runs.items():
+            steps, values = zip(*seeds[0]["history"][key], strict=True)
+            ax.plot(steps, values, label=name, linewidth=1.1)
+        if key == "curriculum/pass_rate":
+            low, high = next(iter(runs.values()))[0]["band"]
+            ax.axhspan(low, high, color="tab:green", alpha=0.12)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, ncol=3)
+    axes[-1].set_xlabel("step (first seed)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--target", type=float, default=60.0, help="eval score at 0.8 counted as reached")
+    parser.add_argument("--controllers", default=",".join(CONTROLLERS))
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="gl-curriculum-"))
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    runs: dict[str, list[dict]] = {}
+    result: dict[str, dict] = {}
+    for name in args.controllers.split(","):
+        runs[name] = [one_run(name, seed, args.steps, out, args.overrides) for seed in seeds]
+        per_seed = [figures(r, args.steps, args.target) for r in runs[name]]
+        mean = {
+            k: (float(np.mean([p[k] for p in per_seed if p[k] is not None])) if any(p[k] is not None for p in per_seed) else None)
+            for k in per_seed[0]
+        }
+        result[name] = {**mean, "per_seed": per_seed}
+        print(
+            f"{name:10s} " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in mean.items()),
+            flush=True,
+        )
+    plot(runs, out / "curriculum.png")
+    cfg = load_config(None, args.overrides)
+    result["setup"] = {
+        "episodes_per_step": cfg.rollout.groups_per_step * cfg.rollout.group_size,
+        "band": list(cfg.curriculum.band),
+        "noise_sd": float(np.mean([r["noise_sd"] for name in runs for r in result[name]["per_seed"]])),
+        "steps": args.steps,
+        "seeds": seeds,
+        "out": str(out),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
