@@ -35,6 +35,8 @@ def test_score_builds_group_advantages_and_curriculum_stats():
     assert metrics["rollout/response_tokens_mean"] == 2
     assert metrics["rollout/strategy_match_frac"] == 1.0
     assert batch.old_logprobs[0] == [0.0, -0.5, -0.2, 0.0]
+    assert stats.group_passes == (1, 0) and stats.group_difficulties == (0.3, 0.3) and stats.group_size == 2
+    assert metrics["curriculum/noise_sd"] == pytest.approx(stats.noise_sd) and stats.noise_sd == pytest.approx(0.25)
 
 
 def test_sample_requests_make_whole_groups_of_one_scenario():
@@ -54,3 +56,15 @@ def test_sample_dialogues_show_best_and_worst_with_the_scorers_reading():
     assert [r["reward"] for r in rows] == [0.9, 0.75, 0.1]
     assert rows[0]["reply_strategies"] == "advise / listen" and rows[0]["hidden_intent"] == "listen"
     assert rows[0]["step"] == 7 and "agent: yo" in rows[0]["dialogue"]
+
+
+def test_spread_jitters_each_group_around_the_proposal_within_the_unit_interval():
+    cfg = load_config(None, ["curriculum.spread=0.1", "rollout.group_size=3", "rollout.groups_per_step=10"])
+    requests = sample_requests(cfg, random.Random(0), 0.95, step=0)
+    levels = {}
+    for r in requests:
+        levels.setdefault(r.group, set()).add(r.difficulty)
+    assert all(len(v) == 1 for v in levels.values())
+    values = [next(iter(v)) for v in levels.values()]
+    assert all(0.85 <= x <= 1.0 for x in values) and len(set(values)) > 1
+    assert {r.difficulty for r in sample_requests(load_config(), random.Random(0), 0.4, step=0)} == {0.4}
