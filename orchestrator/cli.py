@@ -72,7 +72,7 @@ def _parse_levels(text: str) -> list[float]:
     try:
         levels = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        _fail(f"--levels: expected comma-separated numbers in [0, 1], got {text!r}")
+        levels = []
     if not levels or any(not 0.0 <= x <= 1.0 for x in levels):
         _fail(f"--levels: expected comma-separated numbers in [0, 1], got {text!r}")
     return levels

@@ -112,7 +112,7 @@ def make_controller(config: ExperimentConfig, study_name: str, storage: str | No
     study = optuna.create_study(
         study_name=study_name, storage=storage, sampler=sampler, direction="minimize", load_if_exists=True
     )
-    return StudyController(study, (c.band[0], c.band[1]), rule)
+    return StudyController(study, c.band, rule)
 
 
 def _rule(config: ExperimentConfig, centre: float) -> Rule:

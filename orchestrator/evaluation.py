@@ -1,8 +1,8 @@
 """Held-out evaluation at fixed difficulties, Sentient-Benchmark style.
 
 Per level: score = mean final emotion (0-100), success rate = share of dialogues ending at or
-above the simulator's pass threshold (the `rule` simulator says goodbye there, so emotion 100 is
-rarely reached; we report the threshold we used), failure rate = share ending below 10, and the
+above the simulator's pass threshold (the `rule` user is content at 95 and never quite reaches
+RLVER's 100, so we report the threshold we used), failure rate = share ending below 10, and the
 mean number of agent turns. The same requests serve a scripted baseline, a checkpoint, and the
 in-training evaluation on the rollout workers, so their numbers are comparable.
 """

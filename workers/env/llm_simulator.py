@@ -28,7 +28,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from workers.env.difficulty import RuleKnobs, rule_knobs
 from workers.env.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
 from workers.env.scenario_bank import Scenario
-from workers.env.simulator import UserTurn, ending, fitting_reply_gain
+from workers.env.simulator import EmotionTrack, UserTurn, fitting_reply_gain
 
 MAX_CHANGE = 10.0
 HELPED, HURT, NEUTRAL, UNPARSED = "helped", "hurt", "neutral", "unparsed"
@@ -153,21 +153,19 @@ class ChatEndpoint:
 
 class LlmSimulator:
     def __init__(self, endpoint: ChatEndpoint, *, max_turns: int, pass_threshold: float, seed: int = 0):
-        if max_turns < 1:
-            raise ValueError("simulator.max_turns must be at least 1")
         self.endpoint = endpoint
-        self.max_turns = max_turns
-        self.pass_threshold = pass_threshold
+        self.track = EmotionTrack(max_turns=max_turns, pass_threshold=pass_threshold)
         self.seed = seed
-        self.emotion = 0.0
         self._scenario: Scenario | None = None
         self._knobs: RuleKnobs | None = None
         self._difficulty = 0.0
         self._prompts: PromptSet | None = None
         self._language = "en"
         self._history: list[tuple[str, str]] = []
-        self._turn = 0
-        self._unhelpful = 0
+
+    @property
+    def emotion(self) -> float:
+        return self.track.emotion
 
     def start(self, scenario: Scenario, difficulty: float) -> str:
         return asyncio.run(self.astart(scenario, difficulty))
@@ -182,10 +180,8 @@ class LlmSimulator:
         self._scenario = scenario
         self._difficulty = difficulty
         self._knobs = rule_knobs(difficulty, scenario.personality)
-        self.emotion = self._knobs.start_emotion
+        self.track.reset(self._knobs.start_emotion, self._knobs.patience)
         self._history = []
-        self._turn = 0
-        self._unhelpful = 0
         opening = await self._user_message(self._prompts.opening)
         self._history.append(("user", opening))
         return opening
@@ -193,7 +189,7 @@ class LlmSimulator:
     async def astep(self, agent_reply: str) -> UserTurn:
         if self._scenario is None or self._knobs is None or self._prompts is None:
             raise RuntimeError("LlmSimulator.step called before start")
-        self._turn += 1
+        self.track.next_turn()
         self._history.append(("agent", agent_reply))
         analysis = await self.endpoint.chat(
             [{"role": "system", "content": self._system(self._prompts.analyse)}, *self._as_observer()],
@@ -203,20 +199,17 @@ class LlmSimulator:
         )
         change = parse_change(analysis)
         delta = 0.0 if change is None else emotion_delta(change, self.emotion, self._knobs)
-        self.emotion = min(100.0, max(0.0, self.emotion + delta))
-        if delta <= 0:
-            self._unhelpful += 1
+        end = self.track.apply(delta)
         label = UNPARSED if change is None else HELPED if delta > 0 else HURT if delta < 0 else NEUTRAL
-        end = ending(self.emotion, self._unhelpful, self._knobs.patience, self.pass_threshold)
         if end is not None:
             return self._end(self._prompts.goodbye if end == "goodbye" else self._prompts.leave, label, change is None)
         message = await self._user_message(None)
         self._history.append(("user", message))
-        return UserTurn(message, self.emotion, self._turn >= self.max_turns, label, parse_failed=change is None)
+        return UserTurn(message, self.emotion, self.track.last_turn, label, parse_failed=change is None)
 
     def _request_seed(self, kind: str) -> int:
         assert self._scenario is not None
-        digest = hashlib.blake2b(repr((self.seed, self._scenario.id, self._turn, kind)).encode(), digest_size=4).digest()
+        digest = hashlib.blake2b(repr((self.seed, self._scenario.id, self.track.turn, kind)).encode(), digest_size=4).digest()
         return int.from_bytes(digest, "big")
 
     def _end(self, message: str, label: str, parse_failed: bool) -> UserTurn:

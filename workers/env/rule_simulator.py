@@ -13,29 +13,25 @@ from __future__ import annotations
 from workers.env.difficulty import RuleKnobs, rule_knobs
 from workers.env.phrases import phrase_bank
 from workers.env.scenario_bank import Scenario
-from workers.env.simulator import UserTurn, ending, fitting_reply_gain, stable_pick
+from workers.env.simulator import EmotionTrack, UserTurn, fitting_reply_gain, stable_pick
 from workers.env.strategy_scorer import DEGENERATE, GENERIC, MIXED, judge_reply
 
 
 class RuleSimulator:
     def __init__(self, *, max_turns: int, pass_threshold: float, seed: int = 0):
-        if max_turns < 1:
-            raise ValueError("simulator.max_turns must be at least 1")
-        self.max_turns = max_turns
-        self.pass_threshold = pass_threshold
+        self.track = EmotionTrack(max_turns=max_turns, pass_threshold=pass_threshold)
         self.seed = seed
-        self.emotion = 0.0
         self._scenario: Scenario | None = None
         self._knobs: RuleKnobs | None = None
-        self._turn = 0
-        self._unhelpful = 0
+
+    @property
+    def emotion(self) -> float:
+        return self.track.emotion
 
     def start(self, scenario: Scenario, difficulty: float) -> str:
         self._scenario = scenario
         self._knobs = rule_knobs(difficulty, scenario.personality)
-        self.emotion = self._knobs.start_emotion
-        self._turn = 0
-        self._unhelpful = 0
+        self.track.reset(self._knobs.start_emotion, self._knobs.patience)
         bank = phrase_bank()
         cues = bank.strategies[scenario.intent]
         parts = [scenario.situation, self._pick(bank.feelings[scenario.personality], "feeling")]
@@ -49,7 +45,7 @@ class RuleSimulator:
         if self._scenario is None or self._knobs is None:
             raise RuntimeError("RuleSimulator.step called before start")
         knobs, bank = self._knobs, phrase_bank()
-        self._turn += 1
+        self.track.next_turn()
         label = judge_reply(agent_reply).label
         if label == self._scenario.intent:
             delta = fitting_reply_gain(self.emotion, knobs.relief)
@@ -59,17 +55,12 @@ class RuleSimulator:
             delta = -knobs.hack_penalty
         else:
             delta = -knobs.penalty
-        self.emotion = min(100.0, max(0.0, self.emotion + delta))
-        if delta <= 0:
-            self._unhelpful += 1
-
-        end = ending(self.emotion, self._unhelpful, knobs.patience, self.pass_threshold)
+        end = self.track.apply(delta)
         if end == "goodbye":
             return UserTurn(self._pick(bank.reactions["goodbye"], "bye"), self.emotion, True, label)
         if end == "leave":
             return UserTurn(self._pick(bank.reactions["leave"], "leave"), self.emotion, True, label)
-        done = self._turn >= self.max_turns
-        return UserTurn(self._reaction(delta, label), self.emotion, done, label)
+        return UserTurn(self._reaction(delta, label), self.emotion, self.track.last_turn, label)
 
     def _reaction(self, delta: float, label: str) -> str:
         knobs, bank = self._knobs, phrase_bank()
@@ -87,4 +78,4 @@ class RuleSimulator:
 
     def _pick(self, options: tuple[str, ...], kind: str) -> str:
         assert self._scenario is not None
-        return stable_pick(options, self.seed, self._scenario.id, self._turn, kind)
+        return stable_pick(options, self.seed, self._scenario.id, self.track.turn, kind)

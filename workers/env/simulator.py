@@ -24,16 +24,43 @@ def fitting_reply_gain(emotion: float, relief: float) -> float:
     return relief * (100.0 - emotion)
 
 
-def ending(emotion: float, unhelpful: int, patience: int, pass_threshold: float) -> str | None:
-    """Why the user ends the dialogue now, if they do: `goodbye` (content), or `leave` (emotion
-    gone, or out of patience while still below the pass threshold: a user who feels fine does
-    not walk out). Shared by every simulator so that d means the same everywhere; leaving only
-    below the threshold keeps each fixed policy's pass rate non-increasing in d."""
-    if emotion >= SATISFIED:
-        return "goodbye"
-    if emotion <= 0 or (unhelpful >= patience and emotion < pass_threshold):
-        return "leave"
-    return None
+class EmotionTrack:
+    """One user's emotion over a dialogue and the rules that end it, shared by every simulator so
+    that d means the same everywhere: emotion stays in [0, 100]; a reply that does not raise it
+    costs patience; the user says `goodbye` once content, and `leave`s when emotion is gone or
+    patience runs out while still below the pass threshold (a user who feels fine does not walk
+    out; this keeps each fixed policy's pass rate non-increasing in d)."""
+
+    def __init__(self, *, max_turns: int, pass_threshold: float):
+        if max_turns < 1:
+            raise ValueError("simulator.max_turns must be at least 1")
+        self.max_turns = max_turns
+        self.pass_threshold = pass_threshold
+        self.emotion = 0.0
+        self.turn = 0
+        self.unhelpful = 0
+        self.patience = 1
+
+    def reset(self, start_emotion: float, patience: int) -> None:
+        self.emotion, self.patience, self.turn, self.unhelpful = start_emotion, patience, 0, 0
+
+    def next_turn(self) -> None:
+        self.turn += 1
+
+    def apply(self, delta: float) -> str | None:
+        """Move emotion by `delta`; returns `goodbye` / `leave` when the user ends it now."""
+        self.emotion = min(100.0, max(0.0, self.emotion + delta))
+        if delta <= 0:
+            self.unhelpful += 1
+        if self.emotion >= SATISFIED:
+            return "goodbye"
+        if self.emotion <= 0 or (self.unhelpful >= self.patience and self.emotion < self.pass_threshold):
+            return "leave"
+        return None
+
+    @property
+    def last_turn(self) -> bool:
+        return self.turn >= self.max_turns
 
 
 @dataclass(frozen=True)
