@@ -6,7 +6,8 @@ The learner's pass curve drifts as it learns, faster when its batches are inform
 (orchestrator/synthetic_learner.py). After a warm-up of 20% of the steps, per controller and
 seed: tracking ratio R = mean((p-hat - c)^2) / mean(sigma-hat^2) (~1 = only sampling noise; an
 oracle that knows the true curve is included for scale), share of steps in band, mean
-informative-group fraction, and the skill the learner reached. Last line: one JSON object.
+informative-group fraction, and the skill the learner reached. `NAME/informative` steers by
+`curriculum.signal=informative_frac` instead of the pass rate. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ CONTROLLERS = {
     "tpe": ["curriculum.controller=tpe", START],
     "gp": ["curriculum.controller=gp", START],
 }
+INFORMATIVE = "curriculum.signal=informative_frac"
+CONTROLLERS |= {f"{name}/informative": [*CONTROLLERS[name], INFORMATIVE] for name in ("band", "tpe", "gp")}
 
 
 def summarise(stats: list, warmup: int, centre: float, skill: float) -> dict[str, float]:
@@ -63,16 +66,12 @@ def main() -> None:
         per_seed = []
         for seed in seeds:
             cfg = load_config(None, [*overrides, f"seed={seed}", f"trainer.steps={args.steps}"])
-            if name in ("adarft", "band", "band+spread0.1", "tpe", "gp"):
-                cfg = load_config(
-                    None, [*overrides, f"seed={seed}", f"trainer.steps={args.steps}", "curriculum.initial_difficulty=0.3"]
-                )
             learner = SyntheticLearner(rng=np.random.default_rng(seed))
             trace = drive(make_controller(cfg, f"{name}-{seed}", None), learner, args.steps, cfg.curriculum.spread)
             per_seed.append(summarise(trace.stats, warmup, sum(cfg.curriculum.band) / 2, learner.skill))
         result[name] = {"per_seed": per_seed, **{k: float(np.mean([p[k] for p in per_seed])) for k in per_seed[0]}}
         print(
-            f"{name:16s} R {result[name]['tracking_ratio']:6.2f}  in band {result[name]['in_band_frac']:.2f}  "
+            f"{name:18s} R {result[name]['tracking_ratio']:6.2f}  in band {result[name]['in_band_frac']:.2f}  "
             f"informative {result[name]['informative_frac']:.2f}  skill {result[name]['final_skill']:.2f}",
             flush=True,
         )

@@ -6,6 +6,9 @@ it fits pass rate against difficulty with recency weights (pass_curve.py) and pr
 fit crosses the band centre. It moves at most `max_step` from the previous difficulty, clamps to
 [0, 1], and when the fit is uncertain (a loose slope, or evidence from one difficulty only) it
 adds a little exploration noise so the next step also measures the curve's slope.
+
+With `signal="informative_frac"` the fit sees only whether each group's outcomes were mixed, and
+the aim is the most informative difficulty, where the fitted pass rate is 0.5.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from optuna.distributions import BaseDistribution, FloatDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-from orchestrator.pass_curve import Observation, fit_pass_curve
+from orchestrator.pass_curve import Observation, Signal, fit_pass_curve
 
 GROUP_POINTS_ATTR = "group_points"
 """Trial user attribute: [[difficulty, passes, episodes], ...], one entry per group."""
@@ -33,6 +36,7 @@ class BandSampler(BaseSampler):
         max_step: float = 0.1,
         decay: float = 0.9,
         explore: float = 0.03,
+        signal: Signal = "pass_rate",
         seed: int | None = None,
     ):
         if not 0.0 < target < 1.0:
@@ -43,6 +47,7 @@ class BandSampler(BaseSampler):
         self.max_step = max_step
         self.decay = decay
         self.explore = explore
+        self.signal = signal
         self._rng = np.random.default_rng(seed)
 
     def reseed_rng(self) -> None:
@@ -71,7 +76,7 @@ class BandSampler(BaseSampler):
             for d, k, n in t.user_attrs.get(GROUP_POINTS_ATTR, [])
         ]
         last = recent[-1].params[param_name]
-        curve = fit_pass_curve(observations, self.decay)
+        curve = fit_pass_curve(observations, self.decay, self.signal)
         aim = curve.difficulty_for(self.target, ahead=1)
         distinct = len({round(o.difficulty, 4) for o in observations})
         if curve.slope_sd > UNCERTAIN_SLOPE_SD or distinct < 2:

@@ -116,6 +116,11 @@ class CurriculumConfig(_Section):
     initial_difficulty: float = Field(0.3, ge=0, le=1, description="Difficulty of step 0 (and all steps for `fixed`).")
     final_difficulty: float = Field(0.8, ge=0, le=1, description="`linear`: difficulty of the last step.")
     band: tuple[float, float] = Field((0.4, 0.6), description="Target band [low, high] of the batch pass rate.")
+    signal: Literal["pass_rate", "informative_frac"] = Field(
+        "pass_rate",
+        description="What the controller steers: the batch pass rate into `band`, or the share of groups with mixed "
+        "outcomes up to at least what a pass rate at the band's edges gives (band, tpe, gp).",
+    )
     window: int = Field(12, ge=1, description="`band`: recent steps the pass-rate fit looks at.")
     decay: float = Field(0.9, gt=0, le=1, description="`band`: per-step recency weight of that evidence.")
     max_step: float = Field(0.1, gt=0, le=1, description="`band`: largest difficulty change per step.")
@@ -129,6 +134,11 @@ class CurriculumConfig(_Section):
         low, high = self.band
         if not 0.0 < low <= high < 1.0:
             raise ValueError(f"band must satisfy 0 < low <= high < 1, got [{low}, {high}]")
+        if self.signal == "informative_frac" and self.controller == "adarft":
+            raise ValueError(
+                "signal=informative_frac does not say whether a batch was too easy or too hard, which adarft's rule "
+                "needs; use it with band, tpe or gp"
+            )
         return self
 
 

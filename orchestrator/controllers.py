@@ -1,6 +1,8 @@
 """Difficulty controllers. Every step's decision is a trial of one persistent Optuna study:
-`propose` asks it for a difficulty, `observe` tells it how far the batch pass rate landed from
-the band (0 inside), with the step's evidence as trial user attributes.
+`propose` asks it for a difficulty, `observe` tells it how far the batch landed from its target
+(0 inside: the pass rate in `curriculum.band`, or under `curriculum.signal=informative_frac` the
+share of mixed-outcome groups at least what the band's edges give), with the step's evidence as
+trial user attributes.
 
 Chosen by `curriculum.controller`:
 
@@ -26,7 +28,7 @@ from optuna.trial import TrialState
 
 from orchestrator.band_sampler import GROUP_POINTS_ATTR, BandSampler
 from orchestrator.config import ExperimentConfig
-from orchestrator.pass_curve import adarft_step, band_distance, sampling_noise_var
+from orchestrator.pass_curve import adarft_step, band_distance, informative_fraction, sampling_noise_var
 
 DIFFICULTY = "difficulty"
 _DISTRIBUTIONS = {DIFFICULTY: FloatDistribution(0.0, 1.0)}
@@ -48,12 +50,13 @@ class BatchStats:
 
 
 Rule = Callable[[int, optuna.Study], float]
+Objective = Callable[[BatchStats], float]
 
 
 class StudyController:
-    def __init__(self, study: optuna.Study, band: tuple[float, float], rule: Rule | None = None):
+    def __init__(self, study: optuna.Study, objective: Objective, rule: Rule | None = None):
         self.study = study
-        self.band = band
+        self.objective = objective
         self.rule = rule
         self._trial: optuna.Trial | None = None
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -75,7 +78,7 @@ class StudyController:
         trial.set_user_attr("noise_sd", stats.noise_sd)
         points = [[d, k, stats.group_size] for d, k in zip(stats.group_difficulties, stats.group_passes, strict=True)]
         trial.set_user_attr(GROUP_POINTS_ATTR, points)
-        self.study.tell(trial, band_distance(stats.pass_rate, *self.band))
+        self.study.tell(trial, self.objective(stats))
 
     def completed_steps(self) -> int:
         return len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
@@ -100,7 +103,13 @@ def make_controller(config: ExperimentConfig, study_name: str, storage: str | No
     rule: Rule | None = None
     if c.controller == "band":
         sampler = BandSampler(
-            target=centre, initial=c.initial_difficulty, window=c.window, max_step=c.max_step, decay=c.decay, seed=config.seed
+            target=centre if c.signal == "pass_rate" else 0.5,
+            initial=c.initial_difficulty,
+            window=c.window,
+            max_step=c.max_step,
+            decay=c.decay,
+            signal=c.signal,
+            seed=config.seed,
         )
     elif c.controller == "tpe":
         sampler = optuna.samplers.TPESampler(seed=config.seed)
@@ -112,7 +121,16 @@ def make_controller(config: ExperimentConfig, study_name: str, storage: str | No
     study = optuna.create_study(
         study_name=study_name, storage=storage, sampler=sampler, direction="minimize", load_if_exists=True
     )
-    return StudyController(study, c.band, rule)
+    return StudyController(study, _objective(config), rule)
+
+
+def _objective(config: ExperimentConfig) -> Objective:
+    low, high = config.curriculum.band
+    if config.curriculum.signal == "pass_rate":
+        return lambda stats: band_distance(stats.pass_rate, low, high)
+    g = config.rollout.group_size
+    floor = float(min(informative_fraction(low, g), informative_fraction(high, g)))
+    return lambda stats: max(0.0, floor - stats.informative_group_frac)
 
 
 def _rule(config: ExperimentConfig, centre: float) -> Rule:

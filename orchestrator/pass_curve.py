@@ -5,23 +5,33 @@ skill per step (t = -age, so the fitted curve is the current one and a + c predi
 step's). Each observation is a group (or a whole step) at difficulty d with k passes out of n
 episodes, weighted by recency (decay^age). The policy improves every step, so evidence about
 where the band lies goes stale: the trend term and the recency weights are how `band` handles the
-drift that Optuna's stationary samplers ignore. The fit is a weighted binomial maximum likelihood
-with a weak Gaussian prior on (a, b, c), solved by Newton's method; the prior keeps it defined
-when every point sits at one difficulty.
+drift that Optuna's stationary samplers ignore.
+
+The fit is a weighted maximum likelihood with a weak Gaussian prior on (a, b, c), solved by Fisher
+scoring; the prior keeps it defined when every point sits at one difficulty. What a group tells
+the fit is the `signal`: its pass count (binomial), or under `informative_frac` only whether its
+outcomes were mixed, which happens with probability 1 - p^n - (1-p)^n - the signal GRPO learns
+from, but blind to which side of p = 0.5 a group lies (the prior's b > 0 breaks that tie).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+
+Signal = Literal["pass_rate", "informative_frac"]
 
 PRIOR_MEAN = np.array([1.5, 3.0, 0.0])
 """a = 1.5, b = 3: a pass rate of ~0.82 at d = 0 falling to ~0.18 at d = 1, a vague starting
 belief; no drift until the data show one."""
 PRIOR_PRECISION = np.array([0.05, 0.05, 25.0])
 MIN_SLOPE = 0.25
+MAX_SCORING_STEP = 2.0
+"""Largest change of a parameter per scoring iteration: the informative likelihood is not
+log-concave, and a full step from a flat start can overshoot into the mirror solution."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +48,9 @@ class PassCurve:
     a: float
     b: float
     slope_sd: float
+    """Posterior sd of b (Laplace): large means the data do not pin the curve down."""
     drift: float = 0.0
     """c: change of the logit per step; `ahead` steps of it are added when predicting."""
-    """Posterior sd of b (Laplace): large means the data do not pin the curve down."""
 
     def pass_rate(self, difficulty: float, ahead: int = 0) -> float:
         return 1.0 / (1.0 + math.exp(-(self.a + self.drift * ahead - self.b * difficulty)))
@@ -51,7 +61,21 @@ class PassCurve:
         return (self.a + self.drift * ahead - logit) / max(self.b, MIN_SLOPE)
 
 
-def fit_pass_curve(observations: list[Observation], decay: float) -> PassCurve:
+def informative_fraction(pass_rate: float | np.ndarray, group_size: float | np.ndarray) -> float | np.ndarray:
+    """Chance that a group of `group_size` episodes has mixed outcomes (non-zero advantage)."""
+    return 1.0 - pass_rate**group_size - (1.0 - pass_rate) ** group_size
+
+
+def _mean_and_slope(signal: Signal, p: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The expected observation, its derivative in the logit, and its variance."""
+    if signal == "pass_rate":
+        return n * p, n * p * (1 - p), n * p * (1 - p)
+    q = informative_fraction(p, n)
+    dq = p * (1 - p) * n * ((1 - p) ** (n - 1) - p ** (n - 1))
+    return q, dq, np.maximum(q * (1 - q), 1e-12)
+
+
+def fit_pass_curve(observations: list[Observation], decay: float, signal: Signal = "pass_rate") -> PassCurve:
     """Weighted, regularised logistic fit; `decay` in (0, 1] is the per-step recency factor."""
     if not 0.0 < decay <= 1.0:
         raise ValueError(f"decay must lie in (0, 1], got {decay}")
@@ -61,17 +85,19 @@ def fit_pass_curve(observations: list[Observation], decay: float) -> PassCurve:
     n = np.array([o.episodes for o in observations], dtype=float)
     w = np.array([decay**o.age for o in observations], dtype=float)
     age = np.array([o.age for o in observations], dtype=float)
+    y = k if signal == "pass_rate" else ((k > 0) & (k < n)).astype(float)
     x = np.stack([np.ones_like(d), -d, -age], axis=1)
-    hessian = np.diag(PRIOR_PRECISION)
+    information = np.diag(PRIOR_PRECISION)
     for _ in range(50):
         p = 1.0 / (1.0 + np.exp(-(x @ theta)))
-        grad = x.T @ (w * (k - n * p)) - PRIOR_PRECISION * (theta - PRIOR_MEAN)
-        hessian = (x.T * (w * n * p * (1 - p))) @ x + np.diag(PRIOR_PRECISION)
-        step = np.linalg.solve(hessian, grad)
+        mean, slope, var = _mean_and_slope(signal, p, n)
+        score = x.T @ (w * (y - mean) * slope / var) - PRIOR_PRECISION * (theta - PRIOR_MEAN)
+        information = (x.T * (w * slope**2 / var)) @ x + np.diag(PRIOR_PRECISION)
+        step = np.clip(np.linalg.solve(information, score), -MAX_SCORING_STEP, MAX_SCORING_STEP)
         theta = theta + step
         if np.max(np.abs(step)) < 1e-8:
             break
-    covariance = np.linalg.inv(hessian)
+    covariance = np.linalg.inv(information)
     return PassCurve(a=float(theta[0]), b=float(theta[1]), slope_sd=float(math.sqrt(covariance[1, 1])), drift=float(theta[2]))
 
 

@@ -45,9 +45,17 @@ def test_band_follows_the_learner_up_the_difficulty_scale(results):
     assert min(last) > 0.6
 
 
-def test_spread_helps_band_measure_the_slope():
+def test_spread_keeps_band_on_target():
     with_spread, _, _ = run("band", "curriculum.spread=0.1")
     assert with_spread < 1.7
+
+
+def test_pass_counts_steer_better_than_mixed_outcomes_alone(results):
+    """What the README reports: the informative signal still follows the learner up the scale,
+    but, blind to which side of the band a group fell, it aims worse than the pass counts."""
+    informative_ratio, _, last = run("band", "curriculum.signal=informative_frac")
+    assert results["band"][0] < informative_ratio < results["fixed"][0]
+    assert min(last) > 0.5
 
 
 def test_moves_are_bounded_and_stay_in_the_unit_interval():

@@ -118,3 +118,8 @@ def test_intents_narrow_the_scenarios_and_unknown_ones_are_named():
     for bad in ("[listen,cheer]", "[]", "[listen,listen]"):
         with pytest.raises(ConfigError, match=r"simulator\.intents: .*distinct names"):
             load_config(None, [f"simulator.intents={bad}"])
+
+
+def test_adarft_cannot_steer_by_an_unsigned_signal():
+    with pytest.raises(ConfigError, match="signal=informative_frac.*adarft"):
+        load_config(None, ["curriculum.controller=adarft", "curriculum.signal=informative_frac"])

@@ -7,9 +7,9 @@ from orchestrator.config import load_config
 from orchestrator.controllers import DIFFICULTY, BatchStats, make_controller
 
 
-def stats(pass_rate: float, d: float = 0.5) -> BatchStats:
+def stats(pass_rate: float, d: float = 0.5, informative: float = 0.5) -> BatchStats:
     passes = round(pass_rate * 8)
-    return BatchStats(pass_rate, 0.5, pass_rate, group_difficulties=(d, d), group_passes=(passes, passes), group_size=8)
+    return BatchStats(pass_rate, informative, pass_rate, group_difficulties=(d, d), group_passes=(passes, passes), group_size=8)
 
 
 def controller(*overrides: str):
@@ -50,6 +50,15 @@ def test_every_step_is_a_trial_with_its_evidence_and_the_band_distance():
     assert trial.user_attrs["pass_rate"] == 0.25 and trial.user_attrs["step"] == 0
     assert trial.user_attrs["group_points"] == [[d, 2, 8], [d, 2, 8]]
     assert c.completed_steps() == 1
+
+
+def test_the_informative_signal_is_told_its_shortfall_from_what_the_band_edges_give():
+    c = controller("curriculum.controller=band", "curriculum.signal=informative_frac", "curriculum.band=[0.4,0.6]")
+    floor = 1 - 0.4**8 - 0.6**8
+    for step, (pass_rate, informative) in enumerate([(0.1, 0.5), (0.5, 1.0), (0.9, floor)]):
+        d = c.propose(step)
+        c.observe(step, d, stats(pass_rate, d, informative))
+    assert [t.value for t in c.study.trials] == pytest.approx([floor - 0.5, 0.0, 0.0])
 
 
 def test_observe_before_propose_is_an_error():

@@ -3,7 +3,14 @@ import math
 import numpy as np
 import pytest
 
-from orchestrator.pass_curve import Observation, adarft_step, band_distance, fit_pass_curve, sampling_noise_var
+from orchestrator.pass_curve import (
+    Observation,
+    adarft_step,
+    band_distance,
+    fit_pass_curve,
+    informative_fraction,
+    sampling_noise_var,
+)
 
 
 def test_the_fit_recovers_a_known_curve_from_binomial_groups():
@@ -17,6 +24,28 @@ def test_the_fit_recovers_a_known_curve_from_binomial_groups():
     assert curve.a == pytest.approx(a, abs=0.3) and curve.b == pytest.approx(b, abs=0.6)
     assert curve.difficulty_for(0.5) == pytest.approx(a / b, abs=0.05)
     assert curve.pass_rate(curve.difficulty_for(0.3)) == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(("a", "b"), [(2.0, 5.0), (0.5, 4.0), (3.0, 4.0)])
+def test_mixed_outcome_counts_alone_locate_the_most_informative_difficulty(a, b):
+    """Blind to the side of p = 0.5 a group lies on, the informative fit still finds p = 0.5,
+    less precisely than the pass counts do."""
+    rng = np.random.default_rng(1)
+    obs = []
+    for d in np.linspace(0.0, 1.0, 21):
+        p = 1 / (1 + math.exp(-(a - b * d)))
+        obs += [Observation(float(d), float(rng.binomial(8, p)), 8, age=0) for _ in range(8)]
+    informative = fit_pass_curve(obs, decay=1.0, signal="informative_frac")
+    counts = fit_pass_curve(obs, decay=1.0)
+    assert informative.b > 0
+    assert informative.difficulty_for(0.5) == pytest.approx(a / b, abs=0.1)
+    assert informative.slope_sd > counts.slope_sd
+
+
+def test_informative_fraction_peaks_at_even_odds():
+    assert informative_fraction(0.5, 8) == pytest.approx(1 - 2 / 256)
+    assert informative_fraction(0.4, 8) == pytest.approx(informative_fraction(0.6, 8))
+    assert informative_fraction(0.0, 8) == 0.0 == informative_fraction(1.0, 8)
 
 
 def test_the_fit_follows_a_policy_that_improves():
