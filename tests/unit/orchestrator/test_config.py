@@ -121,5 +121,5 @@ def test_intents_narrow_the_scenarios_and_unknown_ones_are_named():
 
 
 def test_adarft_cannot_steer_by_an_unsigned_signal():
-    with pytest.raises(ConfigError, match="signal=informative_frac.*adarft"):
+    with pytest.raises(ConfigError, match=r"signal=informative_frac.*adarft"):
         load_config(None, ["curriculum.controller=adarft", "curriculum.signal=informative_frac"])
