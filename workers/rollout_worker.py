@@ -22,7 +22,6 @@ from workers.types import Episode, EpisodeRequest, RolloutResult
 FORMAT_VIOLATION = "format_violation"
 
 
-
 @dataclass(frozen=True)
 class RolloutSettings:
     backend: str
