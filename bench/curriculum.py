@@ -1,6 +1,12 @@
 """The curriculum experiment: the same training budget under each controller, on the demo setup.
 
-    python bench/curriculum.py [--steps 60] [--seeds 0,1,2] [--out DIR] [--set key=value ...]
+    python bench/curriculum.py [--steps 40] [--seeds 0,1,2] [--out DIR] [--init-policy DIR |
+                               --warm-start-steps 60] [--set key=value ...]
+
+Every run starts from the same policy: by default the demo job trained for `--warm-start-steps`
+at its fixed difficulty 0.3 (seed 0), so that the knob spans the band from the first step - the
+freshly built tiny policy passes ~0.1 even at d = 0, where no controller can reach the band.
+`--init-policy` names such a model directory instead (`--warm-start-steps 0`: the fresh policy).
 
 Controllers: fixed@0.2, fixed@0.5, fixed@0.9, linear (0.2 -> 0.9), adarft, band. Each run trains
 the demo job (`configs/demo.yaml` plus `--set`) on a private Ray cluster with MLflow in DIR, and
@@ -31,7 +37,9 @@ CONTROLLERS = {
     "linear": ["curriculum.controller=linear", "curriculum.initial_difficulty=0.2", "curriculum.final_difficulty=0.9"],
     "adarft": ["curriculum.controller=adarft", "curriculum.initial_difficulty=0.3"],
     "band": ["curriculum.controller=band", "curriculum.initial_difficulty=0.3"],
+    "band/informative": ["curriculum.controller=band", "curriculum.initial_difficulty=0.3", "curriculum.signal=informative_frac"],
 }
+DEFAULT = "fixed@0.2,fixed@0.5,fixed@0.9,linear,adarft,band"
 LEVELS = [0.2, 0.5, 0.8, 1.0]
 
 
@@ -62,6 +70,26 @@ def one_run(name: str, seed: int, steps: int, workdir: Path, extra: list[str]) -
 
     train(cfg, on_step=on_step, log=lambda message: None)
     return {"history": history, "centre": sum(cfg.curriculum.band) / 2, "band": list(cfg.curriculum.band)}
+
+
+def warm_start(steps: int, workdir: Path, extra: list[str]) -> str:
+    """The demo job's policy after `steps` steps at fixed d = 0.3: the experiment's common start."""
+    from orchestrator.driver import train
+
+    cfg = load_config(
+        None,
+        [
+            *extra,
+            f"trainer.steps={steps}",
+            "trainer.checkpoint_every=0",
+            f"workdir={workdir}/runs",
+            f"tracking.uri=sqlite:///{workdir}/mlflow.db",
+            "tracking.experiment=curriculum-bench",
+            "tracking.run_name=warm-start",
+        ],
+    )
+    summary = train(cfg, log=lambda message: None)
+    return str(summary.run_dir / "checkpoints" / f"step_{steps:06d}")
 
 
 def figures(run: dict, steps: int, target: float) -> dict[str, float | None]:
@@ -114,32 +142,47 @@ def plot(runs: dict[str, list[dict]], out: Path) -> None:
     plt.close(fig)
 
 
+def _line(figures: dict) -> str:
+    return "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--init-policy", default=None, help="model directory every run starts from")
+    parser.add_argument("--warm-start-steps", type=int, default=60, help="demo steps that make the common start")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--target", type=float, default=60.0, help="eval score at 0.8 counted as reached")
-    parser.add_argument("--controllers", default=",".join(CONTROLLERS))
+    parser.add_argument("--controllers", default=DEFAULT, help=f"comma-separated, of {', '.join(CONTROLLERS)}")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="gl-curriculum-"))
     out.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",")]
-    runs: dict[str, list[dict]] = {}
+    init = args.init_policy
+    if init is None and args.warm_start_steps:
+        print(f"warm start: the demo job for {args.warm_start_steps} steps at d = 0.3", flush=True)
+        init = warm_start(args.warm_start_steps, out, args.overrides)
+    overrides = [*args.overrides, f"policy.model={init}"] if init else args.overrides
+    names = args.controllers.split(",")
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    per_seed: dict[str, list[dict]] = {name: [] for name in names}
+    for seed in seeds:
+        for name in names:
+            runs[name].append(one_run(name, seed, args.steps, out, overrides))
+            per_seed[name].append(figures(runs[name][-1], args.steps, args.target))
+            with (out / "runs.jsonl").open("a") as f:
+                f.write(json.dumps({"controller": name, "seed": seed, **per_seed[name][-1]}) + "\n")
+            print(f"{name:18s} seed {seed}  " + _line(per_seed[name][-1]), flush=True)
     result: dict[str, dict] = {}
-    for name in args.controllers.split(","):
-        runs[name] = [one_run(name, seed, args.steps, out, args.overrides) for seed in seeds]
-        per_seed = [figures(r, args.steps, args.target) for r in runs[name]]
+    for name in names:
         mean = {
-            k: (float(np.mean([p[k] for p in per_seed if p[k] is not None])) if any(p[k] is not None for p in per_seed) else None)
-            for k in per_seed[0]
+            k: float(np.mean(values)) if (values := [p[k] for p in per_seed[name] if p[k] is not None]) else None
+            for k in per_seed[name][0]
         }
-        result[name] = {**mean, "per_seed": per_seed}
-        print(
-            f"{name:10s} " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in mean.items()),
-            flush=True,
-        )
+        result[name] = {**mean, "per_seed": per_seed[name]}
+        print(f"{name:18s} mean    " + _line(mean), flush=True)
     plot(runs, out / "curriculum.png")
     cfg = load_config(None, args.overrides)
     result["setup"] = {
@@ -148,6 +191,7 @@ def main() -> None:
         "noise_sd": float(np.mean([r["noise_sd"] for name in runs for r in result[name]["per_seed"]])),
         "steps": args.steps,
         "seeds": seeds,
+        "init_policy": init,
         "out": str(out),
     }
     print(json.dumps(result))

@@ -31,8 +31,20 @@ class LearnerSettings:
     weight_decay: float = 0.0
 
 
+TRAINING_STATE = "optimizer.pt"
+
+
 class Learner:
-    def __init__(self, model_dir: str, settings: LearnerSettings, seed: int = 0, threads: int | None = None):
+    def __init__(
+        self,
+        model_dir: str,
+        settings: LearnerSettings,
+        seed: int = 0,
+        threads: int | None = None,
+        reference_dir: str | None = None,
+    ):
+        """`reference_dir` is the frozen KL anchor: the run's initial policy, which a resumed run
+        keeps while `model_dir` is its checkpoint (default: `model_dir`)."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if threads:
@@ -45,7 +57,7 @@ class Learner:
         self.pad_id = self.tokenizer.pad_token_id
         self.reference = None
         if settings.kl_coef > 0:
-            self.reference = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+            self.reference = AutoModelForCausalLM.from_pretrained(reference_dir or model_dir, dtype=torch.float32)
             self.reference.eval().requires_grad_(False)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
         # Adam's first steps move every weight by ~lr whatever the gradient's size; on a small
@@ -113,9 +125,24 @@ class Learner:
         return sum(p.numel() for p in self.model.parameters())
 
     def save(self, path: str) -> None:
-        """Policy (HF format, loadable by vLLM) + optimizer state."""
+        """Policy (HF format, loadable by vLLM) + what a resumed run needs to continue the same
+        optimisation: Adam's moments, the lr schedule's position and torch's RNG."""
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(out, safe_serialization=True)
         self.tokenizer.save_pretrained(out)
-        torch.save({"optimizer": self.optimizer.state_dict(), "version": self.version}, out / "optimizer.pt")
+        state = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "version": self.version,
+        }
+        torch.save(state, out / TRAINING_STATE)
+
+    def restore(self, path: str) -> None:
+        """Continue from a checkpoint written by `save` (the weights came with `model_dir`)."""
+        state = torch.load(Path(path) / TRAINING_STATE, weights_only=True)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        self.version = state["version"]
