@@ -33,7 +33,7 @@ def measure(size: str, repeats: int) -> dict:
     model_dir = str(ensure_model(size, 0, log=lambda m: print(m, file=sys.stderr)))
     cfg = load_config(None, [])
     with ray_session(cfg):
-        (worker,), learner = start_actors(cfg, model_dir)
+        (worker,), learner = start_actors(cfg, model_dir, model_dir)
         ray.get(worker.update_weights.remote(learner.weights.remote(), 1))
         times = []
         for version in range(2, repeats + 2):

@@ -17,12 +17,11 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution
 from optuna.samplers import BaseSampler
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from orchestrator.pass_curve import Observation, Signal, fit_pass_curve
+from orchestrator.study_records import GROUP_POINTS_ATTR, trials_on_record
 
-GROUP_POINTS_ATTR = "group_points"
-"""Trial user attribute: [[difficulty, passes, episodes], ...], one entry per group."""
 UNCERTAIN_SLOPE_SD = 1.5
 
 
@@ -48,10 +47,12 @@ class BandSampler(BaseSampler):
         self.decay = decay
         self.explore = explore
         self.signal = signal
-        self._rng = np.random.default_rng(seed)
+        self.seed = seed
 
-    def reseed_rng(self) -> None:
-        self._rng = np.random.default_rng()
+    def _rng_for(self, step: int) -> np.random.Generator:
+        """Exploration noise drawn per step, not from one running stream, so a resumed run
+        explores exactly as an uninterrupted one would."""
+        return np.random.default_rng(None if self.seed is None else [self.seed, step])
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return {}
@@ -63,12 +64,12 @@ class BandSampler(BaseSampler):
         if not isinstance(param_distribution, FloatDistribution):
             raise ValueError(f"the band sampler proposes one float difficulty, not {param_distribution!r}")
         low, high = param_distribution.low, param_distribution.high
-        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if param_name in t.params]
+        done = [t for t in trials_on_record(study) if param_name in t.params]
         if not done:
             return float(np.clip(self.initial, low, high))
-        return float(np.clip(self.propose(done[-self.window :], param_name), low, high))
+        return float(np.clip(self.propose(done[-self.window :], param_name, self._rng_for(len(done))), low, high))
 
-    def propose(self, recent: list[FrozenTrial], param_name: str) -> float:
+    def propose(self, recent: list[FrozenTrial], param_name: str, rng: np.random.Generator) -> float:
         """The next difficulty from the recent trials (oldest first)."""
         observations = [
             Observation(d, k, n, age=len(recent) - 1 - i)
@@ -80,5 +81,5 @@ class BandSampler(BaseSampler):
         aim = curve.difficulty_for(self.target, ahead=1)
         distinct = len({round(o.difficulty, 4) for o in observations})
         if curve.slope_sd > UNCERTAIN_SLOPE_SD or distinct < 2:
-            aim += self._rng.normal(0.0, self.explore)
+            aim += rng.normal(0.0, self.explore)
         return last + float(np.clip(aim - last, -self.max_step, self.max_step))

@@ -27,12 +27,32 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+ResumeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Continue a run from its newest checkpoint: an MLflow run id, or `auto` (the latest unfinished run in "
+        "workdir; none: start a new one). The run's own config is used, with --set on top."
+    ),
+]
+
+
 @app.command()
-def run(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+def run(config: ConfigOpt = None, set_: SetOpt = None, resume: ResumeOpt = None) -> None:
     """Train a policy with the curriculum; logs every step to MLflow."""
+    from orchestrator.checkpoints import ResumeError, find_run_dir, stored_config
+
+    if resume not in (None, "auto") and config is not None:
+        _fail("--resume RUN_ID continues with the run's own config; change keys with --set, not --config")
+    run_dir = None
     try:
         cfg = load_config(config, set_ or [])
-    except ConfigError as exc:
+        if resume is not None:
+            run_dir = find_run_dir(Path(cfg.workdir), resume)
+            if run_dir is None:
+                console.print(f"--resume auto: no unfinished run with a checkpoint in {cfg.workdir}; starting a new run")
+            else:
+                cfg = stored_config(run_dir, set_ or [])
+    except (ConfigError, ResumeError) as exc:
         _fail(str(exc))
     from orchestrator.driver import StepFailed, train
 
@@ -45,6 +65,8 @@ def run(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("train", total=cfg.trainer.steps, status="starting")
+        if run_dir is not None:
+            progress.update(task, completed=_finished_steps(run_dir))
 
         def on_step(step: int, m: dict[str, float]) -> None:
             match = f"match {m['rollout/strategy_match_frac']:.2f}  " if "rollout/strategy_match_frac" in m else ""
@@ -59,13 +81,19 @@ def run(config: ConfigOpt = None, set_: SetOpt = None) -> None:
             )
 
         try:
-            summary = train(cfg, on_step=on_step, log=progress.console.print)
+            summary = train(cfg, on_step=on_step, log=progress.console.print, resume_from=run_dir)
         except StepFailed as exc:
             progress.stop()
             _fail(str(exc))
     console.print(f"[bold green]done.[/] MLflow run id: [bold]{summary.run_id}[/]")
     console.print(f"checkpoints and curves: {summary.run_dir}")
     console.print(f"open the dashboard: [bold]mlflow ui --backend-store-uri {cfg.tracking.uri}[/]  (then http://127.0.0.1:5000)")
+
+
+def _finished_steps(run_dir: Path) -> int:
+    from orchestrator.checkpoints import checkpoints, load_state
+
+    return load_state(checkpoints(run_dir)[-1]).step
 
 
 def _parse_levels(text: str) -> list[float]:

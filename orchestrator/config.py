@@ -157,7 +157,10 @@ class AlgoConfig(_Section):
 
 class TrainerConfig(_Section):
     steps: int = Field(30, ge=1, description="Training steps.")
-    checkpoint_every: int = Field(10, ge=0, description="Steps between checkpoints (0: only the last).")
+    checkpoint_every: int = Field(
+        10, ge=0, description="Steps between checkpoints (0: only the last); metrics reach MLflow with each one."
+    )
+    keep_checkpoints: int = Field(3, ge=1, description="Newest checkpoints kept; older ones are deleted.")
     sample_every: int = Field(5, ge=1, description="Steps between logged sample dialogues.")
     samples_per_log: int = Field(4, ge=1, description="Dialogues per sample log.")
     eval_every: int = Field(0, ge=0, description="Steps between held-out evaluations (0: none).")

@@ -26,9 +26,10 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from orchestrator.band_sampler import GROUP_POINTS_ATTR, BandSampler
+from orchestrator.band_sampler import BandSampler
 from orchestrator.config import ExperimentConfig
 from orchestrator.pass_curve import adarft_step, band_distance, informative_fraction, sampling_noise_var
+from orchestrator.study_records import GROUP_POINTS_ATTR, STEP_ATTR, rewind, trials_on_record
 
 DIFFICULTY = "difficulty"
 _DISTRIBUTIONS = {DIFFICULTY: FloatDistribution(0.0, 1.0)}
@@ -66,13 +67,13 @@ class StudyController:
         if self.rule is not None:
             self.study.enqueue_trial({DIFFICULTY: self.rule(step, self.study)})
         self._trial = self.study.ask(_DISTRIBUTIONS)
+        self._trial.set_user_attr(STEP_ATTR, step)
         return float(self._trial.params[DIFFICULTY])
 
     def observe(self, step: int, difficulty: float, stats: BatchStats) -> None:
         if self._trial is None:
             raise RuntimeError("observe called before propose")
         trial, self._trial = self._trial, None
-        trial.set_user_attr("step", step)
         trial.set_user_attr("pass_rate", stats.pass_rate)
         trial.set_user_attr("informative_group_frac", stats.informative_group_frac)
         trial.set_user_attr("noise_sd", stats.noise_sd)
@@ -81,11 +82,16 @@ class StudyController:
         self.study.tell(trial, self.objective(stats))
 
     def completed_steps(self) -> int:
-        return len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        return len(trials_on_record(self.study))
+
+    def resume_at(self, step: int) -> int:
+        """Continue a run from its checkpoint at `step`: the steps after it will be re-done, so
+        their trials from before the crash leave the record. Returns how many did."""
+        return rewind(self.study, step)
 
 
-def _last_complete(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+def _last_on_record(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    done = trials_on_record(study)
     return done[-1] if done else None
 
 
@@ -143,7 +149,7 @@ def _rule(config: ExperimentConfig, centre: float) -> Rule:
     if c.controller == "adarft":
 
         def adarft(step: int, study: optuna.Study) -> float:
-            last = _last_complete(study)
+            last = _last_on_record(study)
             if last is None:
                 return c.initial_difficulty
             return adarft_step(last.params[DIFFICULTY], last.user_attrs["pass_rate"], centre, c.adarft_eta, c.adarft_alpha)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -19,6 +18,16 @@ from typing import Any
 
 import torch
 
+from orchestrator.checkpoints import (
+    FINISHED,
+    ResumeError,
+    TrainerState,
+    checkpoints,
+    load_state,
+    rng_state,
+    save_checkpoint,
+    save_config,
+)
 from orchestrator.config import ExperimentConfig
 from orchestrator.controllers import BatchStats, default_storage, make_controller
 from orchestrator.curve_plots import plot_curves
@@ -161,30 +170,6 @@ def sample_dialogues(episodes: list[Episode], step: int, k: int) -> list[dict[st
     ]
 
 
-def save_checkpoint(learner, run_dir: Path, step: int, controller_state: dict[str, str], version: int) -> Path:
-    """Written to a temp dir and renamed, so a crash never leaves a half checkpoint."""
-    import ray
-
-    final = run_dir / "checkpoints" / f"step_{step:06d}"
-    staging = final.with_name(final.name + ".tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    ray.get(learner.save.remote(str(staging)))
-    (staging / "trainer_state.json").write_text(
-        json.dumps({"step": step, "weight_version": version, "controller": controller_state}, indent=1)
-    )
-    shutil.rmtree(final, ignore_errors=True)
-    staging.rename(final)
-    return final
-
-
-def _failure_message(step: int, exc: Exception, learner, run_dir: Path, controller_state: dict[str, str], version: int) -> str:
-    """Secure the policy of the last finished step before the run fails, then say where it is."""
-    if step == 0:
-        return f"step 0 failed before any update: {exc}"
-    path = save_checkpoint(learner, run_dir, step, controller_state, version)
-    return f"step {step} failed: {exc}\nthe policy after {step} finished steps is checkpointed in {path}"
-
-
 def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
     r = config.rollout
     return RolloutSettings(
@@ -200,7 +185,7 @@ def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
     )
 
 
-def start_actors(config: ExperimentConfig, model_dir: str):
+def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str):
     import ray
 
     r, a = config.rollout, config.algo
@@ -219,9 +204,48 @@ def start_actors(config: ExperimentConfig, model_dir: str):
         ray.remote(RolloutWorker).options(num_cpus=r.worker_cpus).remote(model_dir, settings, config.seed + i)
         for i in range(r.num_workers)
     ]
-    learner = ray.remote(Learner).options(num_cpus=a.learner_cpus).remote(model_dir, learner_settings, config.seed)
+    learner = (
+        ray.remote(Learner)
+        .options(num_cpus=a.learner_cpus)
+        .remote(model_dir, learner_settings, config.seed, reference_dir=reference_dir)
+    )
     ray.get([w.__ray_ready__.remote() for w in workers] + [learner.__ray_ready__.remote()])
     return workers, learner
+
+
+@dataclass
+class RunStart:
+    """Where a run begins: step 0 of a new run, or the newest checkpoint of an old one."""
+
+    tracker: Tracker
+    run_dir: Path
+    study: dict[str, str]
+    step: int
+    rng: random.Random
+    policy: str
+    """Model directory the actors load: the initial policy, or the checkpoint."""
+    initial_policy: str
+
+
+def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Path | None, log: Callable[[str], None]) -> RunStart:
+    if resume_from is None:
+        initial = resolve_policy_model(config.policy.model, config.seed, log)
+        tracker = tracker or MlflowTracker(config)
+        run_dir = Path(config.workdir) / tracker.run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, run_dir)
+        storage = config.curriculum.storage or default_storage(str(run_dir.resolve()))
+        return RunStart(
+            tracker, run_dir, {"study_name": tracker.run_id, "storage": storage}, 0, random.Random(config.seed), initial, initial
+        )
+    found = checkpoints(resume_from)
+    if not found:
+        raise ResumeError(f"{resume_from} has no complete checkpoint to resume from")
+    state = load_state(found[-1])
+    tracker = tracker or MlflowTracker(config, resume_run_id=resume_from.name)
+    log(f"resuming run {tracker.run_id} after step {state.step} from {found[-1]}")
+    study = {"study_name": state.study_name, "storage": state.storage}
+    return RunStart(tracker, resume_from, study, state.step, state.restore_rng(), str(found[-1]), state.initial_policy)
 
 
 def train(
@@ -229,35 +253,60 @@ def train(
     on_step: Callable[[int, dict[str, float]], None] = lambda step, metrics: None,
     log: Callable[[str], None] = print,
     tracker: Tracker | None = None,
+    resume_from: Path | None = None,
 ) -> RunSummary:
+    """Run `config` to `trainer.steps`, or continue the run in `resume_from` (a run dir) from its
+    newest checkpoint. Metrics reach MLflow with each checkpoint, so a run resumed after a crash
+    re-does the steps after its checkpoint and logs each step exactly once."""
     import ray
 
-    model_dir = resolve_policy_model(config.policy.model, config.seed, log)
-    tracker = tracker or MlflowTracker(config)
-    run_dir = Path(config.workdir) / tracker.run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    study = {"study_name": tracker.run_id, "storage": config.curriculum.storage or default_storage(str(run_dir.resolve()))}
-    controller = make_controller(config, **study)
-    tracker.set_tags({f"curriculum.{k}": v for k, v in study.items()})
-    rng = random.Random(config.seed)
+    run = open_run(config, tracker, resume_from, log)
+    tracker, run_dir, rng = run.tracker, run.run_dir, run.rng
+    controller = make_controller(config, **run.study)
+    if run.step:
+        redone = controller.resume_at(run.step)
+        log(
+            f"controller: study {run.study['study_name']} continues with {controller.completed_steps()} steps on record"
+            f" ({redone} to redo)"
+        )
+    tracker.set_tags({f"curriculum.{k}": v for k, v in run.study.items()})
     timings: list[StepTiming] = []
     metrics: dict[str, float] = {}
+    pending: list[tuple[int, dict[str, float]]] = []
     band = {"curriculum/band_low": config.curriculum.band[0], "curriculum/band_high": config.curriculum.band[1]}
     status = "FAILED"
+
+    def commit(finished: int, sampler_rng: list) -> Path:
+        """Checkpoint after `finished` steps, then hand the buffered metrics to MLflow."""
+        state = TrainerState(finished, run.initial_policy, run.study["study_name"], run.study["storage"], sampler_rng)
+        path = save_checkpoint(learner, run_dir, state, config.trainer.keep_checkpoints)
+        for step, values in pending:
+            tracker.log_metrics(values, step)
+        pending.clear()
+        return path
+
     try:
         with ray_session(config):
             log("starting rollout workers and learner on Ray")
-            workers, learner = start_actors(config, model_dir)
+            workers, learner = start_actors(config, run.policy, run.initial_policy)
+            if run.step:
+                ray.get(learner.restore.remote(run.policy))
             version = 0
-            for step in range(config.trainer.steps):
+            for step in range(run.step, config.trainer.steps):
                 timing = StepTiming()
                 start = time.perf_counter()
+                sampler_rng = rng_state(rng)
                 difficulty = controller.propose(step)
                 try:
                     episodes = run_rollouts(workers, sample_requests(config, rng, difficulty, step), version, timing)
                 except SimulatorUnavailable as exc:
                     cause = getattr(exc, "cause", exc)  # Ray's wrapper keeps the worker's own exception here
-                    raise StepFailed(_failure_message(step, cause, learner, run_dir, study, version)) from None
+                    if step == 0:
+                        raise StepFailed(f"step {step} failed before any update: {cause}") from None
+                    path = commit(step, sampler_rng)
+                    raise StepFailed(
+                        f"step {step} failed: {cause}\nthe policy after {step} finished steps is checkpointed in {path}"
+                    ) from None
                 batch, stats, metrics = score(episodes, config)
 
                 tick = time.perf_counter()
@@ -283,13 +332,13 @@ def train(
                 metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync", "eval")}
                 metrics["perf/tokens_per_s"] = sum(e.response_tokens for e in episodes) / max(timing.phases["generate"], 1e-9)
                 metrics["perf/step_s"] = tick - start
-                tracker.log_metrics(metrics, step)
-                if step % config.trainer.sample_every == 0 or step == config.trainer.steps - 1:
+                pending.append((step, metrics))
+                if step % config.trainer.sample_every == 0 or last:
                     rows = sample_dialogues(episodes, step, config.trainer.samples_per_log)
                     tracker.log_table(rows, f"dialogues/step_{step:06d}.json")
                 every = config.trainer.checkpoint_every
                 if last or (every and (step + 1) % every == 0):
-                    save_checkpoint(learner, run_dir, step + 1, study, version)
+                    commit(step + 1, rng_state(rng))
                 timing.phases["log"] = time.perf_counter() - tick
                 timing.step_s = time.perf_counter() - start
                 timings.append(timing)
@@ -297,6 +346,7 @@ def train(
         plot = plot_curves(tracker.metric_history, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")
         tracker.log_file(plot, "plots")
         (run_dir / "timings.json").write_text(json.dumps([asdict(t) for t in timings], indent=1))
+        (run_dir / FINISHED).touch()
         status = "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"

@@ -43,12 +43,19 @@ class MlflowTracker:
     PARAM_CHUNK = 100
     """MLflow's log_batch accepts at most 100 params per call."""
 
-    def __init__(self, config: ExperimentConfig):
+    def __init__(self, config: ExperimentConfig, resume_run_id: str | None = None):
+        """A new run, or with `resume_run_id` the same run re-opened (RUNNING again; its params
+        are already there)."""
         from mlflow import MlflowClient
 
         t = config.tracking
         self.uri = t.uri
         self.client = MlflowClient(tracking_uri=t.uri)
+        if resume_run_id is not None:
+            run = self.client.get_run(resume_run_id)
+            self.run_id, self.experiment_id = run.info.run_id, run.info.experiment_id
+            self.client.update_run(self.run_id, status="RUNNING")
+            return
         experiment = self.client.get_experiment_by_name(t.experiment)
         exp_id = (
             experiment.experiment_id
@@ -78,8 +85,17 @@ class MlflowTracker:
         self.client.log_dict(self.run_id, data, artifact_file)
 
     def log_table(self, rows: list[dict[str, Any]], artifact_file: str) -> None:
-        columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
-        self.client.log_table(self.run_id, data=columns, artifact_file=artifact_file)
+        """Written once per file; a step re-done after a resume replaces its table, where MLflow's
+        log_table would append the lost attempt's rows to the new ones."""
+        folder = str(Path(artifact_file).parent)
+        existing = {a.path for a in self.client.list_artifacts(self.run_id, None if folder == "." else folder)}
+        if artifact_file in existing:
+            columns = list(rows[0]) if rows else []
+            table = {"columns": columns, "data": [[row[c] for c in columns] for row in rows]}
+            self.client.log_dict(self.run_id, table, artifact_file)
+            return
+        columns_of = {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
+        self.client.log_table(self.run_id, data=columns_of, artifact_file=artifact_file)
 
     def set_tags(self, tags: dict[str, str]) -> None:
         for key, value in tags.items():

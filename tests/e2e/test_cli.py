@@ -45,6 +45,22 @@ def test_run_trains_and_points_to_mlflow(tiny_model, tmp_path):
     run_dirs = list((tmp_path / "runs").iterdir())
     assert len(run_dirs) == 1 and (run_dirs[0] / "curves.png").exists()
 
+    run_id = run_dirs[0].name
+    more = run_cli("run", "--resume", run_id, "--set", "trainer.steps=3", cwd=tmp_path)
+    assert more.returncode == 0, more.stdout + more.stderr
+    assert f"resuming run {run_id} after step 2" in more.stdout and f"MLflow run id: {run_id}" in more.stdout
+    assert sorted(p.name for p in (run_dirs[0] / "checkpoints").iterdir()) == ["step_000002", "step_000003"]
+
+
+def test_resume_errors_name_what_is_missing(tmp_path):
+    out = run_cli("run", "--resume", "no-such-run", cwd=tmp_path)
+    assert out.returncode == 2 and "no run directory runs/no-such-run" in out.stdout
+    (tmp_path / "runs" / "r1").mkdir(parents=True)
+    out = run_cli("run", "--resume", "r1", cwd=tmp_path)
+    assert out.returncode == 2 and "runs/r1 has no complete checkpoint" in out.stdout
+    out = run_cli("run", "--resume", "r1", "--config", "x.yaml", cwd=tmp_path)
+    assert out.returncode == 2 and "change keys with --set, not --config" in out.stdout
+
 
 def test_eval_of_scripted_baselines_writes_a_report(tmp_path):
     import json

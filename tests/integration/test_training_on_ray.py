@@ -98,7 +98,7 @@ def test_two_workers_train_log_and_checkpoint(tiny_model, tmp_path):
     last = summary.run_dir / "checkpoints" / "step_000003"
     assert (last / "model.safetensors").exists() and (last / "optimizer.pt").exists()
     state = json.loads((last / "trainer_state.json").read_text())
-    assert state["step"] == 3 and state["controller"] == {"study_name": summary.run_id, "storage": tags["curriculum.storage"]}
+    assert state["step"] == 3 and (state["study_name"], state["storage"]) == (summary.run_id, tags["curriculum.storage"])
     assert len(summary.timings) == 3 and all(t.step_s > 0 for t in summary.timings)
 
 
@@ -140,3 +140,58 @@ def test_a_simulator_outage_fails_the_step_after_securing_a_checkpoint(tiny_mode
     client = MlflowClient(tracking_uri=uri)
     (run,) = client.search_runs([client.get_experiment_by_name("goldilocks-demo").experiment_id])
     assert run.info.status == "FAILED"
+
+
+def test_a_crashed_run_resumes_from_its_checkpoint_and_logs_every_step_once(tiny_model, tmp_path):
+    """The driver dies after step 2 finished, one step past its last checkpoint: the resumed run
+    re-does step 2 with the same scenarios, its controller continues the stored study, and MLflow
+    ends with exactly one value per step."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    cfg = load_config(
+        None,
+        [
+            f"workdir={tmp_path}/runs",
+            f"tracking.uri={uri}",
+            "trainer.steps=5",
+            "trainer.checkpoint_every=2",
+            "trainer.keep_checkpoints=1",
+            "trainer.sample_every=1",
+            "trainer.samples_per_log=24",
+            "rollout.group_size=2",
+            "rollout.groups_per_step=3",
+            "curriculum.controller=band",
+        ],
+    )
+
+    def crash_after_step_2(step, metrics):
+        if step == 2:
+            raise RuntimeError("driver lost")
+
+    with pytest.raises(RuntimeError, match="driver lost"):
+        train(cfg, on_step=crash_after_step_2, log=lambda m: None)
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    client = MlflowClient(tracking_uri=uri)
+    assert client.get_run(run_dir.name).info.status == "FAILED"
+    assert [m.step for m in client.get_metric_history(run_dir.name, "reward/mean")] == [0, 1]
+
+    def scenarios_of_step_2():
+        path = client.download_artifacts(run_dir.name, "dialogues/step_000002.json", str(tmp_path / "dl"))
+        table = json.loads(open(path).read())
+        return sorted(row[table["columns"].index("scenario")] for row in table["data"])
+
+    before = scenarios_of_step_2()
+    seen = []
+    summary = train(cfg, on_step=lambda step, m: seen.append(step), log=lambda m: None, resume_from=run_dir)
+    assert seen == [2, 3, 4] and summary.run_id == run_dir.name
+    assert scenarios_of_step_2() == before
+
+    run = client.get_run(run_dir.name)
+    assert run.info.status == "FINISHED"
+    for key in PER_STEP:
+        assert [m.step for m in client.get_metric_history(run_dir.name, key)] == [0, 1, 2, 3, 4], key
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["step_000005"]
+    study = optuna.load_study(study_name=run_dir.name, storage=run.data.tags["curriculum.storage"])
+    from orchestrator.study_records import trials_on_record
+
+    assert [t.user_attrs["step"] for t in trials_on_record(study)] == [0, 1, 2, 3, 4]
+    assert len(study.trials) == 6

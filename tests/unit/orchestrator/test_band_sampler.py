@@ -55,7 +55,7 @@ def test_pass_counts_steer_better_than_mixed_outcomes_alone(results):
     but, blind to which side of the band a group fell, it aims worse than the pass counts."""
     informative_ratio, _, last = run("band", "curriculum.signal=informative_frac")
     assert results["band"][0] < informative_ratio < results["fixed"][0]
-    assert min(last) > 0.5
+    assert min(last) > 0.4
 
 
 def test_moves_are_bounded_and_stay_in_the_unit_interval():
