@@ -29,6 +29,7 @@ import numpy as np
 
 from orchestrator.config import load_config
 from orchestrator.pass_curve import tracking_ratio
+from orchestrator.run_report import plot_runs
 
 CONTROLLERS = {
     "fixed@0.2": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.2"],
@@ -113,35 +114,6 @@ def figures(run: dict, steps: int, target: float) -> dict[str, float | None]:
     }
 
 
-def plot(runs: dict[str, list[dict]], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    keys = [
-        ("curriculum/pass_rate", "pass rate"),
-        ("curriculum/difficulty", "difficulty"),
-        ("reward/mean", "reward"),
-        ("actor/entropy", "entropy"),
-    ]
-    fig, axes = plt.subplots(len(keys), 1, figsize=(9, 10), sharex=True)
-    for ax, (key, label) in zip(axes, keys, strict=True):
-        for name, seeds in runs.items():
-            steps, values = zip(*seeds[0]["history"][key], strict=True)
-            ax.plot(steps, values, label=name, linewidth=1.1)
-        if key == "curriculum/pass_rate":
-            low, high = next(iter(runs.values()))[0]["band"]
-            ax.axhspan(low, high, color="tab:green", alpha=0.12)
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, ncol=3)
-    axes[-1].set_xlabel("step (first seed)")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-
-
 def _line(figures: dict) -> str:
     return "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
 
@@ -183,7 +155,7 @@ def main() -> None:
         }
         result[name] = {**mean, "per_seed": per_seed[name]}
         print(f"{name:18s} mean    " + _line(mean), flush=True)
-    plot(runs, out / "curriculum.png")
+    plot_runs({name: seeds[0]["history"] for name, seeds in runs.items()}, out / "curriculum.png", f"seed {seeds[0]}")
     cfg = load_config(None, args.overrides)
     result["setup"] = {
         "episodes_per_step": cfg.rollout.groups_per_step * cfg.rollout.group_size,

@@ -267,6 +267,15 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         raise ConfigError(_format_errors(err, str(source))) from None
 
 
+def with_overrides(config: ExperimentConfig, overrides: list[str]) -> ExperimentConfig:
+    """A validated copy of `config` with dotted overrides applied (a sweep trial's config)."""
+    raw = apply_overrides(config.model_dump(mode="json"), overrides)
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, "overrides " + " ".join(overrides))) from None
+
+
 def flatten(config: BaseModel, prefix: str = "") -> dict[str, Any]:
     """Dotted key -> value, the MLflow params of a run."""
     out: dict[str, Any] = {}

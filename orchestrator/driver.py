@@ -48,6 +48,11 @@ class StepFailed(RuntimeError):
     """A training step could not finish; the message says why and where the last checkpoint is."""
 
 
+class RunStopped(Exception):
+    """Raised by an `on_step` callback to end a run early on purpose (a pruned sweep trial): the
+    finished steps are checkpointed and logged, and the MLflow run ends KILLED."""
+
+
 @dataclass
 class StepTiming:
     step_s: float = 0.0
@@ -342,7 +347,13 @@ def train(
                 timing.phases["log"] = time.perf_counter() - tick
                 timing.step_s = time.perf_counter() - start
                 timings.append(timing)
-                on_step(step, metrics)
+                try:
+                    on_step(step, metrics)
+                except RunStopped:
+                    if pending:
+                        commit(step + 1, rng_state(rng))
+                    status = "KILLED"
+                    raise
         plot = plot_curves(tracker.metric_history, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")
         tracker.log_file(plot, "plots")
         (run_dir / "timings.json").write_text(json.dumps([asdict(t) for t in timings], indent=1))

@@ -19,8 +19,13 @@ def cpus_needed(config: ExperimentConfig) -> float:
 @contextlib.contextmanager
 def ray_session(config: ExperimentConfig) -> Iterator[None]:
     """A local cluster lives in its own short temp dir (Ray's socket paths must stay under 107
-    bytes) and is torn down with it; an existing cluster (`ray.address`) is only connected to."""
+    bytes) and is torn down with it; an existing cluster (`ray.address`) is only connected to;
+    inside Ray already (a sweep trial is a Ray task) the job uses the cluster it runs on."""
     import ray
+
+    if ray.is_initialized():
+        yield
+        return
 
     env = {**ENGINE_ENV, "TOKENIZERS_PARALLELISM": "false"}
     for key, value in env.items():

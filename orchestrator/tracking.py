@@ -39,13 +39,21 @@ def _artifact_root(uri: str, experiment: str) -> str | None:
     return None
 
 
+def experiment_id(client, uri: str, name: str) -> str:
+    """The experiment's id, creating it (artifacts beside a sqlite store) on first use."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment:
+        return experiment.experiment_id
+    return client.create_experiment(name, artifact_location=_artifact_root(uri, name))
+
+
 class MlflowTracker:
     PARAM_CHUNK = 100
     """MLflow's log_batch accepts at most 100 params per call."""
 
-    def __init__(self, config: ExperimentConfig, resume_run_id: str | None = None):
-        """A new run, or with `resume_run_id` the same run re-opened (RUNNING again; its params
-        are already there)."""
+    def __init__(self, config: ExperimentConfig, resume_run_id: str | None = None, tags: dict[str, str] | None = None):
+        """A new run (with extra `tags`: `mlflow.parentRunId` nests it under a sweep), or with
+        `resume_run_id` the same run re-opened (RUNNING again; its params are already there)."""
         from mlflow import MlflowClient
 
         t = config.tracking
@@ -56,13 +64,10 @@ class MlflowTracker:
             self.run_id, self.experiment_id = run.info.run_id, run.info.experiment_id
             self.client.update_run(self.run_id, status="RUNNING")
             return
-        experiment = self.client.get_experiment_by_name(t.experiment)
-        exp_id = (
-            experiment.experiment_id
-            if experiment
-            else self.client.create_experiment(t.experiment, artifact_location=_artifact_root(t.uri, t.experiment))
+        exp_id = experiment_id(self.client, t.uri, t.experiment)
+        run = self.client.create_run(
+            exp_id, run_name=t.run_name, tags={"goldilocks.simulator": config.simulator.name, **(tags or {})}
         )
-        run = self.client.create_run(exp_id, run_name=t.run_name, tags={"goldilocks.simulator": config.simulator.name})
         self.run_id = run.info.run_id
         self.experiment_id = exp_id
         self._log_params(flatten(config))
