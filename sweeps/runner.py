@@ -15,6 +15,7 @@ once with the same values. Completed and pruned trials are never re-run.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,12 +30,11 @@ from orchestrator.ray_session import cpus_needed, ray_session
 from sweeps.search_space import suggest
 from sweeps.sweep_config import SweepConfig
 from sweeps.sweep_report import write_sweep_report
-from sweeps.trial_task import TrialOutcome, TrialSpec, make_pruner, run_trial
+from sweeps.trial_task import RUN_IDS_ATTR, TrialOutcome, TrialSpec, make_pruner, run_trial
 
 HEARTBEAT_S = 5
 GRACE_S = 20
 PARENT_ATTR = "mlflow_parent_run_id"
-RUN_IDS_ATTR = "mlflow_run_ids"
 ERROR_ATTR = "error"
 RETRY_OF_ATTR = "retry_of_trial"
 
@@ -63,8 +63,8 @@ def absolute_paths(base: ExperimentConfig) -> ExperimentConfig:
 
 
 def _quiet_optuna() -> None:
-    """Heartbeats are marked experimental and meant for Study.optimize; ask/tell with our own
-    heartbeat calls is the documented alternative, so the warnings say nothing to a user."""
+    """Optuna marks heartbeats experimental and expects Study.optimize to send them; this driver
+    uses ask/tell and records them itself, so those warnings tell a user nothing."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
@@ -73,7 +73,7 @@ def _quiet_optuna() -> None:
 def open_study(sweep: SweepConfig, storage_url: str) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
     """The sweep's study, created or continued. An RDB URL gets Optuna's heartbeats, so trials
     of a driver that died are failed and retried once; a journal file (`*.log`) has none."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _quiet_optuna()
     storage: optuna.storages.BaseStorage
     if storage_url.endswith(".log"):
         storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(storage_url))
@@ -94,6 +94,8 @@ def open_study(sweep: SweepConfig, storage_url: str) -> tuple[optuna.Study, optu
         direction=sweep.objective.direction,
         load_if_exists=True,
     )
+    if study.trials:  # a continued sweep: a fresh RNG stream, or it would propose trial 0's values again
+        study.sampler = samplers[s.name](seed=None if s.seed is None else s.seed + len(study.trials))
     return study, storage
 
 
@@ -140,6 +142,17 @@ def open_parent_run(study: optuna.Study, sweep: SweepConfig, base: ExperimentCon
     return run.info.run_id
 
 
+def close_orphan_runs(study: optuna.Study, tracking_uri: str) -> None:
+    """Runs of trials whose driver died stay RUNNING in MLflow; they are marked KILLED."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+        for run_id in t.user_attrs.get(RUN_IDS_ATTR, []):
+            if client.get_run(run_id).info.status == "RUNNING":
+                client.set_terminated(run_id, status="KILLED")
+
+
 def run_sweep(
     sweep: SweepConfig,
     base: ExperimentConfig,
@@ -169,11 +182,16 @@ def run_sweep(
                 while len(running) < k and counted(study) < budget:
                     trial = study.ask()
                     # Optuna has no public handle by which another process re-opens a running trial
+                    if isinstance(storage_obj, RDBStorage):
+                        storage_obj.record_heartbeat(trial._trial_id)  # from its first moment: a trial with none never goes stale
                     spec = TrialSpec(trial.number, trial._trial_id, suggest(trial, sweep.space))
                     ref = task.remote(spec, sweep, base, sweep.name, url, parent)
                     running[ref] = trial
                 if not running:
-                    break
+                    if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                        break
+                    time.sleep(HEARTBEAT_S)  # another driver's trials: wait until they finish or go stale
+                    continue
                 done, _ = ray.wait(list(running), num_returns=1, timeout=HEARTBEAT_S)
                 if isinstance(storage_obj, RDBStorage):
                     for trial in running.values():
@@ -183,6 +201,7 @@ def run_sweep(
                     outcome = _outcome(ref)
                     _tell(study, trial, outcome)
                     on_trial(trial.number, outcome, counted(study) - len(running))
+        close_orphan_runs(study, base.tracking.uri)
         write_sweep_report(study, parent, base.tracking.uri, sweep)
         status = "FINISHED"
     finally:
@@ -213,7 +232,6 @@ def _outcome(ref) -> TrialOutcome:
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, outcome: TrialOutcome) -> None:
-    trial.set_user_attr(RUN_IDS_ATTR, outcome.run_ids)
     if outcome.state == "complete":
         study.tell(trial, outcome.value)
     elif outcome.state == "pruned":

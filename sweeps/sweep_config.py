@@ -10,8 +10,9 @@ numbers a user thinks in.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -109,20 +110,23 @@ def load_sweep(path: str | Path, extra_overrides: list[str] | None = None) -> tu
     overrides = [*sweep.set, *(extra_overrides or [])]
     base = load_config(base_path, overrides)
     for key, dist in sweep.space.items():
-        try:
-            load_config(base_path, [*overrides, f"{key}={_example(dist)}"])
-        except ConfigError as exc:
-            raise ConfigError(f"sweep {source}: space.{key} does not fit the experiment config:\n{exc}") from None
+        for example in _examples(dist):
+            try:
+                load_config(base_path, [*overrides, f"{key}={example}"])
+            except ConfigError as exc:
+                raise ConfigError(f"sweep {source}: space.{key} = {example} does not fit the experiment config:\n{exc}") from None
     _check_objective(sweep, base, source)
     return sweep, base
 
 
-def _example(dist: Categorical | Numeric | BandSpace) -> Any:
+def _examples(dist: Categorical | Numeric | BandSpace) -> list[str]:
+    """Values at the edges of the space (every choice), as `--set` strings."""
     if isinstance(dist, Categorical):
-        return dist.choices[0]
+        return [json.dumps(c) for c in dist.choices]
     if isinstance(dist, Numeric):
-        return int(dist.low) if dist.integer else dist.low
-    return f"[{dist.centre.low - dist.width.low / 2},{dist.centre.low + dist.width.low / 2}]"
+        return [str(int(x) if dist.integer else x) for x in (dist.low, dist.high)]
+    c, w = dist.centre, dist.width
+    return [f"[{max(0.01, c.low - w.high / 2)},{min(0.99, c.low + w.high / 2)}]", f"[{c.high - w.low / 2},{c.high + w.low / 2}]"]
 
 
 def _check_objective(sweep: SweepConfig, base: ExperimentConfig, source: Path) -> None:

@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 
 from orchestrator.run_report import CURVES, draw_curves, fetch_histories
 from sweeps.sweep_config import SweepConfig
+from sweeps.trial_task import RUN_IDS_ATTR
 
 BEST_SHOWN = 3
 
@@ -47,7 +48,7 @@ def comparison_png(study: optuna.Study, client, sweep: SweepConfig, out: Path) -
         fig.axes[0].set_ylabel(sweep.objective.metric)
         fig.axes[0].legend(fontsize=7)
     best = _best(study, sweep)
-    runs = {f"trial {t.number}": t.user_attrs.get("mlflow_run_ids", [None])[0] for t in best}
+    runs = {f"trial {t.number}": t.user_attrs.get(RUN_IDS_ATTR, [None])[0] for t in best}
     histories = {label: fetch_histories(client, [rid])[rid] for label, rid in runs.items() if rid}
     axes = [fig.add_subplot(grid[1 + r, :]) for r in range(len(curves))]
     draw_curves(axes, histories, curves)

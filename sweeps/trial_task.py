@@ -18,6 +18,7 @@ from sweeps.search_space import as_overrides
 from sweeps.sweep_config import SweepConfig
 
 TRIAL_NUMBER_TAG = "sweep.trial_number"
+RUN_IDS_ATTR = "mlflow_run_ids"
 PARENT_TAG = "mlflow.parentRunId"
 
 
@@ -54,6 +55,7 @@ def run_trial(
         tags |= {f"sweep.param.{k}": str(v) for k, v in spec.values.items()}
         tracker = MlflowTracker(config, tags=tags)
         run_ids.append(tracker.run_id)
+        trial.set_user_attr(RUN_IDS_ATTR, run_ids)
         reporter = _Reporter(trial, metric, prune=i == 0)
         try:
             train(config, on_step=reporter, log=lambda message: None, tracker=tracker)

@@ -1,0 +1,110 @@
+"""`goldilocks ui` opened in a real headless browser (Debian's chromium through selenium): a
+trained run's page shows the curriculum metrics."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+needs_browser = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run installs them)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {seconds}s")
+
+
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@needs_browser
+def test_a_runs_page_shows_the_curriculum_metrics(tiny_model, tmp_path):
+    env = {**os.environ, "COLUMNS": "200"}
+    trained = subprocess.run(
+        [BIN / "goldilocks", "run", "--set", "trainer.steps=2", "--set", "rollout.groups_per_step=2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    experiment = client.get_experiment_by_name("goldilocks-demo")
+    (run,) = client.search_runs([experiment.experiment_id])
+
+    port = free_port()
+    with open(tmp_path / "ui.log", "w") as log:
+        ui = subprocess.Popen(
+            [BIN / "goldilocks", "ui", "--port", str(port)],
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    driver = None
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", 120)
+        driver = browser()
+        driver.get(f"http://127.0.0.1:{port}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}")
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and "curriculum/pass_rate" not in driver.page_source:
+            time.sleep(1)
+        if "curriculum/pass_rate" not in driver.page_source:
+            driver.save_screenshot(str(tmp_path / "page.png"))
+        page = driver.page_source
+        for metric in ("curriculum/pass_rate", "curriculum/difficulty", "curriculum/informative_group_frac"):
+            assert metric in page, f"{metric} not on the run page (screenshot: {tmp_path / 'page.png'})"
+    finally:
+        if driver is not None:
+            driver.quit()
+        os.killpg(ui.pid, signal.SIGTERM)
+        ui.wait(timeout=30)
+    assert "Optuna study: optuna-dashboard sqlite:///" in (tmp_path / "ui.log").read_text()
