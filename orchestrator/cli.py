@@ -38,6 +38,13 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _config(path: Path | None, overrides: list[str] | None):
+    try:
+        return load_config(path, overrides or [])
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
 ResumeOpt = Annotated[
     str | None,
     typer.Option(
@@ -155,10 +162,7 @@ def evaluate(
     if scenarios not in ("test", "train"):
         _fail(f"--scenarios: expected test or train, got {scenarios!r}")
     level_list = _parse_levels(levels)
-    try:
-        cfg = load_config(config, set_ or [])
-    except ConfigError as exc:
-        _fail(str(exc))
+    cfg = _config(config, set_)
     requests = eval_requests(eval_scenarios(cfg, scenarios, limit), level_list, cfg.seed)
     what = f"evaluating {len(requests)} dialogues ({len(level_list)} levels) with the {cfg.simulator.name} simulator"
     with console.status(what):
@@ -248,10 +252,7 @@ def report_runs(
 
     from orchestrator.run_report import fetch_histories, plot_runs, runs_table
 
-    try:
-        cfg = load_config(config, set_ or [])
-    except ConfigError as exc:
-        _fail(str(exc))
+    cfg = _config(config, set_)
     client = MlflowClient(tracking_uri=cfg.tracking.uri)
     runs = []
     for run_id in run_ids:
@@ -279,10 +280,7 @@ def ui(
     import subprocess
     import sys
 
-    try:
-        cfg = load_config(config, set_ or [])
-    except ConfigError as exc:
-        _fail(str(exc))
+    cfg = _config(config, set_)
     workdir = Path(cfg.workdir)
     studies = sorted(workdir.glob("sweep-*.db")) + sorted(workdir.glob("*/curriculum.db"))
     for db in studies[:10]:
