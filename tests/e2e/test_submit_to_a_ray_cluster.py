@@ -1,0 +1,131 @@
+"""`goldilocks submit` against a real Ray head (`ray start --head`, with its dashboard) in a
+temporary directory: the job succeeds, its metrics are in MLflow, and the cluster is stopped."""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+DEMO = str(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ray_head():
+    """A head node in its own process session, killed as a whole at the end; its files live in
+    a short temp dir (Ray's socket paths must stay under 107 bytes)."""
+    root = Path(tempfile.mkdtemp(prefix="gl-head-", dir="/tmp"))
+    port, dashboard = free_port(), free_port()
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    head = subprocess.Popen(
+        [
+            BIN / "ray",
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            f"--dashboard-port={dashboard}",
+            "--dashboard-host=127.0.0.1",
+            "--include-dashboard=true",
+            "--num-cpus=2",
+            f"--temp-dir={root}/ray",
+        ],
+        stdout=open(root / "head.log", "w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{dashboard}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/api/version", timeout=2)
+            break
+        except urllib.error.HTTPError:
+            break  # it answers (401 until a token is sent): up
+        except OSError:
+            time.sleep(1)
+    else:
+        raise TimeoutError((root / "head.log").read_text())
+    yield url, env
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(head.pid, signal.SIGKILL)
+    head.wait()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_submitted_run_succeeds_and_logs_to_mlflow(tiny_model, ray_head, tmp_path):
+    url, env = ray_head
+    sets = [
+        "trainer.steps=2",
+        "rollout.groups_per_step=2",
+        f"workdir={tmp_path}/runs",
+        f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
+    ]
+    args = [BIN / "goldilocks", "submit", "run", DEMO, "--address", url, "--wait"]
+    for s in sets:
+        args += ["--set", s]
+    out = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env={**env, "COLUMNS": "200"}, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCEEDED" in out.stdout and "goldilocks jobs logs raysubmit_" in out.stdout
+    job_id = out.stdout.split("submitted ")[1].split()[0]
+
+    status = subprocess.run(
+        [BIN / "goldilocks", "jobs", "status", job_id, "--address", url], capture_output=True, text=True, env=env
+    )
+    assert status.stdout.strip() == "SUCCEEDED"
+    logs = subprocess.run([BIN / "goldilocks", "jobs", "logs", job_id, "--address", url], capture_output=True, text=True, env=env)
+    assert "Connecting to existing Ray cluster" in logs.stdout and "done. MLflow run id" in logs.stdout
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("goldilocks-demo").experiment_id])
+    assert run.info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "curriculum/pass_rate")] == [0, 1]
+
+
+def test_submit_errors_are_clear(tmp_path):
+    out = subprocess.run(
+        [BIN / "goldilocks", "submit", "train", DEMO, "--address", "http://127.0.0.1:9"], capture_output=True, text=True
+    )
+    assert out.returncode == 2 and "expected run or sweep" in out.stdout
+    out = subprocess.run(
+        [
+            BIN / "goldilocks",
+            "submit",
+            "run",
+            DEMO,
+            "--address",
+            "http://127.0.0.1:9",
+            "--set",
+            "simulator.name=llm",
+            "--set",
+            "simulator.endpoint=http://x",
+            "--set",
+            "simulator.model=m",
+            "--set",
+            "simulator.api_key_env=GL_NOT_SET",
+        ],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "GL_NOT_SET"},
+    )
+    assert out.returncode == 2 and "GL_NOT_SET, which is not set in this shell" in out.stdout
