@@ -25,7 +25,7 @@ $(VENV)/.installed-cpu: pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed-cpu
-	$(PIP) install $(TORCH_INDEX) -e ".[cpu,test]"
+	$(PIP) install $(TORCH_INDEX) -e ".[cpu,test,postgres]"
 	$(PIP) uninstall -y -q $(CUDA_ONLY) 2>/dev/null || true
 	touch $@
 
