@@ -209,8 +209,7 @@ def run_sweep(
 
         MlflowClient(tracking_uri=base.tracking.uri).set_terminated(parent, status=status)
     states = [t.state.name.lower() for t in study.get_trials(deepcopy=False)]
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
-    best = study.best_trial if complete else None
+    best = study.best_trial if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) else None
     return SweepSummary(
         sweep.name,
         url,
