@@ -153,6 +153,9 @@ class AlgoConfig(_Section):
     micro_batch_size: int = Field(16, ge=1, description="Sequences per learner forward pass.")
     ppo_epochs: int = Field(1, ge=1, description="Passes over each batch; 1 lets vLLM's logprobs serve as the old policy's.")
     learner_cpus: float = Field(1.0, gt=0, description="Ray CPUs reserved for the learner.")
+    max_skipped_updates: int = Field(
+        3, ge=1, description="Updates in a row skipped for a non-finite loss or gradient before the run stops."
+    )
 
 
 class TrainerConfig(_Section):

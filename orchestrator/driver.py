@@ -219,6 +219,25 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str):
 
 
 @dataclass
+class SkippedUpdates:
+    """Counts updates the learner skipped for non-finite numbers; a run gives up after `limit` in
+    a row, since by then the batches, not one unlucky draw, are the problem."""
+
+    limit: int
+    total: int = 0
+    in_a_row: int = 0
+
+    def record(self, skipped: bool) -> float:
+        self.total += skipped
+        self.in_a_row = self.in_a_row + 1 if skipped else 0
+        return float(self.total)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.in_a_row >= self.limit
+
+
+@dataclass
 class RunStart:
     """Where a run begins: step 0 of a new run, or the newest checkpoint of an old one."""
 
@@ -279,6 +298,7 @@ def train(
     metrics: dict[str, float] = {}
     pending: list[tuple[int, dict[str, float]]] = []
     band = {"curriculum/band_low": config.curriculum.band[0], "curriculum/band_high": config.curriculum.band[1]}
+    skips = SkippedUpdates(config.algo.max_skipped_updates)
     status = "FAILED"
 
     def commit(finished: int, sampler_rng: list) -> Path:
@@ -316,6 +336,7 @@ def train(
 
                 tick = time.perf_counter()
                 metrics |= ray.get(learner.update.remote(batch))
+                metrics["faults/skipped_updates"] = skips.record(metrics.pop("faults/skipped_update") > 0)
                 timing.phases["learn"] = time.perf_counter() - tick
 
                 tick = time.perf_counter()
@@ -342,8 +363,13 @@ def train(
                     rows = sample_dialogues(episodes, step, config.trainer.samples_per_log)
                     tracker.log_table(rows, f"dialogues/step_{step:06d}.json")
                 every = config.trainer.checkpoint_every
-                if last or (every and (step + 1) % every == 0):
-                    commit(step + 1, rng_state(rng))
+                if last or (every and (step + 1) % every == 0) or skips.exhausted:
+                    path = commit(step + 1, rng_state(rng))
+                if skips.exhausted:
+                    raise StepFailed(
+                        f"step {step}: {skips.in_a_row} updates in a row had a non-finite loss or gradient and were "
+                        f"skipped (algo.max_skipped_updates); the policy, unchanged by them, is checkpointed in {path}"
+                    )
                 timing.phases["log"] = time.perf_counter() - tick
                 timing.step_s = time.perf_counter() - start
                 timings.append(timing)

@@ -69,7 +69,9 @@ class Learner:
 
     def update(self, batch: TrainBatch) -> dict[str, float]:
         """PPO epochs over the batch, micro-batched with gradient accumulation; token-mean loss
-        over all policy tokens of the batch (each micro-batch weighted by its token count)."""
+        over all policy tokens of the batch (each micro-batch weighted by its token count). A
+        non-finite loss or gradient skips the optimizer step (and any later epochs), so one bad
+        batch never reaches the weights; `faults/skipped_update` says so."""
         s = self.settings
         n = len(batch.token_ids)
         total_tokens = sum(sum(m) for m in batch.policy_mask)
@@ -104,14 +106,17 @@ class Learner:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.max_grad_norm)
             grad_norms.append(float(norm))
             lr = self.scheduler.get_last_lr()[0]
+            skipped = not (math.isfinite(float(norm)) and all(math.isfinite(v) for v in stats.values()))
+            if skipped:
+                self.optimizer.zero_grad(set_to_none=True)
+                break
             self.optimizer.step()
             self.scheduler.step()
         self.version += 1
         metrics = {f"actor/{k}": v for k, v in stats.items()}
         metrics["actor/grad_norm"] = sum(grad_norms) / len(grad_norms)
         metrics["actor/lr"] = lr
-        if not all(math.isfinite(v) for v in metrics.values()):
-            raise FloatingPointError(f"non-finite learner metrics: {metrics}")
+        metrics["faults/skipped_update"] = float(skipped)
         return metrics
 
     def weights(self) -> dict[str, torch.Tensor]:

@@ -81,3 +81,15 @@ def test_a_restored_learner_continues_the_same_optimisation(tiny_model, tmp_path
     assert resumed.version == straight.version == 2
     for p, q in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
         assert torch.allclose(p, q, atol=1e-7)
+
+
+def test_a_non_finite_loss_skips_the_update_and_leaves_the_weights_alone(tiny_model):
+    learner = Learner(tiny_model, settings(), seed=0)
+    before = [p.detach().clone() for p in learner.model.parameters()]
+    batch = batch_of(tiny_model)
+    batch.advantages = [float("nan"), 1.0]
+    assert learner.update(batch)["faults/skipped_update"] == 1.0
+    assert all(torch.equal(a, b) for a, b in zip(before, learner.model.parameters(), strict=True))
+    batch.advantages = [1.0, -1.0]
+    assert learner.update(batch)["faults/skipped_update"] == 0.0
+    assert not all(torch.equal(a, b) for a, b in zip(before, learner.model.parameters(), strict=True))

@@ -68,3 +68,13 @@ def test_spread_jitters_each_group_around_the_proposal_within_the_unit_interval(
     values = [next(iter(v)) for v in levels.values()]
     assert all(0.85 <= x <= 1.0 for x in values) and len(set(values)) > 1
     assert {r.difficulty for r in sample_requests(load_config(), random.Random(0), 0.4, step=0)} == {0.4}
+
+
+def test_skipped_updates_give_up_only_after_the_limit_in_a_row():
+    from orchestrator.driver import SkippedUpdates
+
+    skips = SkippedUpdates(limit=2)
+    assert [skips.record(s) for s in (True, False, True)] == [1.0, 1.0, 2.0]
+    assert not skips.exhausted
+    skips.record(True)
+    assert skips.exhausted and skips.in_a_row == 2 and skips.total == 3
