@@ -1,32 +1,22 @@
 """`goldilocks submit` against a real Ray head (`ray start --head`, with its dashboard) in a
 temporary directory: the job succeeds, its metrics are in MLflow, and the cluster is stopped."""
 
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
+from tests.support.processes import free_port, stop_session, wait_until_up
+
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 DEMO = str(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -55,21 +45,9 @@ def ray_head():
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{dashboard}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/api/version", timeout=2)
-            break
-        except urllib.error.HTTPError:
-            break  # it answers (401 until a token is sent): up
-        except OSError:
-            time.sleep(1)
-    else:
-        raise TimeoutError((root / "head.log").read_text())
+    wait_until_up(f"{url}/api/version", 120, root / "head.log", any_answer=True)  # 401 until a token is sent
     yield url, env
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(head.pid, signal.SIGKILL)
-    head.wait()
+    stop_session(head, grace_s=0)  # `ray start --block` takes long to stop on SIGTERM
     shutil.rmtree(root, ignore_errors=True)
 
 

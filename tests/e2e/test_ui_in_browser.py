@@ -3,16 +3,15 @@ trained run's page shows the curriculum metrics."""
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
+
+from tests.support.processes import free_port, stop_session, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -22,24 +21,6 @@ needs_browser = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),
     reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run installs them)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {seconds}s")
 
 
 def browser():
@@ -91,7 +72,7 @@ def test_a_runs_page_shows_the_curriculum_metrics(tiny_model, tmp_path):
         )
     driver = None
     try:
-        wait_for(f"http://127.0.0.1:{port}/health", 120)
+        wait_until_up(f"http://127.0.0.1:{port}/health", 120, tmp_path / "ui.log")
         driver = browser()
         driver.get(f"http://127.0.0.1:{port}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}")
         deadline = time.monotonic() + 90
@@ -105,6 +86,5 @@ def test_a_runs_page_shows_the_curriculum_metrics(tiny_model, tmp_path):
     finally:
         if driver is not None:
             driver.quit()
-        os.killpg(ui.pid, signal.SIGTERM)
-        ui.wait(timeout=30)
+        stop_session(ui)
     assert "Optuna study: optuna-dashboard sqlite:///" in (tmp_path / "ui.log").read_text()

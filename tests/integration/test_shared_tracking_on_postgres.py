@@ -5,14 +5,9 @@ Needs a PostgreSQL on 127.0.0.1:5432 with a role that may create databases:
 `GOLDILOCKS_TEST_PG` (default postgresql://goldilocks:goldilocks@127.0.0.1:5432/postgres);
 `.ci/postgres.sh` sets one up from Debian's package."""
 
-import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -24,6 +19,7 @@ from orchestrator.config import load_config
 from orchestrator.driver import train
 from sweeps.runner import run_sweep
 from sweeps.sweep_config import load_sweep
+from tests.support.processes import free_port, stop_session, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -52,9 +48,7 @@ def databases():
 
 @pytest.fixture
 def mlflow_server(databases, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = open(tmp_path / "mlflow-server.log", "w")
     server = subprocess.Popen(
         [
@@ -78,19 +72,9 @@ def mlflow_server(databases, tmp_path):
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(1)
-    else:
-        raise TimeoutError((tmp_path / "mlflow-server.log").read_text())
+    wait_until_up(f"{url}/health", 120, tmp_path / "mlflow-server.log")
     yield url
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=30)
+    stop_session(server)
 
 
 def test_a_run_and_a_sweep_share_an_mlflow_server_and_a_postgres_study(tiny_model, databases, mlflow_server, tmp_path):

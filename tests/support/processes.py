@@ -1,0 +1,52 @@
+"""Servers the tests start themselves: a free loopback port, waiting until one answers, and
+stopping its whole process session (the server and whatever it spawned)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, seconds: float, log: Path, any_answer: bool = False) -> None:
+    """Until `url` answers 200 (with `any_answer`, any HTTP status, e.g. 401 before a token);
+    on timeout the server's log is the error."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError:
+            if any_answer:
+                return
+            time.sleep(1)
+        except OSError:
+            time.sleep(1)
+    raise TimeoutError(f"{url} did not answer within {seconds}s:\n{log.read_text()}")
+
+
+def stop_session(process: subprocess.Popen, grace_s: float = 30) -> None:
+    """SIGTERM to the process group, SIGKILL after `grace_s` (at once when 0)."""
+    with contextlib.suppress(ProcessLookupError):
+        if grace_s:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=grace_s)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
