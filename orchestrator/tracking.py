@@ -59,6 +59,7 @@ class MlflowTracker:
         t = config.tracking
         self.uri = t.uri
         self.client = MlflowClient(tracking_uri=t.uri)
+        self.resumed = resume_run_id is not None
         if resume_run_id is not None:
             run = self.client.get_run(resume_run_id)
             self.run_id, self.experiment_id = run.info.run_id, run.info.experiment_id
@@ -91,10 +92,12 @@ class MlflowTracker:
 
     def log_table(self, rows: list[dict[str, Any]], artifact_file: str) -> None:
         """Written once per file; a step re-done after a resume replaces its table, where MLflow's
-        log_table would append the lost attempt's rows to the new ones."""
+        log_table would append the lost attempt's rows to the new ones (only a resumed run can
+        meet a file it already wrote, so only it looks)."""
         folder = str(Path(artifact_file).parent)
-        existing = {a.path for a in self.client.list_artifacts(self.run_id, None if folder == "." else folder)}
-        if artifact_file in existing:
+        if self.resumed and artifact_file in {
+            a.path for a in self.client.list_artifacts(self.run_id, None if folder == "." else folder)
+        }:
             columns = list(rows[0]) if rows else []
             table = {"columns": columns, "data": [[row[c] for c in columns] for row in rows]}
             self.client.log_dict(self.run_id, table, artifact_file)
