@@ -66,13 +66,16 @@ def informative_fraction(pass_rate: float | np.ndarray, group_size: float | np.n
     return 1.0 - pass_rate**group_size - (1.0 - pass_rate) ** group_size
 
 
-def _mean_and_slope(signal: Signal, p: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The expected observation, its derivative in the logit, and its variance."""
+def _mean_and_weights(signal: Signal, p: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The expected observation, the score's gain on a residual (d mean / d logit over the
+    variance) and the Fisher weight ((d mean / d logit)^2 over the variance). Pass counts use the
+    canonical link, where the gain is exactly 1: no 0/0 once a fitted rate saturates."""
     if signal == "pass_rate":
-        return n * p, n * p * (1 - p), n * p * (1 - p)
+        return n * p, np.ones_like(p), n * p * (1 - p)
     q = informative_fraction(p, n)
     dq = p * (1 - p) * n * ((1 - p) ** (n - 1) - p ** (n - 1))
-    return q, dq, np.maximum(q * (1 - q), 1e-12)
+    var = np.maximum(q * (1 - q), 1e-12)
+    return q, dq / var, dq**2 / var
 
 
 def fit_pass_curve(observations: list[Observation], decay: float, signal: Signal = "pass_rate") -> PassCurve:
@@ -90,9 +93,9 @@ def fit_pass_curve(observations: list[Observation], decay: float, signal: Signal
     information = np.diag(PRIOR_PRECISION)
     for _ in range(50):
         p = 1.0 / (1.0 + np.exp(-(x @ theta)))
-        mean, slope, var = _mean_and_slope(signal, p, n)
-        score = x.T @ (w * (y - mean) * slope / var) - PRIOR_PRECISION * (theta - PRIOR_MEAN)
-        information = (x.T * (w * slope**2 / var)) @ x + np.diag(PRIOR_PRECISION)
+        mean, gain, fisher = _mean_and_weights(signal, p, n)
+        score = x.T @ (w * (y - mean) * gain) - PRIOR_PRECISION * (theta - PRIOR_MEAN)
+        information = (x.T * (w * fisher)) @ x + np.diag(PRIOR_PRECISION)
         step = np.clip(np.linalg.solve(information, score), -MAX_SCORING_STEP, MAX_SCORING_STEP)
         theta = theta + step
         if np.max(np.abs(step)) < 1e-8:

@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -54,6 +55,18 @@ def test_the_fit_follows_a_policy_that_improves():
     assert curve.drift > 0
     assert curve.pass_rate(0.5) > 0.7 and curve.pass_rate(0.5, ahead=1) > curve.pass_rate(0.5)
     assert curve.difficulty_for(0.5, ahead=1) > curve.difficulty_for(0.5)
+
+
+def test_a_long_window_of_a_fast_learner_gives_a_finite_curve():
+    """All-fail groups long ago, all-pass ones lately: the drift term drives the oldest fitted rates
+    to exactly 0, which once made the score 0/0 (NaN), which Optuna then refused as a difficulty."""
+    saturated = [Observation(0.3, 8 * (age < 15), 8, age=age) for age in range(30) for _ in range(12)]
+    for signal in ("pass_rate", "informative_frac"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            curve = fit_pass_curve(saturated, decay=1.0, signal=signal)
+        assert all(math.isfinite(x) for x in (curve.a, curve.b, curve.drift, curve.slope_sd))
+        assert math.isfinite(curve.difficulty_for(0.5, ahead=1))
 
 
 def test_evidence_at_one_difficulty_is_uncertain_about_the_slope():
