@@ -1,12 +1,14 @@
 """Controllers on the synthetic learner (no model, seconds): how closely each holds the band.
 
-    python bench/controllers_synthetic.py [--steps 60] [--seeds 0,1,2]
+    python bench/controllers_synthetic.py [--steps 60] [--seeds 0,1,2] [--curve gentle|cliff]
 
 The learner's pass curve drifts as it learns, faster when its batches are informative
 (orchestrator/synthetic_learner.py). After a warm-up of 20% of the steps, per controller and
 seed: tracking ratio R = mean((p-hat - c)^2) / mean(sigma-hat^2) (~1 = only sampling noise; an
 oracle that knows the true curve is included for scale), share of steps in band, mean
-informative-group fraction, and the skill the learner reached. `NAME/informative` steers by
+informative-group fraction, and the skill the learner reached. `--curve cliff` makes the pass
+curve fall from ~0.9 to ~0.1 within 0.15 of difficulty (like the rule user's where it hides its
+cue), where only jittered batches (`+spread`) can sit halfway down. `NAME/informative` steers by
 `curriculum.signal=informative_frac` instead of the pass rate. Last line: one JSON object.
 """
 
@@ -31,10 +33,12 @@ CONTROLLERS = {
     "adarft": ["curriculum.controller=adarft", START],
     "band": ["curriculum.controller=band", START],
     "band+spread0.1": ["curriculum.controller=band", "curriculum.spread=0.1", START],
+    "adarft+spread0.1": ["curriculum.controller=adarft", "curriculum.spread=0.1", START],
     "tpe": ["curriculum.controller=tpe", START],
     "gp": ["curriculum.controller=gp", START],
 }
 INFORMATIVE = "curriculum.signal=informative_frac"
+CURVES = {"gentle": {}, "cliff": {"slope": 30.0, "skill": 21.0, "rate": 0.04}}
 CONTROLLERS |= {f"{name}/informative": [*CONTROLLERS[name], INFORMATIVE] for name in ("band", "tpe", "gp")}
 
 
@@ -48,8 +52,8 @@ def summarise(stats: list, warmup: int, centre: float, skill: float) -> dict[str
     }
 
 
-def oracle(steps: int, seed: int, warmup: int) -> dict[str, float]:
-    learner = SyntheticLearner(rng=np.random.default_rng(seed))
+def oracle(steps: int, seed: int, warmup: int, curve: dict) -> dict[str, float]:
+    learner = SyntheticLearner(rng=np.random.default_rng(seed), **curve)
     stats = [learner.step(min(1.0, max(0.0, learner.skill / learner.slope))) for _ in range(steps)]
     return summarise(stats, warmup, 0.5, learner.skill)
 
@@ -58,7 +62,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--curve", choices=CURVES, default="gentle")
     args = parser.parse_args()
+    curve = CURVES[args.curve]
     seeds = [int(s) for s in args.seeds.split(",")]
     warmup = args.steps // 5
     result: dict[str, dict] = {}
@@ -66,7 +72,7 @@ def main() -> None:
         per_seed = []
         for seed in seeds:
             cfg = load_config(None, [*overrides, f"seed={seed}", f"trainer.steps={args.steps}"])
-            learner = SyntheticLearner(rng=np.random.default_rng(seed))
+            learner = SyntheticLearner(rng=np.random.default_rng(seed), **curve)
             trace = drive(make_controller(cfg, f"{name}-{seed}", None), learner, args.steps, cfg.curriculum.spread)
             per_seed.append(summarise(trace.stats, warmup, sum(cfg.curriculum.band) / 2, learner.skill))
         result[name] = {"per_seed": per_seed, **{k: float(np.mean([p[k] for p in per_seed])) for k in per_seed[0]}}
@@ -75,9 +81,17 @@ def main() -> None:
             f"informative {result[name]['informative_frac']:.2f}  skill {result[name]['final_skill']:.2f}",
             flush=True,
         )
-    per_seed = [oracle(args.steps, s, warmup) for s in seeds]
+    per_seed = [oracle(args.steps, s, warmup, curve) for s in seeds]
     result["oracle"] = {"per_seed": per_seed, **{k: float(np.mean([p[k] for p in per_seed])) for k in per_seed[0]}}
-    result["setup"] = {"steps": args.steps, "warmup": warmup, "seeds": seeds, "groups": 12, "group_size": 8, "band": [0.4, 0.6]}
+    result["setup"] = {
+        "steps": args.steps,
+        "warmup": warmup,
+        "seeds": seeds,
+        "groups": 12,
+        "group_size": 8,
+        "band": [0.4, 0.6],
+        "curve": args.curve,
+    }
     print(json.dumps(result))
 
 

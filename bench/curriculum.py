@@ -8,7 +8,10 @@ at its fixed difficulty 0.3 (seed 0), so that the knob spans the band from the f
 freshly built tiny policy passes ~0.1 even at d = 0, where no controller can reach the band.
 `--init-policy` names such a model directory instead (`--warm-start-steps 0`: the fresh policy).
 
-Controllers: fixed@0.2, fixed@0.5, fixed@0.9, linear (0.2 -> 0.9), adarft, band. Each run trains
+Controllers: fixed@0.2, fixed@0.5, fixed@0.9, linear (0.2 -> 0.9), adarft, band; on request also
+band/informative (steers by the informative-group share) and adarft+spread / band+spread (each
+group's difficulty jittered by +-0.1, which lets a batch sit halfway down a cliff in the pass
+curve, like the one the rule user has where it hides its cue). Each run trains
 the demo job (`configs/demo.yaml` plus `--set`) on a private Ray cluster with MLflow in DIR, and
 evaluates held-out scenarios every fifth of the run at levels 0.2 / 0.5 / 0.8 and 1.0 (the last
 only to check that the policy has not outgrown the knob). Figures after a warm-up of 20% of the
@@ -40,6 +43,8 @@ CONTROLLERS = {
     "band": ["curriculum.controller=band", "curriculum.initial_difficulty=0.3"],
     "band/informative": ["curriculum.controller=band", "curriculum.initial_difficulty=0.3", "curriculum.signal=informative_frac"],
 }
+SPREAD = "curriculum.spread=0.1"
+CONTROLLERS |= {f"{name}+spread": [*CONTROLLERS[name], SPREAD] for name in ("adarft", "band")}
 DEFAULT = "fixed@0.2,fixed@0.5,fixed@0.9,linear,adarft,band"
 LEVELS = [0.2, 0.5, 0.8, 1.0]
 

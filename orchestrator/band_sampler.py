@@ -19,10 +19,12 @@ from optuna.distributions import BaseDistribution, FloatDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial
 
-from orchestrator.pass_curve import Observation, Signal, fit_pass_curve
+from orchestrator.pass_curve import MIN_SLOPE, Observation, Signal, fit_pass_curve
 from orchestrator.study_records import GROUP_POINTS_ATTR, trials_on_record
 
-UNCERTAIN_SLOPE_SD = 1.5
+UNCERTAIN_SLOPE = 0.5
+"""Explore while the slope's posterior sd exceeds this share of the slope itself: relative, since
+a cliff's steep slope is known well enough to aim by long before its sd is small in absolute terms."""
 
 
 class BandSampler(BaseSampler):
@@ -36,6 +38,7 @@ class BandSampler(BaseSampler):
         decay: float = 0.9,
         explore: float = 0.03,
         signal: Signal = "pass_rate",
+        spread: float = 0.0,
         seed: int | None = None,
     ):
         if not 0.0 < target < 1.0:
@@ -47,6 +50,7 @@ class BandSampler(BaseSampler):
         self.decay = decay
         self.explore = explore
         self.signal = signal
+        self.spread = spread
         self.seed = seed
 
     def _rng_for(self, step: int) -> np.random.Generator:
@@ -78,8 +82,8 @@ class BandSampler(BaseSampler):
         ]
         last = recent[-1].params[param_name]
         curve = fit_pass_curve(observations, self.decay, self.signal)
-        aim = curve.difficulty_for(self.target, ahead=1)
+        aim = curve.difficulty_for(self.target, ahead=1, spread=self.spread)
         distinct = len({round(o.difficulty, 4) for o in observations})
-        if curve.slope_sd > UNCERTAIN_SLOPE_SD or distinct < 2:
+        if curve.slope_sd > UNCERTAIN_SLOPE * max(curve.b, MIN_SLOPE) or distinct < 2:
             aim += rng.normal(0.0, self.explore)
         return last + float(np.clip(aim - last, -self.max_step, self.max_step))

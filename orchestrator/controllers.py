@@ -115,6 +115,7 @@ def make_controller(config: ExperimentConfig, study_name: str, storage: str | No
             max_step=c.max_step,
             decay=c.decay,
             signal=c.signal,
+            spread=c.spread,
             seed=config.seed,
         )
     elif c.controller == "tpe":

@@ -29,6 +29,8 @@ PRIOR_MEAN = np.array([1.5, 3.0, 0.0])
 belief; no drift until the data show one."""
 PRIOR_PRECISION = np.array([0.05, 0.05, 25.0])
 MIN_SLOPE = 0.25
+JITTER_NODES = (2 * np.arange(32) + 1) / 32 - 1
+"""Midpoints of 32 equal slices of [-1, 1]: the quadrature of a uniformly jittered batch."""
 MAX_SCORING_STEP = 2.0
 """Largest change of a parameter per scoring iteration: the informative likelihood is not
 log-concave, and a full step from a flat start can overshoot into the mirror solution."""
@@ -55,10 +57,25 @@ class PassCurve:
     def pass_rate(self, difficulty: float, ahead: int = 0) -> float:
         return 1.0 / (1.0 + math.exp(-(self.a + self.drift * ahead - self.b * difficulty)))
 
-    def difficulty_for(self, target: float, ahead: int = 0) -> float:
-        """Where the fitted curve, `ahead` steps on, crosses `target` (unclamped)."""
-        logit = math.log(target / (1.0 - target))
-        return (self.a + self.drift * ahead - logit) / max(self.b, MIN_SLOPE)
+    def batch_pass_rate(self, centre: float, spread: float, ahead: int = 0) -> float:
+        """Expected pass rate of a batch proposed at `centre` whose groups are jittered by
+        `curriculum.spread` (uniform in +-spread, clipped to [0, 1], as the driver draws them)."""
+        levels = np.clip(centre + spread * JITTER_NODES, 0.0, 1.0)
+        return float(np.mean(1.0 / (1.0 + np.exp(-(self.a + self.drift * ahead - self.b * levels)))))
+
+    def difficulty_for(self, target: float, ahead: int = 0, spread: float = 0.0) -> float:
+        """Where the fitted curve, `ahead` steps on, crosses `target` (unclamped without jitter).
+        With jitter the batch averages the curve over nearby levels, so the centre that puts the
+        batch on target differs from the level that does wherever the curve bends - most at a
+        cliff, where only a jittered batch can sit halfway down; it is found by bisection in [0, 1]."""
+        if spread == 0.0:
+            logit = math.log(target / (1.0 - target))
+            return (self.a + self.drift * ahead - logit) / max(self.b, MIN_SLOPE)
+        low, high = 0.0, 1.0
+        for _ in range(40):
+            mid = (low + high) / 2
+            low, high = (mid, high) if self.batch_pass_rate(mid, spread, ahead) > target else (low, mid)
+        return (low + high) / 2
 
 
 def informative_fraction(pass_rate: float | np.ndarray, group_size: float | np.ndarray) -> float | np.ndarray:

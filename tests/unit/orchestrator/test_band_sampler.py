@@ -12,12 +12,17 @@ from orchestrator.synthetic_learner import SyntheticLearner, drive
 STEPS, WARMUP, SEEDS = 60, 12, (0, 1, 2)
 
 
-def run(name: str, *overrides: str) -> tuple[float, float, list[float]]:
+CLIFF = {"slope": 30.0, "skill": 21.0, "rate": 0.04}
+"""A pass curve that drops from ~0.9 to ~0.1 within 0.15 of difficulty, near d = 0.7 - like the
+rule user's where it stops showing its cue - and moves slowly as the learner learns."""
+
+
+def run(name: str, *overrides: str, curve: dict | None = None) -> tuple[float, float, list[float]]:
     ratios, in_band, last = [], [], []
     for seed in SEEDS:
         keys = [f"curriculum.controller={name}", f"seed={seed}", "curriculum.initial_difficulty=0.3", *overrides]
         cfg = load_config(None, keys)
-        learner = SyntheticLearner(rng=np.random.default_rng(seed))
+        learner = SyntheticLearner(rng=np.random.default_rng(seed), **(curve or {}))
         trace = drive(make_controller(cfg, f"s{seed}", None), learner, STEPS, cfg.curriculum.spread)
         after = trace.stats[WARMUP:]
         ratios.append(tracking_ratio([s.pass_rate for s in after], [s.noise_sd**2 for s in after], 0.5))
@@ -48,6 +53,16 @@ def test_band_follows_the_learner_up_the_difficulty_scale(results):
 def test_spread_keeps_band_on_target():
     with_spread, _, _ = run("band", "curriculum.spread=0.1")
     assert with_spread < 1.7
+
+
+def test_at_a_cliff_only_a_jittered_batch_holds_the_band_and_band_aims_it_best():
+    """No single difficulty puts a batch halfway down a cliff; jittered groups straddle it, and
+    band aims the jittered batch's centre, not one level."""
+    jittered, jittered_in, _ = run("band", "curriculum.spread=0.1", curve=CLIFF)
+    single, _, _ = run("band", curve=CLIFF)
+    adarft, _, _ = run("adarft", "curriculum.spread=0.1", curve=CLIFF)
+    assert jittered < 1.6 and jittered_in > 0.5
+    assert jittered < single / 2 and jittered < adarft
 
 
 def test_pass_counts_steer_better_than_mixed_outcomes_alone(results):

@@ -6,6 +6,7 @@ import pytest
 
 from orchestrator.pass_curve import (
     Observation,
+    PassCurve,
     adarft_step,
     band_distance,
     fit_pass_curve,
@@ -67,6 +68,26 @@ def test_a_long_window_of_a_fast_learner_gives_a_finite_curve():
             curve = fit_pass_curve(saturated, decay=1.0, signal=signal)
         assert all(math.isfinite(x) for x in (curve.a, curve.b, curve.drift, curve.slope_sd))
         assert math.isfinite(curve.difficulty_for(0.5, ahead=1))
+
+
+def test_a_jittered_batch_is_aimed_by_its_average_over_the_jitter():
+    cliff = PassCurve(a=24.0, b=30.0, slope_sd=1.0)
+    assert cliff.batch_pass_rate(0.8, spread=0.0) == pytest.approx(cliff.pass_rate(0.8))
+    assert cliff.batch_pass_rate(0.8, spread=0.1) == pytest.approx(
+        np.mean([cliff.pass_rate(x) for x in np.linspace(0.7, 0.9, 20001)]), abs=1e-3
+    )
+    for target in (0.3, 0.5, 0.7):
+        centre = cliff.difficulty_for(target, spread=0.1)
+        assert cliff.batch_pass_rate(centre, spread=0.1) == pytest.approx(target, abs=1e-6)
+    # Symmetric about the cliff's middle for target 0.5; further out for other targets, since
+    # the jittered batch's own curve is flatter than a single level's.
+    assert cliff.difficulty_for(0.5, spread=0.1) == pytest.approx(cliff.difficulty_for(0.5), abs=1e-6)
+    assert cliff.difficulty_for(0.3, spread=0.1) > cliff.difficulty_for(0.3)
+    # Groups are clipped to [0, 1] as the driver draws them: near the top, the jitter's upper
+    # half all lands on 1.
+    assert cliff.batch_pass_rate(0.95, spread=0.1) == pytest.approx(
+        np.mean([cliff.pass_rate(min(1.0, x)) for x in np.linspace(0.85, 1.05, 20001)]), abs=1e-3
+    )
 
 
 def test_evidence_at_one_difficulty_is_uncertain_about_the_slope():
