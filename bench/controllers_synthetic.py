@@ -42,14 +42,21 @@ CURVES = {"gentle": {}, "cliff": {"slope": 30.0, "skill": 21.0, "rate": 0.04}}
 CONTROLLERS |= {f"{name}/informative": [*CONTROLLERS[name], INFORMATIVE] for name in ("band", "tpe", "gp")}
 
 
-def summarise(stats: list, warmup: int, centre: float, skill: float) -> dict[str, float]:
+def summarise(stats: list, warmup: int, centre: float, skill: float) -> dict[str, float | None]:
+    """R is None where no step had mixed groups (a batch all-pass or all-fail has no sampling
+    noise to compare with)."""
     after = stats[warmup:]
+    noise = [s.noise_sd**2 for s in after]
     return {
-        "tracking_ratio": tracking_ratio([s.pass_rate for s in after], [s.noise_sd**2 for s in after], centre),
+        "tracking_ratio": tracking_ratio([s.pass_rate for s in after], noise, centre) if sum(noise) > 0 else None,
         "in_band_frac": float(np.mean([0.4 <= s.pass_rate <= 0.6 for s in after])),
         "informative_frac": float(np.mean([s.informative_group_frac for s in after])),
         "final_skill": skill,
     }
+
+
+def seed_means(per_seed: list[dict]) -> dict[str, float | None]:
+    return {k: float(np.mean(values)) if (values := [p[k] for p in per_seed if p[k] is not None]) else None for k in per_seed[0]}
 
 
 def oracle(steps: int, seed: int, warmup: int, curve: dict) -> dict[str, float]:
@@ -75,14 +82,15 @@ def main() -> None:
             learner = SyntheticLearner(rng=np.random.default_rng(seed), **curve)
             trace = drive(make_controller(cfg, f"{name}-{seed}", None), learner, args.steps, cfg.curriculum.spread)
             per_seed.append(summarise(trace.stats, warmup, sum(cfg.curriculum.band) / 2, learner.skill))
-        result[name] = {"per_seed": per_seed, **{k: float(np.mean([p[k] for p in per_seed])) for k in per_seed[0]}}
+        result[name] = {"per_seed": per_seed, **seed_means(per_seed)}
+        ratio = result[name]["tracking_ratio"]
         print(
-            f"{name:18s} R {result[name]['tracking_ratio']:6.2f}  in band {result[name]['in_band_frac']:.2f}  "
+            f"{name:18s} R {'-' if ratio is None else f'{ratio:.2f}':>6s}  in band {result[name]['in_band_frac']:.2f}  "
             f"informative {result[name]['informative_frac']:.2f}  skill {result[name]['final_skill']:.2f}",
             flush=True,
         )
     per_seed = [oracle(args.steps, s, warmup, curve) for s in seeds]
-    result["oracle"] = {"per_seed": per_seed, **{k: float(np.mean([p[k] for p in per_seed])) for k in per_seed[0]}}
+    result["oracle"] = {"per_seed": per_seed, **seed_means(per_seed)}
     result["setup"] = {
         "steps": args.steps,
         "warmup": warmup,
