@@ -3,7 +3,10 @@
 From the last `window` finished trials (each a training step: its difficulty, or its groups'
 difficulties under `curriculum.spread`, and their pass counts, stored as trial user attributes)
 it fits pass rate against difficulty with recency weights (pass_curve.py) and proposes where the
-fit crosses the band centre. It moves at most `max_step` from the previous difficulty, clamps to
+fit crosses the band centre (for a jittered batch: where its average over the jitter does). The
+recency weight is `decay`, or under `decay: auto` the one of pass_curve.DECAYS whose forecasts of
+the last `HOLDOUT` steps were best: real policies swing from step to step, synthetic ones drift
+smoothly, and each wants another memory. It moves at most `max_step` from the previous difficulty, clamps to
 [0, 1], and when the fit is uncertain (a loose slope, or evidence from one difficulty only) it
 adds a little exploration noise so the next step also measures the curve's slope.
 
@@ -19,9 +22,14 @@ from optuna.distributions import BaseDistribution, FloatDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial
 
-from orchestrator.pass_curve import MIN_SLOPE, Observation, Signal, fit_pass_curve
+from orchestrator.pass_curve import MIN_SLOPE, Signal, choose_decay, fit_pass_curve, observations
 from orchestrator.study_records import GROUP_POINTS_ATTR, trials_on_record
 
+HOLDOUT = 8
+"""Recent steps on which `decay: auto` scores each memory's one-step-ahead forecasts."""
+MIN_STEPS_TO_CHOOSE = 3
+FALLBACK_DECAY = 0.85
+"""The memory while there is too little history (MIN_STEPS_TO_CHOOSE) to score memories on."""
 UNCERTAIN_SLOPE = 0.5
 """Explore while the slope's posterior sd exceeds this share of the slope itself: relative, since
 a cliff's steep slope is known well enough to aim by long before its sd is small in absolute terms."""
@@ -35,7 +43,7 @@ class BandSampler(BaseSampler):
         initial: float,
         window: int = 12,
         max_step: float = 0.1,
-        decay: float = 0.9,
+        decay: float | None = None,
         explore: float = 0.03,
         signal: Signal = "pass_rate",
         spread: float = 0.0,
@@ -71,19 +79,21 @@ class BandSampler(BaseSampler):
         done = [t for t in trials_on_record(study) if param_name in t.params]
         if not done:
             return float(np.clip(self.initial, low, high))
-        return float(np.clip(self.propose(done[-self.window :], param_name, self._rng_for(len(done))), low, high))
+        recent = done[-(self.window + HOLDOUT) :]
+        return float(np.clip(self.propose(recent, param_name, self._rng_for(len(done))), low, high))
 
     def propose(self, recent: list[FrozenTrial], param_name: str, rng: np.random.Generator) -> float:
-        """The next difficulty from the recent trials (oldest first)."""
-        observations = [
-            Observation(d, k, n, age=len(recent) - 1 - i)
-            for i, t in enumerate(recent)
-            for d, k, n in t.user_attrs.get(GROUP_POINTS_ATTR, [])
-        ]
+        """The next difficulty from the recent trials (oldest first): the last `window` of them
+        are fitted; with `decay` None the `HOLDOUT` before those also pick the memory."""
+        steps = [[tuple(point) for point in t.user_attrs.get(GROUP_POINTS_ATTR, [])] for t in recent]
+        decay = self.decay or (
+            choose_decay(steps, self.window, HOLDOUT, self.signal) if len(steps) > MIN_STEPS_TO_CHOOSE else FALLBACK_DECAY
+        )
+        evidence = observations(steps[-self.window :])
         last = recent[-1].params[param_name]
-        curve = fit_pass_curve(observations, self.decay, self.signal)
+        curve = fit_pass_curve(evidence, decay, self.signal)
         aim = curve.difficulty_for(self.target, ahead=1, spread=self.spread)
-        distinct = len({round(o.difficulty, 4) for o in observations})
+        distinct = len({round(o.difficulty, 4) for o in evidence})
         if curve.slope_sd > UNCERTAIN_SLOPE * max(curve.b, MIN_SLOPE) or distinct < 2:
             aim += rng.normal(0.0, self.explore)
         return last + float(np.clip(aim - last, -self.max_step, self.max_step))

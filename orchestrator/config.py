@@ -7,7 +7,7 @@ its MLflow param name, and later its Optuna parameter name in sweeps. Unknown ke
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -122,7 +122,11 @@ class CurriculumConfig(_Section):
         "outcomes up to at least what a pass rate at the band's edges gives (band, tpe, gp).",
     )
     window: int = Field(12, ge=1, description="`band`: recent steps the pass-rate fit looks at.")
-    decay: float = Field(0.9, gt=0, le=1, description="`band`: per-step recency weight of that evidence.")
+    decay: Annotated[float, Field(gt=0, le=1)] | Literal["auto"] = Field(
+        "auto",
+        description="`band`: per-step recency weight of that evidence; `auto` picks, every step, the weight whose "
+        "one-step-ahead forecasts of recent steps were best.",
+    )
     max_step: float = Field(0.1, gt=0, le=1, description="`band`: largest difficulty change per step.")
     spread: float = Field(0.0, ge=0, le=0.5, description="Per-group difficulty jitter (+-), so a batch measures nearby levels.")
     adarft_eta: float = Field(0.5, gt=0, description="`adarft`: step size eta (the paper's 50 on a 0-100 scale).")

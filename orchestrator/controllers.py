@@ -113,7 +113,7 @@ def make_controller(config: ExperimentConfig, study_name: str, storage: str | No
             initial=c.initial_difficulty,
             window=c.window,
             max_step=c.max_step,
-            decay=c.decay,
+            decay=None if c.decay == "auto" else c.decay,
             signal=c.signal,
             spread=c.spread,
             seed=config.seed,

@@ -121,6 +121,43 @@ def fit_pass_curve(observations: list[Observation], decay: float, signal: Signal
     return PassCurve(a=float(theta[0]), b=float(theta[1]), slope_sd=float(math.sqrt(covariance[1, 1])), drift=float(theta[2]))
 
 
+Point = tuple[float, float, float]
+"""One group of a step: (difficulty, passes, episodes)."""
+
+DECAYS = (0.5, 0.7, 0.85, 0.95, 1.0)
+"""The memories `choose_decay` picks from: from a policy that jumps between steps to one that
+drifts smoothly."""
+
+
+def observations(steps: list[list[Point]]) -> list[Observation]:
+    """The groups of consecutive steps (oldest first), aged from the last."""
+    return [Observation(d, k, n, age=len(steps) - 1 - i) for i, points in enumerate(steps) for d, k, n in points]
+
+
+def predictive_log_likelihood(steps: list[list[Point]], decay: float, window: int, holdout: int, signal: Signal) -> float:
+    """How well fits with this `decay` foresaw the last `holdout` steps: each step's groups scored
+    under the curve fitted to the `window` steps before it, one step ahead - exactly the forecast
+    `band` aims by."""
+    total = 0.0
+    for j in range(max(1, len(steps) - holdout), len(steps)):
+        curve = fit_pass_curve(observations(steps[max(0, j - window) : j]), decay, signal)
+        for d, k, n in steps[j]:
+            p = min(max(curve.pass_rate(d, ahead=1), 1e-6), 1 - 1e-6)
+            if signal == "pass_rate":
+                total += k * math.log(p) + (n - k) * math.log(1 - p)
+            else:
+                q = min(max(float(informative_fraction(p, n)), 1e-6), 1 - 1e-6)
+                total += math.log(q) if 0 < k < n else math.log(1 - q)
+    return total
+
+
+def choose_decay(steps: list[list[Point]], window: int, holdout: int, signal: Signal) -> float:
+    """The recency weight whose past forecasts were best. A policy whose pass rate swings from step
+    to step (a real one at a high learning rate) wants a short memory, one that drifts smoothly a
+    long one; neither is known in advance, and the best memory changes as training goes on."""
+    return max(DECAYS, key=lambda decay: predictive_log_likelihood(steps, decay, window, holdout, signal))
+
+
 def band_distance(pass_rate: float, low: float, high: float) -> float:
     """The controller's objective: how far the batch pass rate lies outside the band (0 inside)."""
     return max(0.0, low - pass_rate, pass_rate - high)
