@@ -42,7 +42,6 @@ class RolloutConfig(_Section):
     max_new_tokens: int = Field(40, ge=1, description="Token cap of one agent reply.")
     temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass.")
-    worker_cpus: float = Field(1.0, gt=0, description="Ray CPUs reserved per rollout worker.")
 
 
 class SimulatorConfig(_Section):
@@ -156,7 +155,6 @@ class AlgoConfig(_Section):
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
     micro_batch_size: int = Field(16, ge=1, description="Sequences per learner forward pass.")
     ppo_epochs: int = Field(1, ge=1, description="Passes over each batch; 1 lets vLLM's logprobs serve as the old policy's.")
-    learner_cpus: float = Field(1.0, gt=0, description="Ray CPUs reserved for the learner.")
     max_skipped_updates: int = Field(
         3, ge=1, description="Updates in a row skipped for a non-finite loss or gradient before the run stops."
     )
@@ -193,6 +191,63 @@ class RayConfig(_Section):
     num_cpus: int | None = Field(None, ge=1, description="CPUs of the local cluster (default: what the job needs).")
 
 
+class ActorResources(_Section):
+    num_cpus: float = Field(1.0, gt=0, description="Ray CPUs reserved for the actor.")
+    num_gpus: float = Field(
+        0.0, ge=0, description="Ray GPUs reserved for the actor; a fraction shares one GPU with another actor."
+    )
+
+
+class RolloutResources(ActorResources):
+    tensor_parallel_size: int = Field(
+        1, ge=1, description="GPUs one rollout worker's vLLM engine shards the policy over (one node)."
+    )
+    gpu_memory_utilization: float = Field(
+        0.85, gt=0, le=1, description="Share of each of its GPUs' memory vLLM may take (weights and KV cache)."
+    )
+
+    @model_validator(mode="after")
+    def _whole_gpus_for_tensor_parallel(self) -> RolloutResources:
+        tp = self.tensor_parallel_size
+        if tp > 1 and self.num_gpus != tp:
+            raise ValueError(
+                f"tensor_parallel_size {tp} shards the policy over {tp} whole GPUs, so num_gpus must be {tp} "
+                f"(got {self.num_gpus})"
+            )
+        return self
+
+
+class LearnerResources(ActorResources):
+    @field_validator("num_gpus")
+    @classmethod
+    def _one_device(cls, value: float) -> float:
+        if value > 1:
+            raise ValueError(f"the learner trains on one device (no model sharding): at most 1 GPU, got {value}")
+        return value
+
+
+class ResourcesConfig(_Section):
+    """What each actor reserves. All actors of a run are placed through one Ray placement group,
+    so a run starts only when every actor fits, and the same config runs on one CPU box or N GPU
+    nodes."""
+
+    rollout: RolloutResources = RolloutResources()
+    learner: LearnerResources = LearnerResources()
+    placement: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = Field(
+        "PACK", description="Placement group strategy: PACK keeps actors on few nodes (fast weight sync)."
+    )
+    placement_timeout_s: float = Field(
+        600.0, gt=0, description="How long to wait for the cluster to have room (an autoscaler may add nodes)."
+    )
+
+
+MOVED_KEYS = {
+    "rollout.worker_cpus": "resources.rollout.num_cpus",
+    "algo.learner_cpus": "resources.learner.num_cpus",
+}
+"""Keys that moved, named in the error an old config gets."""
+
+
 class ExperimentConfig(_Section):
     workdir: str = Field("runs", description="Where checkpoints and run files go.")
     seed: int = Field(0, description="Seed of model building, scenario sampling and sampling.")
@@ -204,6 +259,7 @@ class ExperimentConfig(_Section):
     trainer: TrainerConfig = TrainerConfig()
     tracking: TrackingConfig = TrackingConfig()
     ray: RayConfig = RayConfig()
+    resources: ResourcesConfig = ResourcesConfig()
 
     @model_validator(mode="after")
     def _fits_context(self) -> ExperimentConfig:
@@ -212,6 +268,8 @@ class ExperimentConfig(_Section):
                 f"rollout.max_new_tokens ({self.rollout.max_new_tokens}) must be below half of "
                 f"policy.max_model_len ({self.policy.max_model_len}) to leave room for the dialogue"
             )
+        if self.resources.rollout.tensor_parallel_size > 1 and self.rollout.backend != "vllm":
+            raise ValueError("resources.rollout.tensor_parallel_size > 1 needs rollout.backend=vllm")
         return self
 
 
@@ -220,6 +278,8 @@ def _format_errors(err: ValidationError, source: str) -> str:
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or "<root>"
         msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        if key in MOVED_KEYS:
+            msg += f" (moved to {MOVED_KEYS[key]})"
         lines.append(f"  {key}: {msg}")
     return "\n".join(lines)
 

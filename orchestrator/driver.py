@@ -32,6 +32,7 @@ from orchestrator.config import ExperimentConfig
 from orchestrator.controllers import BatchStats, default_storage, make_controller
 from orchestrator.curve_plots import plot_curves
 from orchestrator.evaluation import eval_requests, eval_scenarios, level_metrics, summarise
+from orchestrator.placement import Placement, reserve
 from orchestrator.ray_session import ray_session
 from orchestrator.tracking import MlflowTracker, Tracker
 from workers.backends import SamplingConfig
@@ -187,14 +188,16 @@ def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
         pass_threshold=config.simulator.pass_threshold,
         template=config.policy.template,
         llm=config.simulator.llm_settings(),
+        tensor_parallel_size=config.resources.rollout.tensor_parallel_size,
+        gpu_memory_utilization=config.resources.rollout.gpu_memory_utilization,
     )
 
 
-def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str):
+def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, placement: Placement):
+    """Rollout workers and the learner, each in its bundle of the run's placement group."""
     import ray
 
-    r, a = config.rollout, config.algo
-    settings = rollout_settings(config)
+    a, res = config.algo, config.resources
     learner_settings = LearnerSettings(
         lr=a.lr,
         clip_low=a.clip_low,
@@ -204,14 +207,26 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str):
         micro_batch_size=a.micro_batch_size,
         ppo_epochs=a.ppo_epochs,
         warmup_steps=a.warmup_steps,
+        device="cuda" if res.learner.num_gpus else "cpu",
     )
+    settings = rollout_settings(config)
     workers = [
-        ray.remote(RolloutWorker).options(num_cpus=r.worker_cpus).remote(model_dir, settings, config.seed + i)
-        for i in range(r.num_workers)
+        ray.remote(RolloutWorker)
+        .options(
+            num_cpus=res.rollout.num_cpus,
+            num_gpus=res.rollout.num_gpus,
+            scheduling_strategy=placement.strategy(bundle),
+        )
+        .remote(model_dir, settings, config.seed + i)
+        for i, bundle in enumerate(placement.rollout_bundles)
     ]
     learner = (
         ray.remote(Learner)
-        .options(num_cpus=a.learner_cpus)
+        .options(
+            num_cpus=res.learner.num_cpus,
+            num_gpus=res.learner.num_gpus,
+            scheduling_strategy=placement.strategy(placement.learner_bundle),
+        )
         .remote(model_dir, learner_settings, config.seed, reference_dir=reference_dir)
     )
     ray.get([w.__ray_ready__.remote() for w in workers] + [learner.__ray_ready__.remote()])
@@ -311,9 +326,9 @@ def train(
         return path
 
     try:
-        with ray_session(config):
+        with ray_session(config), reserve(config, log) as placement:
             log("starting rollout workers and learner on Ray")
-            workers, learner = start_actors(config, run.policy, run.initial_policy)
+            workers, learner = start_actors(config, run.policy, run.initial_policy, placement)
             if run.step:
                 ray.get(learner.restore.remote(run.policy))
             version = 0

@@ -13,7 +13,8 @@ from workers.backends.vllm_backend import ENGINE_ENV
 
 
 def cpus_needed(config: ExperimentConfig) -> float:
-    return config.algo.learner_cpus + config.rollout.num_workers * config.rollout.worker_cpus
+    r = config.resources
+    return r.learner.num_cpus + config.rollout.num_workers * r.rollout.num_cpus
 
 
 @contextlib.contextmanager

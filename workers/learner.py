@@ -29,6 +29,8 @@ class LearnerSettings:
     ppo_epochs: int
     warmup_steps: int = 0
     weight_decay: float = 0.0
+    device: str = "cpu"
+    """`cuda` when the learner's actor holds a GPU (resources.learner.num_gpus)."""
 
 
 TRAINING_STATE = "optimizer.pt"
@@ -51,14 +53,17 @@ class Learner:
             torch.set_num_threads(threads)
         torch.manual_seed(seed)
         self.settings = settings
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        self.device = torch.device(settings.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("the learner was given a GPU (resources.learner.num_gpus) but torch sees no CUDA device")
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(self.device)
         self.model.train()
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.pad_id = self.tokenizer.pad_token_id
         self.reference = None
         if settings.kl_coef > 0:
             self.reference = AutoModelForCausalLM.from_pretrained(reference_dir or model_dir, dtype=torch.float32)
-            self.reference.eval().requires_grad_(False)
+            self.reference.to(self.device).eval().requires_grad_(False)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
         # Adam's first steps move every weight by ~lr whatever the gradient's size; on a small
         # policy a full-lr first step lowered even the positive-advantage sequences' logprobs.
@@ -88,6 +93,7 @@ class Learner:
                 for r, i in enumerate(rows):
                     old[r, : len(batch.old_logprobs[i])] = torch.tensor(batch.old_logprobs[i])
                 adv = torch.tensor([batch.advantages[i] for i in rows], dtype=torch.float32)[:, None]
+                ids, mask, old, adv = (t.to(self.device) for t in (ids, mask, old, adv))
                 attention = (ids != self.pad_id).long()
                 logits = self.model(input_ids=ids, attention_mask=attention).logits
                 logp, entropy = token_logprobs_and_entropy(logits, ids)
@@ -122,8 +128,8 @@ class Learner:
     def weights(self) -> dict[str, torch.Tensor]:
         """The full state for the rollout workers, lm_head included: with tied embeddings a
         state_dict may omit it, yet vLLM-CPU keeps its own packed copy that must be refreshed."""
-        state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        state["lm_head.weight"] = self.model.get_output_embeddings().weight.detach().clone()
+        state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        state["lm_head.weight"] = self.model.get_output_embeddings().weight.detach().to("cpu", copy=True)
         return state
 
     def num_parameters(self) -> int:
@@ -140,14 +146,17 @@ class Learner:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
             "version": self.version,
         }
         torch.save(state, out / TRAINING_STATE)
 
     def restore(self, path: str) -> None:
         """Continue from a checkpoint written by `save` (the weights came with `model_dir`)."""
-        state = torch.load(Path(path) / TRAINING_STATE, weights_only=True)
-        self.optimizer.load_state_dict(state["optimizer"])
+        state = torch.load(Path(path) / TRAINING_STATE, weights_only=True, map_location="cpu")
+        self.optimizer.load_state_dict(state["optimizer"])  # moves Adam's moments to the weights' device
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
+        if self.device.type == "cuda" and state.get("cuda_rng"):
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.version = state["version"]

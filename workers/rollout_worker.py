@@ -33,6 +33,8 @@ class RolloutSettings:
     pass_threshold: float
     template: str = "plain"
     llm: LlmSettings | None = None
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.85
 
 
 class _Dialogue:
@@ -63,7 +65,13 @@ class RolloutWorker:
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.eos_id = self.tokenizer.eos_token_id
         self.backend = make_backend(
-            settings.backend, model_dir, max_model_len=settings.max_model_len, dtype=settings.dtype, seed=seed
+            settings.backend,
+            model_dir,
+            max_model_len=settings.max_model_len,
+            dtype=settings.dtype,
+            seed=seed,
+            tensor_parallel_size=settings.tensor_parallel_size,
+            gpu_memory_utilization=settings.gpu_memory_utilization,
         )
         self.endpoint = ChatEndpoint(settings.llm) if settings.llm else None
 

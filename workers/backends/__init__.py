@@ -7,11 +7,29 @@ from workers.backends.base import Generation, GenerationBackend, SamplingConfig
 BACKENDS = ("vllm", "hf")
 
 
-def make_backend(name: str, model_dir: str, *, max_model_len: int, dtype: str, seed: int) -> GenerationBackend:
+def make_backend(
+    name: str,
+    model_dir: str,
+    *,
+    max_model_len: int,
+    dtype: str,
+    seed: int,
+    tensor_parallel_size: int = 1,
+    gpu_memory_utilization: float = 0.85,
+) -> GenerationBackend:
+    """`tensor_parallel_size` and `gpu_memory_utilization` are vLLM's engine knobs on GPU; the
+    `hf` reference path runs on one device and ignores them."""
     if name == "vllm":
         from workers.backends.vllm_backend import VllmBackend
 
-        return VllmBackend(model_dir, max_model_len=max_model_len, dtype=dtype, seed=seed)
+        return VllmBackend(
+            model_dir,
+            max_model_len=max_model_len,
+            dtype=dtype,
+            seed=seed,
+            tensor_parallel_size=tensor_parallel_size,
+            gpu_memory_utilization=gpu_memory_utilization,
+        )
     if name == "hf":
         from workers.backends.hf_backend import HfBackend
 

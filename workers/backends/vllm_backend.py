@@ -18,12 +18,36 @@ ENGINE_ENV = {
 }
 
 
+def engine_parallelism(tensor_parallel_size: int) -> dict[str, object]:
+    """Tensor parallelism inside a rollout worker that Ray gave `tensor_parallel_size` GPUs: vLLM's
+    multiprocessing executor over the GPUs the actor sees. Its Ray executor would try to place
+    workers of its own from inside our actor's placement group, which vLLM v1 does not support."""
+    if tensor_parallel_size == 1:
+        return {}
+    return {"tensor_parallel_size": tensor_parallel_size, "distributed_executor_backend": "mp"}
+
+
 class VllmBackend:
-    def __init__(self, model_dir: str, *, max_model_len: int, dtype: str, seed: int):
+    def __init__(
+        self,
+        model_dir: str,
+        *,
+        max_model_len: int,
+        dtype: str,
+        seed: int,
+        tensor_parallel_size: int = 1,
+        gpu_memory_utilization: float = 0.85,
+    ):
         for key, value in ENGINE_ENV.items():
             os.environ.setdefault(key, value)
         from vllm import LLM
 
+        on_gpu = torch.cuda.is_available()
+        if tensor_parallel_size > 1 and torch.cuda.device_count() < tensor_parallel_size:
+            raise RuntimeError(
+                f"resources.rollout.tensor_parallel_size={tensor_parallel_size} but this rollout worker sees "
+                f"{torch.cuda.device_count()} GPU(s): set resources.rollout.num_gpus to match"
+            )
         self.llm = LLM(
             model=model_dir,
             dtype=dtype,
@@ -31,7 +55,10 @@ class VllmBackend:
             enforce_eager=True,
             seed=seed,
             enable_prefix_caching=True,
+            **({"gpu_memory_utilization": gpu_memory_utilization} if on_gpu else {}),
+            **engine_parallelism(tensor_parallel_size),
         )
+        self.tensor_parallel_size = tensor_parallel_size
         self.eos_token_id = self.llm.llm_engine.tokenizer.eos_token_id
         self.version = 0
 
@@ -59,9 +86,13 @@ class VllmBackend:
     def update_weights(self, state: dict[str, torch.Tensor], version: int) -> None:
         """Reload in place; vLLM's CPU backend repacks linear weights, so writing into its live
         parameters fails and `reload_weights` is the supported route. Tensors arriving from Ray's
-        object store are read-only: clone. The prefix cache holds KV computed with the old
-        weights: reset it, or the next rollout silently mixes old and new policies."""
+        object store are read-only: clone, one tensor at a time. With tensor parallelism the RPC is
+        pickled to vLLM's worker processes, which a generator cannot be: a list then. The prefix
+        cache holds KV computed with the old weights: reset it, or the next rollout silently mixes
+        old and new policies."""
         weights = ((name, tensor.clone()) for name, tensor in state.items())
+        if self.tensor_parallel_size > 1:
+            weights = list(weights)
         self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": weights})
         self.llm.reset_prefix_cache()
         self.version = version

@@ -1,0 +1,121 @@
+"""Where a run's actors go: one Ray placement group with a bundle per rollout worker and one for
+the learner, sized by `resources.*`.
+
+One group for the whole run, reserved before any actor starts, means a run either gets all it
+needs or waits (an autoscaling cluster may add nodes meanwhile) - never half its workers up and
+the rest pending while the started ones hold GPUs. A request that cannot fit the cluster at all
+fails at once, naming the config keys behind it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from orchestrator.config import ExperimentConfig
+
+POLL_S = 5.0
+
+
+class PlacementError(RuntimeError):
+    """The cluster cannot host the run's actors; the message names the `resources.*` keys."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The reserved group and which bundle each actor takes."""
+
+    group: object
+    rollout_bundles: tuple[int, ...]
+    learner_bundle: int
+
+    def strategy(self, bundle: int):
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        return PlacementGroupSchedulingStrategy(self.group, placement_group_bundle_index=bundle)
+
+
+def _bundle(num_cpus: float, num_gpus: float) -> dict[str, float]:
+    return {"CPU": num_cpus, "GPU": num_gpus} if num_gpus else {"CPU": num_cpus}
+
+
+def bundles(config: ExperimentConfig) -> list[dict[str, float]]:
+    """Rollout workers first (bundle i for worker i), the learner last."""
+    r, learner = config.resources.rollout, config.resources.learner
+    return [_bundle(r.num_cpus, r.num_gpus)] * config.rollout.num_workers + [_bundle(learner.num_cpus, learner.num_gpus)]
+
+
+def shortfall(needed: list[dict[str, float]], strategy: str, nodes: list[dict[str, float]]) -> str | None:
+    """Why `needed` can never fit on nodes with these total resources, or None if it might: the
+    cluster's totals must cover the sum, and with a STRICT_PACK group one node must hold it all."""
+    total = _total(needed)
+    if strategy == "STRICT_PACK":
+        if not any(all(node.get(k, 0.0) >= v for k, v in total.items()) for node in nodes):
+            return f"STRICT_PACK needs one node with {_fmt(total)}; the largest nodes have {_fmt_nodes(nodes)}"
+        return None
+    have = {k: sum(node.get(k, 0.0) for node in nodes) for k in total}
+    short = {k: v for k, v in total.items() if have[k] < v}
+    if short:
+        return f"the run needs {_fmt(total)} in all; the cluster has {_fmt(have)}"
+    biggest = max(needed, key=lambda b: b.get("GPU", 0.0))
+    if not any(all(node.get(k, 0.0) >= v for k, v in biggest.items()) for node in nodes):
+        return f"one actor needs {_fmt(biggest)} on a single node; the nodes have {_fmt_nodes(nodes)}"
+    return None
+
+
+def _total(needed: list[dict[str, float]]) -> dict[str, float]:
+    return {k: sum(b.get(k, 0.0) for b in needed) for k in {k for b in needed for k in b}}
+
+
+def _fmt(resources: dict[str, float]) -> str:
+    return ", ".join(f"{v:g} {k}" for k, v in sorted(resources.items()))
+
+
+def _fmt_nodes(nodes: list[dict[str, float]]) -> str:
+    return "; ".join(_fmt({k: v for k, v in n.items() if k in ("CPU", "GPU")}) for n in nodes) or "none"
+
+
+def _node_totals() -> list[dict[str, float]]:
+    import ray
+
+    return [dict(node["Resources"]) for node in ray.nodes() if node.get("Alive")]
+
+
+KEYS = "resources.rollout.num_cpus / num_gpus (x rollout.num_workers), resources.learner.num_cpus / num_gpus, resources.placement"
+
+
+@contextlib.contextmanager
+def reserve(config: ExperimentConfig, log: Callable[[str], None] = print) -> Iterator[Placement]:
+    """Reserve the run's placement group for the length of the block, then release it (on a
+    shared cluster nothing else would)."""
+    from ray.util.placement_group import placement_group, remove_placement_group
+
+    needed = bundles(config)
+    strategy = config.resources.placement
+    fixed_cluster = config.ray.address is None
+    if fixed_cluster and (reason := shortfall(needed, strategy, _node_totals())):
+        raise PlacementError(f"this run cannot be placed: {reason} (set by {KEYS})")
+    group = placement_group(needed, strategy=strategy)
+    try:
+        deadline = time.monotonic() + config.resources.placement_timeout_s
+        while not _ready(group, POLL_S):
+            if time.monotonic() > deadline:
+                reason = shortfall(needed, strategy, _node_totals()) or "the cluster is busy with other work"
+                raise PlacementError(
+                    f"no room for this run after {config.resources.placement_timeout_s:g} s "
+                    f"(resources.placement_timeout_s): {reason} (set by {KEYS})"
+                )
+            log(f"waiting for the cluster to have room for {_fmt(_total(needed))} ({strategy})")
+        workers = config.rollout.num_workers
+        yield Placement(group, tuple(range(workers)), workers)
+    finally:
+        remove_placement_group(group)
+
+
+def _ready(group, timeout_s: float) -> bool:
+    import ray
+
+    ready, _ = ray.wait([group.ready()], timeout=timeout_s)
+    return bool(ready)

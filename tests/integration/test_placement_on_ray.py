@@ -1,0 +1,43 @@
+"""The run's placement group on a real local Ray cluster: reserved before the actors, one bundle
+each, released after; a request the cluster can never hold fails at once, naming the keys."""
+
+import pytest
+import ray
+from ray.util.placement_group import placement_group_table
+
+from orchestrator.config import load_config
+from orchestrator.placement import PlacementError, reserve
+from orchestrator.ray_session import ray_session
+
+
+@ray.remote
+def where() -> str:
+    return ray.get_runtime_context().get_placement_group_id() or ""
+
+
+def test_actors_run_inside_the_reserved_group_and_it_is_released():
+    cfg = load_config(None, ["rollout.num_workers=2", "resources.rollout.num_cpus=0.5", "resources.learner.num_cpus=0.5"])
+    with ray_session(cfg):
+        with reserve(cfg, log=lambda message: None) as placement:
+            table = placement_group_table(placement.group)
+            assert table["state"] == "CREATED"
+            assert [b["CPU"] for b in table["bundles"].values()] == [0.5, 0.5, 0.5]
+            assert placement.rollout_bundles == (0, 1) and placement.learner_bundle == 2
+            inside = [where.options(num_cpus=0.5, scheduling_strategy=placement.strategy(i)).remote() for i in range(3)]
+            assert set(ray.get(inside)) == {placement.group.id.hex()}
+            group = placement.group
+        assert placement_group_table(group)["state"] == "REMOVED"
+
+
+def test_more_gpus_than_the_cluster_has_fails_at_once_naming_the_keys():
+    base = load_config(None, [])
+    with ray_session(base):
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        cfg = load_config(
+            None, [f"rollout.num_workers={gpus + 1}", "resources.rollout.num_gpus=1", "resources.rollout.num_cpus=0.1"]
+        )
+        with pytest.raises(
+            PlacementError, match=rf"{gpus + 1} GPU in all; the cluster has .*{gpus} GPU.*resources\.rollout\.num_cpus / num_gpus"
+        ):
+            with reserve(cfg, log=lambda message: None):
+                pass
