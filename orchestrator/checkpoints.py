@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from orchestrator.config import ExperimentConfig
@@ -38,6 +38,8 @@ class TrainerState:
     storage: str
     sampler_rng: list
     """`random.Random.getstate()` of the scenario sampler, as JSON lists."""
+    faults: dict[str, float] = field(default_factory=dict)
+    """The run's `faults/*` counts so far, so a resumed run's counts go on from them."""
 
     def restore_rng(self) -> random.Random:
         rng = random.Random()

@@ -241,6 +241,21 @@ class ResourcesConfig(_Section):
     )
 
 
+class FaultsConfig(_Section):
+    max_rollout_restarts: int = Field(
+        3, ge=0, description="Deaths each rollout worker survives: Ray restarts it and its unfinished groups are re-run."
+    )
+    kill_rollout_worker_at_step: int | None = Field(
+        None, ge=0, description="For tests only (fault injection): kill rollout worker 0 during this step's rollouts."
+    )
+    kill_driver_at_step: int | None = Field(
+        None,
+        ge=0,
+        description="For tests only (fault injection): the driver kills itself (SIGKILL) as this step starts, in a "
+        "fresh run only (a resumed run goes past it).",
+    )
+
+
 MOVED_KEYS = {
     "rollout.worker_cpus": "resources.rollout.num_cpus",
     "algo.learner_cpus": "resources.learner.num_cpus",
@@ -260,6 +275,7 @@ class ExperimentConfig(_Section):
     tracking: TrackingConfig = TrackingConfig()
     ray: RayConfig = RayConfig()
     resources: ResourcesConfig = ResourcesConfig()
+    faults: FaultsConfig = FaultsConfig()
 
     @model_validator(mode="after")
     def _fits_context(self) -> ExperimentConfig:

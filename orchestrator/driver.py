@@ -9,7 +9,9 @@ the rollout workers and the learner are Ray actors; only plain dataclasses cross
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -34,6 +36,7 @@ from orchestrator.curve_plots import plot_curves
 from orchestrator.evaluation import eval_requests, eval_scenarios, level_metrics, summarise
 from orchestrator.placement import Placement, reserve
 from orchestrator.ray_session import ray_session
+from orchestrator.rollout_pool import RolloutPool, WorkersLost
 from orchestrator.tracking import MlflowTracker, Tracker
 from workers.backends import SamplingConfig
 from workers.env.llm_simulator import SimulatorUnavailable
@@ -95,18 +98,6 @@ def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: fl
     ]
 
 
-def run_rollouts(workers: list, requests: list[EpisodeRequest], version: int, timing: StepTiming) -> list[Episode]:
-    """Whole groups go to one worker (round-robin); workers run in parallel, so a phase costs
-    the slowest worker's time."""
-    import ray
-
-    shards = [[r for r in requests if r.group % len(workers) == i] for i in range(len(workers))]
-    results = ray.get([w.rollout.remote(shard, version) for w, shard in zip(workers, shards, strict=True) if shard])
-    timing.phases["generate"] += max(r.generate_s for r in results)
-    timing.phases["simulate"] += max(r.simulate_s for r in results)
-    return sorted((e for r in results for e in r.episodes), key=lambda e: e.group)
-
-
 def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch, BatchStats, dict[str, float]]:
     g = config.rollout.group_size
     rewards = torch.tensor([e.reward for e in episodes]).view(-1, g)
@@ -146,12 +137,12 @@ def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch
     return batch, stats, metrics
 
 
-def evaluate(workers: list, config: ExperimentConfig, version: int, timing: StepTiming) -> tuple[dict[str, float], list[Episode]]:
+def evaluate(pool: RolloutPool, config: ExperimentConfig, timing: StepTiming) -> tuple[dict[str, float], list[Episode]]:
     """The held-out evaluation (`trainer.eval_levels`) on the rollout workers' current weights."""
     t = config.trainer
     requests = eval_requests(eval_scenarios(config, "test", t.eval_scenarios), t.eval_levels, config.seed)
     tick = time.perf_counter()
-    episodes = run_rollouts(workers, requests, version, StepTiming())
+    episodes, _ = pool.rollout(requests)
     timing.phases["eval"] = time.perf_counter() - tick
     return level_metrics(summarise(episodes, config.simulator.pass_threshold)), episodes
 
@@ -194,7 +185,8 @@ def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
 
 
 def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, placement: Placement):
-    """Rollout workers and the learner, each in its bundle of the run's placement group."""
+    """Rollout workers and the learner, each in its bundle of the run's placement group. Ray
+    restarts a worker that dies (the pool re-runs its groups); a dead learner ends the run."""
     import ray
 
     a, res = config.algo, config.resources
@@ -216,6 +208,8 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, p
             num_cpus=res.rollout.num_cpus,
             num_gpus=res.rollout.num_gpus,
             scheduling_strategy=placement.strategy(bundle),
+            max_restarts=config.faults.max_rollout_restarts,
+            max_task_retries=0,
         )
         .remote(model_dir, settings, config.seed + i)
         for i, bundle in enumerate(placement.rollout_bundles)
@@ -264,6 +258,8 @@ class RunStart:
     policy: str
     """Model directory the actors load: the initial policy, or the checkpoint."""
     initial_policy: str
+    faults: dict[str, float]
+    """`faults/*` counts so far (from the checkpoint)."""
 
 
 def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Path | None, log: Callable[[str], None]) -> RunStart:
@@ -274,9 +270,8 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Pat
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(config, run_dir)
         storage = config.curriculum.storage or default_storage(str(run_dir.resolve()))
-        return RunStart(
-            tracker, run_dir, {"study_name": tracker.run_id, "storage": storage}, 0, random.Random(config.seed), initial, initial
-        )
+        study = {"study_name": tracker.run_id, "storage": storage}
+        return RunStart(tracker, run_dir, study, 0, random.Random(config.seed), initial, initial, {})
     found = checkpoints(resume_from)
     if not found:
         raise ResumeError(f"{resume_from} has no complete checkpoint to resume from")
@@ -284,7 +279,9 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Pat
     tracker = tracker or MlflowTracker(config, resume_run_id=resume_from.name)
     log(f"resuming run {tracker.run_id} after step {state.step} from {found[-1]}")
     study = {"study_name": state.study_name, "storage": state.storage}
-    return RunStart(tracker, resume_from, study, state.step, state.restore_rng(), str(found[-1]), state.initial_policy)
+    return RunStart(
+        tracker, resume_from, study, state.step, state.restore_rng(), str(found[-1]), state.initial_policy, state.faults
+    )
 
 
 def train(
@@ -313,12 +310,13 @@ def train(
     metrics: dict[str, float] = {}
     pending: list[tuple[int, dict[str, float]]] = []
     band = {"curriculum/band_low": config.curriculum.band[0], "curriculum/band_high": config.curriculum.band[1]}
-    skips = SkippedUpdates(config.algo.max_skipped_updates)
+    skips = SkippedUpdates(config.algo.max_skipped_updates, total=int(run.faults.get("skipped_updates", 0)))
     status = "FAILED"
 
     def commit(finished: int, sampler_rng: list) -> Path:
         """Checkpoint after `finished` steps, then hand the buffered metrics to MLflow."""
-        state = TrainerState(finished, run.initial_policy, run.study["study_name"], run.study["storage"], sampler_rng)
+        faults = {"skipped_updates": skips.total, "rollout_restarts": pool.restarts}
+        state = TrainerState(finished, run.initial_policy, run.study["study_name"], run.study["storage"], sampler_rng, faults)
         path = save_checkpoint(learner, run_dir, state, config.trainer.keep_checkpoints)
         for step, values in pending:
             tracker.log_metrics(values, step)
@@ -329,17 +327,22 @@ def train(
         with ray_session(config), reserve(config, log) as placement:
             log("starting rollout workers and learner on Ray")
             workers, learner = start_actors(config, run.policy, run.initial_policy, placement)
+            pool = RolloutPool(
+                workers, learner, config.faults.max_rollout_restarts, restarts=int(run.faults.get("rollout_restarts", 0)), log=log
+            )
             if run.step:
                 ray.get(learner.restore.remote(run.policy))
-            version = 0
             for step in range(run.step, config.trainer.steps):
+                if step == config.faults.kill_driver_at_step and resume_from is None:
+                    os.kill(os.getpid(), signal.SIGKILL)
                 timing = StepTiming()
                 start = time.perf_counter()
                 sampler_rng = rng_state(rng)
                 difficulty = controller.propose(step)
+                kill = 0 if step == config.faults.kill_rollout_worker_at_step else None
                 try:
-                    episodes = run_rollouts(workers, sample_requests(config, rng, difficulty, step), version, timing)
-                except SimulatorUnavailable as exc:
+                    episodes, rollout_timing = pool.rollout(sample_requests(config, rng, difficulty, step), kill_worker=kill)
+                except (SimulatorUnavailable, WorkersLost) as exc:
                     cause = getattr(exc, "cause", exc)  # Ray's wrapper keeps the worker's own exception here
                     if step == 0:
                         raise StepFailed(f"step {step} failed before any update: {cause}") from None
@@ -347,6 +350,7 @@ def train(
                     raise StepFailed(
                         f"step {step} failed: {cause}\nthe policy after {step} finished steps is checkpointed in {path}"
                     ) from None
+                timing.phases["generate"], timing.phases["simulate"] = rollout_timing.generate_s, rollout_timing.simulate_s
                 batch, stats, metrics = score(episodes, config)
 
                 tick = time.perf_counter()
@@ -355,21 +359,19 @@ def train(
                 timing.phases["learn"] = time.perf_counter() - tick
 
                 tick = time.perf_counter()
-                version += 1
-                weights = learner.weights.remote()
-                ray.get([w.update_weights.remote(weights, version) for w in workers])
+                pool.sync(pool.version + 1)
                 timing.phases["sync"] = time.perf_counter() - tick
 
                 controller.observe(step, difficulty, stats)
                 last = step == config.trainer.steps - 1
                 every = config.trainer.eval_every
                 if every and ((step + 1) % every == 0 or last):
-                    eval_metrics, eval_episodes = evaluate(workers, config, version, timing)
+                    eval_metrics, eval_episodes = evaluate(pool, config, timing)
                     metrics |= eval_metrics
                     rows = sample_dialogues(eval_episodes, step, config.trainer.samples_per_log)
                     tracker.log_table(rows, f"eval/step_{step:06d}.json")
                 tick = time.perf_counter()
-                metrics |= band | {"curriculum/difficulty": difficulty}
+                metrics |= band | {"curriculum/difficulty": difficulty, "faults/rollout_restarts": float(pool.restarts)}
                 metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync", "eval")}
                 metrics["perf/tokens_per_s"] = sum(e.response_tokens for e in episodes) / max(timing.phases["generate"], 1e-9)
                 metrics["perf/step_s"] = tick - start

@@ -1,0 +1,107 @@
+"""The rollout workers as one pool: a step's groups sharded over them, weights pushed to them, and
+a worker that dies mid-step (killed, out of memory) brought back instead of ending the run.
+
+Ray restarts a dead worker actor (`max_restarts`) by running its constructor again, which loads
+the run's starting weights. The pool then pushes it the learner's current weights (between the
+sync and the update they are exactly the version the step samples from) and re-runs only the dead
+worker's groups; the other workers' finished groups are kept. Each re-run group keeps its request
+seeds, so the step is the one it would have been.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from workers.types import Episode, EpisodeRequest
+
+
+class WorkersLost(RuntimeError):
+    """A rollout worker died and could not be brought back (its restarts are used up)."""
+
+
+RESTART_TIMEOUT_S = 300.0
+"""How long a restarting worker may take to come back (a large policy loads for minutes)."""
+
+
+@dataclass
+class Timing:
+    generate_s: float = 0.0
+    simulate_s: float = 0.0
+
+
+@dataclass
+class RolloutPool:
+    workers: list
+    learner: object
+    max_restarts: int
+    version: int = 0
+    restarts: int = 0
+    log: Callable[[str], None] = print
+
+    def rollout(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> tuple[list[Episode], Timing]:
+        """Whole groups go to one worker (round-robin); workers run in parallel, so a phase costs
+        the slowest worker's time. `kill_worker` is the fault-injection switch of the tests and
+        bench/faults.py: that worker is killed (as by the OOM killer) once its work is under way."""
+        import ray
+
+        n = len(self.workers)
+        shards = {i: shard for i in range(n) if (shard := [r for r in requests if r.group % n == i])}
+        refs = {i: self.workers[i].rollout.remote(shard, self.version) for i, shard in shards.items()}
+        if kill_worker is not None:
+            ray.kill(self.workers[kill_worker], no_restart=False)
+        results = [self._collect(i, refs[i], lambda i=i: self.workers[i].rollout.remote(shards[i], self.version)) for i in refs]
+        timing = Timing(max(r.generate_s for r in results), max(r.simulate_s for r in results))
+        return sorted((e for r in results for e in r.episodes), key=lambda e: e.group), timing
+
+    def sync(self, version: int) -> None:
+        """Every worker to the learner's weights, tagged `version`."""
+        weights = self.learner.weights.remote()
+        refs = [w.update_weights.remote(weights, version) for w in self.workers]
+        self.version = version
+        for i, ref in enumerate(refs):
+            self._collect(i, ref, again=None)
+
+    def _collect(self, i: int, ref, again: Callable[[], object] | None):
+        """The result of `ref` from worker i. If the worker died, wait for Ray to bring it back,
+        give it the current weights, then ask `again` (None: the re-sync was what was asked)."""
+        import ray
+        from ray.exceptions import RayActorError
+
+        while True:
+            try:
+                return ray.get(ref)
+            except RayActorError as exc:
+                self._bring_back(i, exc)
+                if again is None:
+                    return None
+                ref = again()
+
+    def _bring_back(self, i: int, cause: Exception) -> None:
+        """Ray answers ActorUnavailableError while it restarts a worker (its vLLM engine takes
+        seconds to load) and ActorDiedError once it has given up (`max_restarts` used)."""
+        import ray
+        from ray.exceptions import ActorDiedError, ActorUnavailableError
+        from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+        self.log(f"rollout worker {i} died ({type(cause).__name__}); waiting for Ray to restart it")
+        weights = self.learner.weights.remote()
+        retrying = Retrying(
+            retry=retry_if_exception_type(ActorUnavailableError),
+            wait=wait_fixed(1.0),
+            stop=stop_after_delay(RESTART_TIMEOUT_S),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    ray.get(self.workers[i].update_weights.remote(weights, self.version))
+        except ActorDiedError:
+            raise WorkersLost(
+                f"rollout worker {i} died and Ray will not restart it: faults.max_rollout_restarts="
+                f"{self.max_restarts} restarts per worker are used up"
+            ) from None
+        except ActorUnavailableError:
+            raise WorkersLost(f"rollout worker {i} died and was not back within {RESTART_TIMEOUT_S:g} s") from None
+        self.restarts += 1
+        self.log(f"rollout worker {i} restarted with weights v{self.version}; re-running its groups")
