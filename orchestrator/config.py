@@ -336,9 +336,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     """Load YAML (the embedded demo config when no path), apply overrides, validate."""
     source = Path(path) if path else default_config_path()
     try:
-        raw = yaml.safe_load(source.read_text()) or {}
+        raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ConfigError(f"cannot read config file {source}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {source} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {source} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

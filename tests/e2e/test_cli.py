@@ -46,6 +46,11 @@ def test_run_trains_and_points_to_mlflow(tiny_model, tmp_path):
     assert len(run_dirs) == 1 and (run_dirs[0] / "curves.png").exists()
 
     run_id = run_dirs[0].name
+    before = sorted(p.relative_to(run_dirs[0]) for p in run_dirs[0].rglob("*"))
+    bad = run_cli("run", "--resume", run_id, "--set", "trainer.steps=many", cwd=tmp_path)
+    assert bad.returncode == 2 and "trainer.steps" in bad.stdout + bad.stderr
+    assert sorted(p.relative_to(run_dirs[0]) for p in run_dirs[0].rglob("*")) == before  # nothing lost
+
     more = run_cli("run", "--resume", run_id, "--set", "trainer.steps=3", cwd=tmp_path)
     assert more.returncode == 0, more.stdout + more.stderr
     assert f"resuming run {run_id} after step 2" in more.stdout and f"MLflow run id: {run_id}" in more.stdout

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -70,14 +71,15 @@ def parse_change(text: str) -> float | None:
     """The signed emotion change in an analysis, clamped to [-10, 10]; None when unreadable.
 
     Accepts a JSON object (also inside prose or a code fence) with a numeric `change`, or a bare
-    `change: N`; small models rarely produce clean JSON."""
+    `change: N`; small models rarely produce clean JSON. JSON's NaN is unreadable, not a change
+    (clamping would have made it +10)."""
     for match in re.finditer(r"\{[^{}]*\}", text):
         try:
             obj = json.loads(match.group(0))
         except json.JSONDecodeError:
             continue
         value = obj.get("change") if isinstance(obj, dict) else None
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value):
             return max(-MAX_CHANGE, min(MAX_CHANGE, float(value)))
     found = _CHANGE_FIELD.search(text)
     if found:
