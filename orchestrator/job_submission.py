@@ -81,13 +81,33 @@ def submit(kind: str, config: ExperimentConfig, sweep_file: Path | None, overrid
             staged.parent.mkdir(exist_ok=True)
             cluster_config = with_overrides(config, ["ray.address=auto"])
             staged.write_text(json.dumps(cluster_config.model_dump(mode="json"), indent=1))
-        return Submission(
-            client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env, metadata={"goldilocks.kind": kind}), address
-        )
+        metadata = {"goldilocks.kind": kind}
+        job_id = _submit_when_agent_is_up(client, entrypoint=entrypoint, runtime_env=runtime_env, metadata=metadata)
+        return Submission(job_id, address)
     except RuntimeError as exc:
         raise SubmitError(f"the job server at {address} refused the job: {exc}") from None
     finally:
         staged.unlink(missing_ok=True)
+
+
+AGENT_WAIT_S = 120.0
+
+
+def _agent_not_up(exc: BaseException) -> bool:
+    return isinstance(exc, RuntimeError) and "No available agent" in str(exc)
+
+
+def _submit_when_agent_is_up(client, **job) -> str:
+    """A head node that has just started answers on its dashboard before its job agent is up, and
+    refuses jobs meanwhile ("No available agent ..., try again later"): wait for it a while."""
+    from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
+
+    for attempt in Retrying(
+        retry=retry_if_exception(_agent_not_up), wait=wait_fixed(2.0), stop=stop_after_delay(AGENT_WAIT_S), reraise=True
+    ):
+        with attempt:
+            return client.submit_job(**job)
+    raise AssertionError("unreachable: Retrying either returns or re-raises")
 
 
 def status(job_id: str, address: str) -> str:

@@ -107,3 +107,48 @@ def test_submit_errors_are_clear(tmp_path):
         env={k: v for k, v in os.environ.items() if k != "GL_NOT_SET"},
     )
     assert out.returncode == 2 and "GL_NOT_SET, which is not set in this shell" in out.stdout
+
+
+PLANTED = "sk-gl-planted-4f1d9c0e7b2a"
+
+
+def test_a_secret_reaches_the_simulator_and_nothing_else(tiny_model, ray_head, openai_stub, tmp_path):
+    """A run submitted with the simulator's API key in the submitting shell: the simulator
+    endpoint gets it as its bearer token, and neither the job's entrypoint, its logs, the CLI's
+    output, MLflow's params and tags, nor any file the run wrote (the MLflow database, artifacts,
+    checkpoints, the stored config) holds it."""
+    url, env = ray_head
+    sets = [
+        "trainer.steps=1",
+        "rollout.groups_per_step=2",
+        "simulator.name=llm",
+        f"simulator.endpoint={openai_stub.url}",
+        "simulator.model=stub",
+        "simulator.api_key_env=GL_PLANTED_KEY",
+        f"workdir={tmp_path}/runs",
+        f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
+    ]
+    args = [BIN / "goldilocks", "submit", "run", DEMO, "--address", url, "--wait"]
+    for s in sets:
+        args += ["--set", s]
+    env = {**env, "COLUMNS": "200", "GL_PLANTED_KEY": PLANTED}
+    out = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert openai_stub.requests, "the simulator was never called"
+    assert openai_stub.authorizations and set(openai_stub.authorizations) == {f"Bearer {PLANTED}"}
+
+    job_id = out.stdout.split("submitted ")[1].split()[0]
+    # In a fresh interpreter: Ray reads its auth mode when first imported.
+    job = "from orchestrator.job_submission import _client; import sys; c = _client(sys.argv[1]); "
+    job += "print(c.get_job_info(sys.argv[2]).entrypoint); print(c.get_job_logs(sys.argv[2]))"
+    seen = subprocess.run([sys.executable, "-c", job, url, job_id], capture_output=True, text=True, env=env, timeout=120)
+    assert seen.returncode == 0 and "goldilocks" in seen.stdout, seen.stderr
+    assert PLANTED not in seen.stdout and PLANTED not in out.stdout + out.stderr
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("goldilocks-demo").experiment_id])
+    assert run.data.params["simulator.api_key_env"] == "GL_PLANTED_KEY"
+    assert not [k for k, v in {**run.data.params, **run.data.tags}.items() if PLANTED in v]
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "mlflow.db" for p in written) and any(p.suffix == ".safetensors" for p in written)
+    assert not [p for p in written if PLANTED.encode() in p.read_bytes()]

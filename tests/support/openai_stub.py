@@ -34,6 +34,7 @@ class OpenAIStub:
     def __init__(self) -> None:
         self.respond: Callable[[dict], Answer] = default_answer
         self.requests: list[dict] = []
+        self.authorizations: list[str | None] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -44,6 +45,7 @@ class OpenAIStub:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with stub._lock:
                     stub.requests.append(body)
+                    stub.authorizations.append(self.headers.get("Authorization"))
                     stub.in_flight += 1
                     stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
                 try:
