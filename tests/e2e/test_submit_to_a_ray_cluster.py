@@ -51,18 +51,18 @@ def ray_head():
     shutil.rmtree(root, ignore_errors=True)
 
 
+def submit_demo(url: str, env: dict, tmp_path: Path, *sets: str) -> subprocess.CompletedProcess:
+    """`goldilocks submit run configs/demo.yaml --wait`, its outputs in `tmp_path`."""
+    args = [BIN / "goldilocks", "submit", "run", DEMO, "--address", url, "--wait"]
+    for s in [*sets, f"workdir={tmp_path}/runs", f"tracking.uri=sqlite:///{tmp_path}/mlflow.db"]:
+        args += ["--set", s]
+    env = {**env, "COLUMNS": "200"}
+    return subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+
+
 def test_a_submitted_run_succeeds_and_logs_to_mlflow(tiny_model, ray_head, tmp_path):
     url, env = ray_head
-    sets = [
-        "trainer.steps=2",
-        "rollout.groups_per_step=2",
-        f"workdir={tmp_path}/runs",
-        f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
-    ]
-    args = [BIN / "goldilocks", "submit", "run", DEMO, "--address", url, "--wait"]
-    for s in sets:
-        args += ["--set", s]
-    out = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env={**env, "COLUMNS": "200"}, timeout=600)
+    out = submit_demo(url, env, tmp_path, "trainer.steps=2", "rollout.groups_per_step=2")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SUCCEEDED" in out.stdout and "goldilocks jobs logs raysubmit_" in out.stdout
     job_id = out.stdout.split("submitted ")[1].split()[0]
@@ -118,21 +118,9 @@ def test_a_secret_reaches_the_simulator_and_nothing_else(tiny_model, ray_head, o
     output, MLflow's params and tags, nor any file the run wrote (the MLflow database, artifacts,
     checkpoints, the stored config) holds it."""
     url, env = ray_head
-    sets = [
-        "trainer.steps=1",
-        "rollout.groups_per_step=2",
-        "simulator.name=llm",
-        f"simulator.endpoint={openai_stub.url}",
-        "simulator.model=stub",
-        "simulator.api_key_env=GL_PLANTED_KEY",
-        f"workdir={tmp_path}/runs",
-        f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
-    ]
-    args = [BIN / "goldilocks", "submit", "run", DEMO, "--address", url, "--wait"]
-    for s in sets:
-        args += ["--set", s]
-    env = {**env, "COLUMNS": "200", "GL_PLANTED_KEY": PLANTED}
-    out = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    env = {**env, "GL_PLANTED_KEY": PLANTED}
+    llm = [f"simulator.endpoint={openai_stub.url}", "simulator.model=stub", "simulator.api_key_env=GL_PLANTED_KEY"]
+    out = submit_demo(url, env, tmp_path, "trainer.steps=1", "rollout.groups_per_step=2", "simulator.name=llm", *llm)
     assert out.returncode == 0, out.stdout + out.stderr
     assert openai_stub.requests, "the simulator was never called"
     assert openai_stub.authorizations and set(openai_stub.authorizations) == {f"Bearer {PLANTED}"}
