@@ -15,7 +15,7 @@ from tests.support.processes import stop_session
 
 pytestmark = pytest.mark.slow
 
-STEPS = 6
+STEPS = 8
 SETTINGS = [
     f"trainer.steps={STEPS}",
     "trainer.checkpoint_every=2",
@@ -42,15 +42,16 @@ def test_driver_killed_mid_run_then_resumed_logs_each_step_once(tiny_model, tmp_
     driver = subprocess.Popen(args, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for("runs/*/checkpoints/step_000002", tmp_path, 300, driver)
-        time.sleep(1.0)  # well into step 3: its rollouts are under way, nothing of it is saved
-        os.kill(driver.pid, signal.SIGKILL)
+        os.kill(driver.pid, signal.SIGKILL)  # the next step is under way; nothing of it is saved
         assert driver.wait(timeout=30) == -signal.SIGKILL
         (run_dir,) = (tmp_path / "runs").iterdir()
         assert not (run_dir / "FINISHED").exists()
+        saved = max(int(p.name.split("_")[1]) for p in (run_dir / "checkpoints").glob("step_??????"))
+        assert 2 <= saved < STEPS
 
         resumed = run_cli("run", "--resume", "auto", cwd=tmp_path)
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-        assert f"resuming run {run_dir.name} after step 2" in resumed.stdout
+        assert f"resuming run {run_dir.name} after step {saved}" in resumed.stdout
     finally:
         stop_session(driver, grace_s=0)  # Ray's own processes, left behind by the killed driver
 
