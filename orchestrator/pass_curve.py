@@ -54,14 +54,16 @@ class PassCurve:
     drift: float = 0.0
     """c: change of the logit per step; `ahead` steps of it are added when predicting."""
 
+    def _rates(self, levels: np.ndarray, ahead: int) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.a + self.drift * ahead - self.b * levels)))
+
     def pass_rate(self, difficulty: float, ahead: int = 0) -> float:
-        return 1.0 / (1.0 + math.exp(-(self.a + self.drift * ahead - self.b * difficulty)))
+        return float(self._rates(np.asarray(difficulty, dtype=float), ahead))
 
     def batch_pass_rate(self, centre: float, spread: float, ahead: int = 0) -> float:
         """Expected pass rate of a batch proposed at `centre` whose groups are jittered by
         `curriculum.spread` (uniform in +-spread, clipped to [0, 1], as the driver draws them)."""
-        levels = np.clip(centre + spread * JITTER_NODES, 0.0, 1.0)
-        return float(np.mean(1.0 / (1.0 + np.exp(-(self.a + self.drift * ahead - self.b * levels)))))
+        return float(np.mean(self._rates(np.clip(centre + spread * JITTER_NODES, 0.0, 1.0), ahead)))
 
     def difficulty_for(self, target: float, ahead: int = 0, spread: float = 0.0) -> float:
         """Where the fitted curve, `ahead` steps on, crosses `target` (unclamped without jitter).
