@@ -6,8 +6,8 @@ it fits pass rate against difficulty with recency weights (pass_curve.py) and pr
 fit crosses the band centre (for a jittered batch: where its average over the jitter does). The
 recency weight is `decay`, or under `decay: auto` the one of pass_curve.DECAYS whose forecasts of
 the last `HOLDOUT` steps were best: real policies swing from step to step, synthetic ones drift
-smoothly, and each wants another memory. It moves at most `max_step` from the previous difficulty, clamps to
-[0, 1], and when the fit is uncertain (a loose slope, or evidence from one difficulty only) it
+smoothly, and each wants another memory. It moves at most `max_step` from the previous difficulty,
+after a batch outside the band only towards it (with `band` given), clamps to [0, 1], and when the fit is uncertain (a loose slope, or evidence from one difficulty only) it
 adds a little exploration noise so the next step also measures the curve's slope.
 
 With `signal="informative_frac"` the fit sees only whether each group's outcomes were mixed, and
@@ -47,6 +47,7 @@ class BandSampler(BaseSampler):
         explore: float = 0.03,
         signal: Signal = "pass_rate",
         spread: float = 0.0,
+        band: tuple[float, float] | None = None,
         seed: int | None = None,
     ):
         if not 0.0 < target < 1.0:
@@ -59,6 +60,7 @@ class BandSampler(BaseSampler):
         self.explore = explore
         self.signal = signal
         self.spread = spread
+        self.band = band
         self.seed = seed
 
     def _rng_for(self, step: int) -> np.random.Generator:
@@ -96,4 +98,21 @@ class BandSampler(BaseSampler):
         distinct = len({round(o.difficulty, 4) for o in evidence})
         if curve.slope_sd > UNCERTAIN_SLOPE * max(curve.b, MIN_SLOPE) or distinct < 2:
             aim += rng.normal(0.0, self.explore)
-        return last + float(np.clip(aim - last, -self.max_step, self.max_step))
+        low, high = self._moves_allowed(steps[-1])
+        return last + float(np.clip(aim - last, low, high))
+
+    def _moves_allowed(self, latest: list[tuple[float, float, float]]) -> tuple[float, float]:
+        """At most `max_step` either way; and after a batch outside `band`, only towards it. A
+        fit can argue against the latest batch - a drift term extrapolating a policy that has
+        stopped improving, a shallow slope fitted below a cliff - and a step that follows it
+        lands further from the band on exactly the steps where the policy has just changed."""
+        low, high = -self.max_step, self.max_step
+        episodes = sum(n for _, _, n in latest)
+        if self.band is None or not episodes:
+            return low, high
+        rate = sum(k for _, k, _ in latest) / episodes
+        if rate < self.band[0]:
+            high = 0.0
+        elif rate > self.band[1]:
+            low = 0.0
+        return low, high

@@ -116,6 +116,7 @@ def make_controller(config: ExperimentConfig, study_name: str, storage: str | No
             decay=None if c.decay == "auto" else c.decay,
             signal=c.signal,
             spread=c.spread,
+            band=c.band if c.signal == "pass_rate" else None,
             seed=config.seed,
         )
     elif c.controller == "tpe":

@@ -2,11 +2,15 @@
 AdaRFT and Optuna's own samplers on the same problem (same seeds, same step budget)."""
 
 import numpy as np
+import optuna
 import pytest
+from optuna.distributions import FloatDistribution
 
+from orchestrator.band_sampler import BandSampler
 from orchestrator.config import load_config
 from orchestrator.controllers import make_controller
 from orchestrator.pass_curve import tracking_ratio
+from orchestrator.study_records import GROUP_POINTS_ATTR
 from orchestrator.synthetic_learner import SyntheticLearner, drive
 
 STEPS, WARMUP, SEEDS = 60, 12, (0, 1, 2)
@@ -78,3 +82,36 @@ def test_moves_are_bounded_and_stay_in_the_unit_interval():
     trace = drive(make_controller(cfg, "s", None), SyntheticLearner(skill=8.0), 20)
     steps = np.abs(np.diff(trace.difficulties))
     assert np.all(steps <= 0.05 + 1e-9) and all(0.0 <= d <= 1.0 for d in trace.difficulties)
+
+
+RISE_THEN_SLIP = [(0.30, 0.43), (0.25, 0.53), (0.29, 0.59), (0.39, 0.49), (0.45, 0.56), (0.55, 0.52), (0.63, 0.47),
+                  (0.60, 0.73), (0.70, 0.60), (0.80, 0.60), (0.90, 0.39)]  # fmt: skip
+"""Difficulty and pass rate of the first steps of a real run (bench/curriculum.py, seed 0): the
+policy kept passing ~55% while the difficulty rose, then fell below the band at 0.9."""
+
+
+def _trials(history: list[tuple[float, float]]) -> list[optuna.trial.FrozenTrial]:
+    rng = np.random.default_rng(0)
+    return [
+        optuna.trial.create_trial(
+            params={"difficulty": d},
+            distributions={"difficulty": FloatDistribution(0.0, 1.0)},
+            value=0.0,
+            user_attrs={GROUP_POINTS_ATTR: [[d, float(k), 8.0] for k in rng.binomial(8, p, 12)]},
+        )
+        for d, p in history
+    ]
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_after_a_batch_outside_the_band_the_next_step_only_moves_towards_it(mirrored):
+    """The fit of that run, its drift term extrapolating ten steps of improvement, aimed the next
+    step harder still (0.98); the latest batch outranks the forecast's direction. Mirrored
+    (d -> 1 - d, p -> 1 - p): a batch above the band never leads to an easier step."""
+    history = [(1 - d, 1 - p) for d, p in RISE_THEN_SLIP] if mirrored else RISE_THEN_SLIP
+    last = history[-1][0]
+    guarded = BandSampler(target=0.5, initial=0.3, band=(0.4, 0.6), seed=0)
+    unguarded = BandSampler(target=0.5, initial=0.3, seed=0)
+    towards = -1 if mirrored else 1
+    assert towards * (unguarded.propose(_trials(history), "difficulty", np.random.default_rng(0)) - last) > 0.05
+    assert towards * (guarded.propose(_trials(history), "difficulty", np.random.default_rng(0)) - last) <= 0
