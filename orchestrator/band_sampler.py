@@ -6,9 +6,10 @@ it fits pass rate against difficulty with recency weights (pass_curve.py) and pr
 fit crosses the band centre (for a jittered batch: where its average over the jitter does). The
 recency weight is `decay`, or under `decay: auto` the one of pass_curve.DECAYS whose forecasts of
 the last `HOLDOUT` steps were best: real policies swing from step to step, synthetic ones drift
-smoothly, and each wants another memory. It moves at most `max_step` from the previous difficulty,
-after a batch outside the band only towards it (with `band` given), clamps to [0, 1], and when the fit is uncertain (a loose slope, or evidence from one difficulty only) it
-adds a little exploration noise so the next step also measures the curve's slope.
+smoothly, and each wants another memory. It moves at most `max_step` from the previous
+difficulty, after a batch outside the band only towards it (with `band` given), clamps to [0, 1],
+and when the fit is uncertain (a loose slope, or evidence from one difficulty only) it adds a
+little exploration noise so the next step also measures the curve's slope.
 
 With `signal="informative_frac"` the fit sees only whether each group's outcomes were mixed, and
 the aim is the most informative difficulty, where the fitted pass rate is 0.5.

@@ -40,6 +40,7 @@ from orchestrator.rollout_pool import RolloutPool, WorkersLost
 from orchestrator.tracking import MlflowTracker, Tracker
 from workers.backends import SamplingConfig
 from workers.env.llm_simulator import SimulatorUnavailable
+from workers.env.scenario_bank import Scenario
 from workers.learner import Learner, LearnerSettings
 from workers.rl.advantages import ADVANTAGES, informative_group_fraction
 from workers.rollout_worker import RolloutSettings, RolloutWorker
@@ -85,10 +86,14 @@ def resolve_policy_model(name: str, seed: int, log: Callable[[str], None] = prin
 
 
 def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: float, step: int) -> list[EpisodeRequest]:
-    """One scenario per group; with `curriculum.spread` each group's difficulty is jittered around
-    the proposal, so one batch also measures the pass rate of nearby levels."""
+    """One scenario per group, distinct while the split has enough; a batch of more groups than
+    scenarios takes them all once per round (the two-intent demo split has 42). With
+    `curriculum.spread` each group's difficulty is jittered around the proposal, so one batch also
+    measures the pass rate of nearby levels."""
     scenarios = config.simulator.scenarios_of(config.simulator.split)
-    picked = rng.sample(scenarios, k=min(config.rollout.groups_per_step, len(scenarios)))
+    picked: list[Scenario] = []
+    while len(picked) < config.rollout.groups_per_step:
+        picked += rng.sample(scenarios, k=min(config.rollout.groups_per_step - len(picked), len(scenarios)))
     spread = config.curriculum.spread
     levels = [min(1.0, max(0.0, difficulty + spread * (2 * rng.random() - 1))) if spread else difficulty for _ in picked]
     return [

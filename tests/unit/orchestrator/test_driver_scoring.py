@@ -1,4 +1,5 @@
 import random
+from collections import Counter
 
 import pytest
 
@@ -48,6 +49,18 @@ def test_sample_requests_make_whole_groups_of_one_scenario():
         assert len(group) == 3 and len({r.scenario.id for r in group}) == 1
         assert all(r.difficulty == 0.25 for r in group)
     assert len({r.scenario.id for r in reqs}) == 4
+
+
+def test_a_batch_of_more_groups_than_scenarios_uses_each_scenario_as_evenly_as_it_can():
+    """The demo split has 42 scenarios; 100 groups once silently became 42."""
+    cfg = load_config(None, ["rollout.group_size=2", "rollout.groups_per_step=100"])
+    scenarios = cfg.simulator.scenarios_of(cfg.simulator.split)
+    reqs = sample_requests(cfg, random.Random(0), 0.5, step=0)
+    groups = {r.group: r.scenario.id for r in reqs}
+    assert len(reqs) == 200 and len(groups) == 100
+    uses = Counter(groups.values())
+    assert set(uses) == {s.id for s in scenarios} and max(uses.values()) - min(uses.values()) <= 1
+    assert len({r.seed for r in reqs}) == 100
 
 
 def test_sample_dialogues_show_best_and_worst_with_the_scorers_reading():
