@@ -34,6 +34,8 @@ CONTROLLERS = {
     "band": ["curriculum.controller=band", START],
     "band+spread0.1": ["curriculum.controller=band", "curriculum.spread=0.1", START],
     "adarft+spread0.1": ["curriculum.controller=adarft", "curriculum.spread=0.1", START],
+    "band+spread0.3": ["curriculum.controller=band", "curriculum.spread=0.3", START],
+    "adarft+spread0.3": ["curriculum.controller=adarft", "curriculum.spread=0.3", START],
     "tpe": ["curriculum.controller=tpe", START],
     "gp": ["curriculum.controller=gp", START],
 }
@@ -70,12 +72,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--curve", choices=CURVES, default="gentle")
+    parser.add_argument("--controllers", default=",".join(CONTROLLERS), help="comma-separated subset")
     args = parser.parse_args()
+    unknown = set(args.controllers.split(",")) - set(CONTROLLERS)
+    if unknown:
+        parser.error(f"--controllers: unknown {', '.join(sorted(unknown))}; known: {', '.join(CONTROLLERS)}")
     curve = CURVES[args.curve]
     seeds = [int(s) for s in args.seeds.split(",")]
     warmup = args.steps // 5
     result: dict[str, dict] = {}
-    for name, overrides in CONTROLLERS.items():
+    for name in args.controllers.split(","):
+        overrides = CONTROLLERS[name]
         per_seed = []
         for seed in seeds:
             cfg = load_config(None, [*overrides, f"seed={seed}", f"trainer.steps={args.steps}"])
