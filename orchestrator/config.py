@@ -130,7 +130,11 @@ class CurriculumConfig(_Section):
     spread: float = Field(0.0, ge=0, le=0.5, description="Per-group difficulty jitter (+-), so a batch measures nearby levels.")
     adarft_eta: float = Field(0.5, gt=0, description="`adarft`: step size eta (the paper's 50 on a 0-100 scale).")
     adarft_alpha: float = Field(2.0, gt=0, description="`adarft`: sensitivity alpha.")
-    storage: str | None = Field(None, description="Optuna storage of the controller's study (default: sqlite in the run dir).")
+    storage: str | None = Field(
+        None,
+        description="Optuna storage of the controller's study: an RDB URL or a journal file `*.log` "
+        "(default: sqlite in the run dir).",
+    )
 
     @model_validator(mode="after")
     def _band_ordered(self) -> CurriculumConfig:

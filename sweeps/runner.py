@@ -26,6 +26,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from orchestrator.config import ExperimentConfig, with_overrides
+from orchestrator.optuna_storage import is_journal, journal
 from orchestrator.ray_session import cpus_needed, ray_session
 from sweeps.search_space import suggest
 from sweeps.sweep_config import SweepConfig
@@ -75,8 +76,8 @@ def open_study(sweep: SweepConfig, storage_url: str) -> tuple[optuna.Study, optu
     of a driver that died are failed and retried once; a journal file (`*.log`) has none."""
     _quiet_optuna()
     storage: optuna.storages.BaseStorage
-    if storage_url.endswith(".log"):
-        storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(storage_url))
+    if is_journal(storage_url):
+        storage = journal(storage_url)
     else:
         storage = RDBStorage(
             storage_url,
@@ -114,7 +115,7 @@ def counted(study: optuna.Study) -> int:
 def retry_journal_orphans(study: optuna.Study, storage_url: str) -> None:
     """A journal file has no heartbeats: one driver per file, so at start every trial still
     RUNNING belongs to a driver that died, and is failed and retried once here."""
-    if not storage_url.endswith(".log"):
+    if not is_journal(storage_url):
         return
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(t.number, state=TrialState.FAIL)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import optuna
 
 from orchestrator.config import ExperimentConfig, with_overrides
+from orchestrator.optuna_storage import open_storage
 from sweeps.search_space import as_overrides
 from sweeps.sweep_config import SweepConfig
 
@@ -43,7 +44,7 @@ def run_trial(
     from orchestrator.driver import RunStopped, train
     from orchestrator.tracking import MlflowTracker
 
-    study = optuna.load_study(study_name=study_name, storage=storage, pruner=make_pruner(sweep))
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage), pruner=make_pruner(sweep))
     trial = optuna.trial.Trial(study, spec.trial_id)
     metric = sweep.objective.metric
     values: list[float] = []

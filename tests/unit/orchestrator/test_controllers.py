@@ -74,6 +74,22 @@ def test_a_step_asked_but_never_told_is_marked_failed_on_reopen(tmp_path):
     assert [t.state for t in reopened.study.trials] == [optuna.trial.TrialState.FAIL]
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_reopened_band_study_continues_where_it_stopped(tmp_path, kind):
+    """Both storages the config accepts: the controller re-opened on the stored study proposes
+    what the uninterrupted one does, from the same evidence."""
+    storage = f"sqlite:///{tmp_path}/c.db" if kind == "sqlite" else str(tmp_path / "c.log")
+    cfg = load_config(None, ["curriculum.controller=band", f"curriculum.storage={storage}"])
+    uninterrupted, stored = make_controller(cfg, "run", None), make_controller(cfg, "run", storage)
+    for step, rate in enumerate([0.8, 0.7, 0.65, 0.55]):
+        for c in (uninterrupted, stored):
+            d = c.propose(step)
+            c.observe(step, d, stats(rate, d))
+    reopened = make_controller(cfg, "run", storage)
+    assert reopened.completed_steps() == 4
+    assert reopened.propose(4) == pytest.approx(uninterrupted.propose(4))
+
+
 def test_noise_sd_from_the_groups():
     s = BatchStats(0.5, 1.0, 0.5, group_difficulties=(0.3, 0.3), group_passes=(0, 8), group_size=8)
     assert s.noise_sd == pytest.approx(math.sqrt(0.5 / 2))
