@@ -15,8 +15,8 @@ group's difficulty jittered by +-0.3, which lets a batch sit halfway down a clif
 curve, like the one the rule user has where it hides its cue). Each run trains the demo job
 (`configs/demo.yaml`, with the experiment's SETUP, plus `--set`) on a private Ray cluster with
 MLflow in DIR, and evaluates held-out scenarios every fifth of the run at levels 0.2 / 0.5 / 0.8
-and 1.0 (the last only to check that the policy has not outgrown the knob). Figures after a warm-
-up of 20% of the steps, per controller (mean over seeds, and per seed): tracking_ratio,
+and 1.0 (the last only to check that the policy has not outgrown the knob). Figures after a
+warm-up of 20% of the steps, per controller (mean over seeds, and per seed): tracking_ratio,
 in_band_frac, informative_frac, eval_hard_score (final held-out score at 0.8; eval_score@0.5 and
 eval_score@0.2 beside it), pass_at_1 (final success rate at d = 1), steps_to_target (first
 evaluation step whose 0.8 score reaches --target). Writes DIR/curriculum.png; the last line is one
