@@ -14,6 +14,8 @@ from orchestrator.study_records import GROUP_POINTS_ATTR
 from orchestrator.synthetic_learner import SyntheticLearner, drive
 
 STEPS, WARMUP, SEEDS = 60, 12, (0, 1, 2)
+"""Every assertion below is on a statistic over seeds, with a margin: one seed's trajectory
+depends on the CPU's floating-point rounding (an AVX2 machine and an AVX-512 one drift apart)."""
 
 
 CLIFF = {"slope": 30.0, "skill": 21.0, "rate": 0.04}
@@ -21,9 +23,9 @@ CLIFF = {"slope": 30.0, "skill": 21.0, "rate": 0.04}
 rule user's where it stops showing its cue - and moves slowly as the learner learns."""
 
 
-def run(name: str, *overrides: str, curve: dict | None = None) -> tuple[float, float, list[float]]:
+def run(name: str, *overrides: str, curve: dict | None = None, seeds=SEEDS) -> tuple[float, float, list[float]]:
     ratios, in_band, last = [], [], []
-    for seed in SEEDS:
+    for seed in seeds:
         keys = [f"curriculum.controller={name}", f"seed={seed}", "curriculum.initial_difficulty=0.3", *overrides]
         cfg = load_config(None, keys)
         learner = SyntheticLearner(rng=np.random.default_rng(seed), **(curve or {}))
@@ -51,7 +53,7 @@ def test_band_tracks_the_drifting_band_better_than_every_peer(results):
 
 def test_band_follows_the_learner_up_the_difficulty_scale(results):
     _, _, last = results["band"]
-    assert min(last) > 0.6
+    assert np.mean(last) > 0.7
 
 
 def test_spread_keeps_band_on_target():
@@ -72,9 +74,9 @@ def test_at_a_cliff_only_a_jittered_batch_holds_the_band_and_band_aims_it_best()
 def test_pass_counts_steer_better_than_mixed_outcomes_alone(results):
     """What the README reports: the informative signal still follows the learner up the scale,
     but, blind to which side of the band a group fell, it aims worse than the pass counts."""
-    informative_ratio, _, last = run("band", "curriculum.signal=informative_frac")
+    informative_ratio, _, last = run("band", "curriculum.signal=informative_frac", seeds=range(6))
     assert results["band"][0] < informative_ratio < results["fixed"][0]
-    assert min(last) > 0.4
+    assert np.mean(last) > 0.45
 
 
 def test_moves_are_bounded_and_stay_in_the_unit_interval():
