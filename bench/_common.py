@@ -13,9 +13,9 @@ def opening_prompts(model_dir: str, n: int) -> list[list[int]]:
     from transformers import AutoTokenizer
 
     from workers.chat_format import opening_segment
+    from workers.env.english_scenarios import english_split
     from workers.env.phrases import phrase_bank
     from workers.env.rule_simulator import RuleSimulator
-    from workers.env.scenario_bank import english_split
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     scenarios = english_split("train")

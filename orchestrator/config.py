@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 if TYPE_CHECKING:
     from workers.env.llm_simulator import LlmSettings
-    from workers.env.scenario_bank import Scenario
+    from workers.env.scenario import Scenario
 
 
 class ConfigError(ValueError):

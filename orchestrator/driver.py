@@ -40,7 +40,7 @@ from orchestrator.rollout_pool import RolloutPool, WorkersLost
 from orchestrator.tracking import MlflowTracker, Tracker
 from workers.backends import SamplingConfig
 from workers.env.llm_simulator import SimulatorUnavailable
-from workers.env.scenario_bank import Scenario
+from workers.env.scenario import Scenario
 from workers.learner import Learner, LearnerSettings
 from workers.rl.advantages import ADVANTAGES, informative_group_fraction
 from workers.rollout_worker import RolloutSettings, RolloutWorker

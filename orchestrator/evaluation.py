@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from orchestrator.config import ExperimentConfig
-from workers.env.scenario_bank import Scenario
+from workers.env.scenario import Scenario
 from workers.env.scripted_policies import scripted_policy
 from workers.env.simulator import make_simulator, start_all, step_all
 from workers.types import Episode, EpisodeRequest

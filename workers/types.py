@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workers.env.scenario_bank import Scenario
+from workers.env.scenario import Scenario
 
 
 @dataclass(frozen=True)

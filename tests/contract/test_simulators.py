@@ -2,9 +2,10 @@
 
 import pytest
 
+from workers.env.emotion_track import SATISFIED
+from workers.env.english_scenarios import english_split
 from workers.env.llm_simulator import ChatEndpoint, LlmSettings
-from workers.env.scenario_bank import english_split
-from workers.env.simulator import SATISFIED, SIMULATORS, make_simulator
+from workers.env.simulator import SIMULATORS, make_simulator
 from workers.env.strategy_scorer import judge_reply
 
 SCENARIOS = english_split("all")[::17]

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from tests.support.openai_stub import Answer, default_answer, is_analysis
-from workers.env.difficulty import rule_knobs
+from workers.env.difficulty import episode_draws, rule_knobs
 from workers.env.llm_simulator import ChatEndpoint, LlmSettings, LlmSimulator, SimulatorUnavailable
 from workers.env.scenario_bank import load_scenarios
 from workers.env.simulator import start_all, step_all
@@ -25,7 +25,7 @@ def test_a_turn_moves_emotion_by_the_scaled_change_and_returns_the_users_message
     assert opening == "I still feel a bit low about it."
     start = sim.emotion
     turn = sim.step("Tell me more, I am listening.")
-    knobs = rule_knobs(0.2, SCENARIO.personality)
+    knobs = rule_knobs(0.2, SCENARIO.personality, episode_draws(sim.seed, SCENARIO.id))
     assert turn.emotion == pytest.approx(start + 0.5 * knobs.relief * (100 - start))
     assert turn.label == "helped" and not turn.parse_failed and not turn.done
     assert turn.message == "I still feel a bit low about it."

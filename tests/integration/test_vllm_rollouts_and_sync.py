@@ -5,7 +5,7 @@ One engine for the module: vLLM's in-process engine is heavy to start."""
 import pytest
 import torch
 
-from workers.env.scenario_bank import english_split
+from workers.env.english_scenarios import english_split
 from workers.learner import Learner, LearnerSettings
 from workers.rl.token_logprobs import token_logprobs_and_entropy
 from workers.types import EpisodeRequest, TrainBatch

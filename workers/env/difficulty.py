@@ -1,70 +1,114 @@
-"""How the `rule` simulator's difficulty d in [0, 1] turns into concrete knobs.
+"""How difficulty d in [0, 1] turns into a simulated user's knobs: every effect continuous in d.
 
-Every knob moves monotonically with d (the user starts sadder, reveals less, rewards a fitting
-reply less, punishes a misfit more, tolerates fewer unhelpful turns), which is what makes the pass
-rate of any fixed policy non-increasing in d. Personality scales the knobs but never reverses them.
+Each knob is either a continuous function of d or a probability that is: whether the opening
+shows a cue, whether the user restates the need after a misfit, how many unhelpful replies they
+tolerate. The randomness comes from draws fixed by the episode's seed (`EpisodeDraws`), the same
+at every d, and each knob compares its draw with a threshold that only gets stricter as d rises.
+So one episode played at a higher d meets a user who starts lower, shows no cue it hid at a
+lower d, forgives no more and rewards no more: the episode can only get harder, and any fixed
+policy's pass rate and mean reward are non-increasing in d (tests/unit/workers/env/test_knob.py
+checks both on a 0.05 grid, with the smoothness the controller needs).
 
-A fitting reply relieves a share (`relief`) of the distress still left, 100 - emotion, rather than a
-fixed number of points: each further good turn helps less, emotion approaches 100 without
-overshooting, and a policy's final emotion falls smoothly as d rises.
+| knob              | d = 0        | d = 1       | meaning                                                    |
+|-------------------|--------------|-------------|------------------------------------------------------------|
+| start_emotion     | 55 +- 8      | 30 +- 8     | emotion (0-100) before the first reply (RLVER: 30)          |
+| explicit cue      | always       | never       | the opening states the need: probability 1 - 2d            |
+| vague cue         | always       | never       | the opening hints at it: probability 1 - d                 |
+| hint on a misfit  | always       | never       | the user then restates the need: probability 1 - 2d        |
+| relief            | 0.6          | 0.3         | share of (100 - emotion) a fitting reply wins back          |
+| penalty           | 5            | 20          | lost to a misfit (other strategy, none, fragment, echo ...) |
+| hack_penalty      | 7.5          | 30          | lost to a mixed (cue-stuffed) or degenerate reply           |
+| harm_penalty      | 10           | 40          | lost to a hostile, blaming, mocking or retracting reply     |
+| generic_delta     | +3           | -12         | plain comfort, 3 - 15d: helps while d < 0.2                 |
+| patience          | 3            | 1 - 2       | unhelpful replies tolerated: floor(3 - 2d + u), u uniform   |
 
-| knob              | d = 0 | d = 1 | meaning                                                    |
-|-------------------|-------|-------|------------------------------------------------------------|
-| start_emotion     | 55    | 30    | emotion (0-100) before the first agent reply (RLVER: 30)    |
-| explicit cue      | yes   | no    | the opening states the need outright while d < 1/3          |
-| vague cue         | yes   | no    | the opening hints at the need while d < 0.9                 |
-| hint_on_miss      | yes   | no    | after a misfit the user restates the need while d < 1/2     |
-| relief            | 0.6   | 0.3   | share of (100 - emotion) a fitting reply wins back          |
-| penalty           | 5     | 20    | emotion lost by a misfit or an unrecognisable reply         |
-| hack_penalty      | 7.5   | 30    | emotion lost by a mixed (cue-stuffed) or degenerate reply   |
-| generic_delta     | +6    | -20   | plain comfort: helps while d < 0.1, a misfit from d = 1/4   |
-| patience          | 3     | 1     | unhelpful replies tolerated before the user leaves          |
-
-Personalities: `negative` users take misfits harder (penalty x1.3), `passive` ones warm up
+Personalities: `negative` users take misfits harder (penalties x1.3), `passive` ones warm up
 slower (relief x0.85), `avoidant` ones leave sooner (patience - 1, at least 1).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from workers.env.draws import unit_draw
+
+START_JITTER = 8.0
+"""Half-width of the per-episode spread of the starting emotion: users are not all alike, and a
+spread turns each threshold on the emotion scale into a ramp in d instead of a step."""
+
+
+@dataclass(frozen=True)
+class EpisodeDraws:
+    """Uniform draws in [0, 1) fixed by the episode's seed, never by d."""
+
+    start: float
+    explicit: float
+    vague: float
+    patience: float
+    seed: int
+    key: str
+
+    def hint(self, turn: int) -> float:
+        """The draw that decides whether the user restates the need after a misfit at `turn`."""
+        return unit_draw(self.seed, self.key, "hint", turn)
+
+
+def episode_draws(seed: int, key: str) -> EpisodeDraws:
+    """The draws of the episode with this seed on this scenario (`key`: its id)."""
+    return EpisodeDraws(
+        start=unit_draw(seed, key, "start"),
+        explicit=unit_draw(seed, key, "explicit"),
+        vague=unit_draw(seed, key, "vague"),
+        patience=unit_draw(seed, key, "patience"),
+        seed=seed,
+        key=key,
+    )
 
 
 @dataclass(frozen=True)
 class RuleKnobs:
+    difficulty: float
     start_emotion: float
     explicit_cue: bool
     vague_cue: bool
-    hint_on_miss: bool
     relief: float
     penalty: float
     hack_penalty: float
+    harm_penalty: float
     generic_delta: float
     patience: int
+    draws: EpisodeDraws
+
+    def hint_on_miss(self, turn: int) -> bool:
+        return self.draws.hint(turn) >= 2 * self.difficulty
 
 
-def rule_knobs(difficulty: float, personality: str) -> RuleKnobs:
+def rule_knobs(difficulty: float, personality: str, draws: EpisodeDraws) -> RuleKnobs:
     if not 0.0 <= difficulty <= 1.0:
         raise ValueError(f"difficulty must lie in [0, 1], got {difficulty}")
     d = difficulty
     relief = 0.6 - 0.3 * d
     penalty = 5.0 + 15.0 * d
-    patience = round(3 - 2 * d)
+    patience = math.floor(3 - 2 * d + draws.patience)
     if personality == "negative":
         penalty *= 1.3
     elif personality == "passive":
         relief *= 0.85
     elif personality == "avoidant":
-        patience = max(1, patience - 1)
+        patience -= 1
     else:
         raise ValueError(f"unknown personality {personality!r}")
     return RuleKnobs(
-        start_emotion=55.0 - 25.0 * d,
-        explicit_cue=d < 1 / 3,
-        vague_cue=d < 0.9,
-        hint_on_miss=d < 0.5,
+        difficulty=d,
+        start_emotion=55.0 - 25.0 * d + START_JITTER * (2 * draws.start - 1),
+        explicit_cue=draws.explicit >= 2 * d,
+        vague_cue=draws.vague >= d,
         relief=relief,
         penalty=penalty,
         hack_penalty=1.5 * penalty,
-        generic_delta=max(-penalty, 6.0 - 60.0 * d),
-        patience=patience,
+        harm_penalty=2.0 * penalty,
+        generic_delta=max(-penalty, 3.0 - 15.0 * d),
+        patience=max(1, patience),
+        draws=draws,
     )

@@ -14,7 +14,8 @@ from importlib import resources
 
 from workers.env.difficulty import RuleKnobs
 from workers.env.phrases import phrase_bank
-from workers.env.scenario_bank import Scenario
+from workers.env.rlver_scenarios import RLVER_INTENTS
+from workers.env.scenario import Scenario
 
 LANGUAGES = ("en", "zh")
 LEVEL_NAMES = ("simple", "normal", "hard")
@@ -82,7 +83,5 @@ def disclosure_text(prompts: PromptSet, knobs: RuleKnobs) -> str:
 def intent_text(scenario: Scenario, language: str) -> str:
     """The hidden need in the prompt's language (RLVER's own wording for Chinese)."""
     if language == "zh":
-        from workers.env.rlver_scenarios import RLVER_INTENTS
-
         return next(text for text, name in RLVER_INTENTS.items() if name == scenario.intent)
     return phrase_bank().strategies[scenario.intent].intent

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 import openai
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from workers.env.difficulty import RuleKnobs, rule_knobs
+from workers.env.difficulty import RuleKnobs, episode_draws, rule_knobs
+from workers.env.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 from workers.env.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
-from workers.env.scenario_bank import Scenario
-from workers.env.simulator import EmotionTrack, UserTurn, fitting_reply_gain
+from workers.env.scenario import Scenario, realise
 
 MAX_CHANGE = 10.0
 HELPED, HURT, NEUTRAL, UNPARSED = "helped", "hurt", "neutral", "unparsed"
@@ -179,10 +179,10 @@ class LlmSimulator:
         lang = self.endpoint.settings.language
         self._language = scenario.language if lang == "auto" else lang
         self._prompts = prompt_set(self._language)
-        self._scenario = scenario
+        self._scenario = realise(scenario, self.seed)
         self._difficulty = difficulty
-        self._knobs = rule_knobs(difficulty, scenario.personality)
-        self.track.reset(self._knobs.start_emotion, self._knobs.patience)
+        self._knobs = rule_knobs(difficulty, scenario.personality, episode_draws(self.seed, scenario.id))
+        self.track.reset(self._knobs.start_emotion, self._knobs.patience, walkout_cost=self._knobs.penalty)
         self._history = []
         opening = await self._user_message(self._prompts.opening)
         self._history.append(("user", opening))

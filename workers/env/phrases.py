@@ -14,9 +14,16 @@ class StrategyPhrases:
     name: str
     intent: str
     markers: tuple[str, ...]
-    explicit: tuple[str, ...]
-    vague: tuple[str, ...]
+    explicit: dict[str, tuple[str, ...]]
+    """Cue sentences that state the need, by split (`train`, `test`)."""
+    vague: dict[str, tuple[str, ...]]
+    """Cue sentences that only hint at it, by split."""
     replies: tuple[str, ...]
+
+    @property
+    def all_cues(self) -> tuple[str, ...]:
+        """Every cue sentence of this need, in every split."""
+        return tuple(c for cues in (self.explicit, self.vague) for split in cues.values() for c in split)
 
 
 @dataclass(frozen=True)
@@ -41,8 +48,8 @@ def phrase_bank() -> PhraseBank:
             name=name,
             intent=s["intent"],
             markers=tuple(s["markers"]),
-            explicit=tuple(s["explicit"]),
-            vague=tuple(s["vague"]),
+            explicit={split: tuple(cues) for split, cues in s["explicit"].items()},
+            vague={split: tuple(cues) for split, cues in s["vague"].items()},
             replies=tuple(s["replies"]),
         )
         for name, s in raw["strategies"].items()

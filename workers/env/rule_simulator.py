@@ -1,20 +1,22 @@
 """The deterministic `rule` simulator: an emotion model driven by the strategy scorer.
 
-Per agent reply: the scorer labels the reply; a label equal to the hidden intent wins back
-`relief` of the distress left, plain comfort moves emotion by `generic_delta`, a stuffed or
-degenerate reply costs `hack_penalty`, anything else lowers it by `penalty` (knobs in
-`difficulty.py`). The user says goodbye once content (emotion >= 95), leaves when emotion hits 0
-or when unhelpful replies exhaust their patience while below the pass threshold, and otherwise
-stops at max turns. Pass = final emotion >= the pass threshold.
+Per agent reply: the scorer labels the reply (reading it beside everything the user has said, so
+echoed words earn nothing); a label equal to the hidden intent wins back `relief` of the distress
+left, plain comfort moves emotion by `generic_delta`, a stuffed or degenerate reply costs
+`hack_penalty`, a harmful one `harm_penalty`, anything else `penalty` (knobs in `difficulty.py`).
+The user says goodbye once content, leaves when emotion hits 0 or when unhelpful replies exhaust
+their patience while below the pass threshold, and otherwise stops at max turns. Pass = final
+emotion >= the pass threshold.
 """
 
 from __future__ import annotations
 
-from workers.env.difficulty import RuleKnobs, rule_knobs
+from workers.env.difficulty import RuleKnobs, episode_draws, rule_knobs
+from workers.env.draws import stable_pick
+from workers.env.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 from workers.env.phrases import phrase_bank
-from workers.env.scenario_bank import Scenario
-from workers.env.simulator import EmotionTrack, UserTurn, fitting_reply_gain, stable_pick
-from workers.env.strategy_scorer import DEGENERATE, GENERIC, MIXED, judge_reply
+from workers.env.scenario import Scenario, realise
+from workers.env.strategy_scorer import DEGENERATE, GENERIC, HARMFUL, MIXED, judge_reply
 
 
 class RuleSimulator:
@@ -23,34 +25,39 @@ class RuleSimulator:
         self.seed = seed
         self._scenario: Scenario | None = None
         self._knobs: RuleKnobs | None = None
+        self._heard: list[str] = []
 
     @property
     def emotion(self) -> float:
         return self.track.emotion
 
     def start(self, scenario: Scenario, difficulty: float) -> str:
-        self._scenario = scenario
-        self._knobs = rule_knobs(difficulty, scenario.personality)
-        self.track.reset(self._knobs.start_emotion, self._knobs.patience)
+        self._scenario = realise(scenario, self.seed)
+        self._knobs = rule_knobs(difficulty, scenario.personality, episode_draws(self.seed, scenario.id))
+        self.track.reset(self._knobs.start_emotion, self._knobs.patience, walkout_cost=self._knobs.penalty)
         bank = phrase_bank()
         cues = bank.strategies[scenario.intent]
-        parts = [scenario.situation, self._pick(bank.feelings[scenario.personality], "feeling")]
+        parts = [self._scenario.situation, self._pick(bank.feelings[scenario.personality], "feeling")]
         if self._knobs.vague_cue:
-            parts.append(self._pick(cues.vague, "vague"))
+            parts.append(self._pick(cues.vague[scenario.split], "vague"))
         if self._knobs.explicit_cue:
-            parts.append(self._pick(cues.explicit, "explicit"))
-        return " ".join(parts)
+            parts.append(self._pick(cues.explicit[scenario.split], "explicit"))
+        opening = " ".join(parts)
+        self._heard = [opening]
+        return opening
 
     def step(self, agent_reply: str) -> UserTurn:
         if self._scenario is None or self._knobs is None:
             raise RuntimeError("RuleSimulator.step called before start")
         knobs, bank = self._knobs, phrase_bank()
         self.track.next_turn()
-        label = judge_reply(agent_reply).label
+        label = judge_reply(agent_reply, heard=" ".join(self._heard)).label
         if label == self._scenario.intent:
             delta = fitting_reply_gain(self.emotion, knobs.relief)
         elif label == GENERIC:
             delta = knobs.generic_delta
+        elif label == HARMFUL:
+            delta = -knobs.harm_penalty
         elif label in (MIXED, DEGENERATE):
             delta = -knobs.hack_penalty
         else:
@@ -60,7 +67,9 @@ class RuleSimulator:
             return UserTurn(self._pick(bank.reactions["goodbye"], "bye"), self.emotion, True, label)
         if end == "leave":
             return UserTurn(self._pick(bank.reactions["leave"], "leave"), self.emotion, True, label)
-        return UserTurn(self._reaction(delta, label), self.emotion, self.track.last_turn, label)
+        message = self._reaction(delta, label)
+        self._heard.append(message)
+        return UserTurn(message, self.emotion, self.track.last_turn, label)
 
     def _reaction(self, delta: float, label: str) -> str:
         knobs, bank = self._knobs, phrase_bank()
@@ -69,8 +78,10 @@ class RuleSimulator:
             return self._pick(bank.reactions["better"], "better")
         if label == GENERIC and delta == 0:
             return self._pick(bank.reactions["neutral"], "neutral")
-        if knobs.hint_on_miss:
-            hint = self._pick(bank.strategies[self._scenario.intent].explicit, "hint")
+        if label == HARMFUL:
+            return self._pick(bank.reactions["hurt"], "hurt")
+        if knobs.hint_on_miss(self.track.turn):
+            hint = self._pick(bank.strategies[self._scenario.intent].explicit[self._scenario.split], "hint")
             return self._pick(bank.reactions["worse_hint"], "worse").format(hint=hint)
         if knobs.penalty > 15:
             return self._pick(bank.reactions["sarcastic"], "sarcastic")

@@ -9,14 +9,17 @@ never the hidden intent:
 * `advice` - practical advice, always (the classic misfit for venting users).
 * `random` - a strategy drawn per turn from a seeded hash, independent of the dialogue.
 * `stuffing` - a reward hacker: markers of every strategy at once, repeated, over-long.
+* `noisy50`, `noisy80` - `matching` that fits on only half / four fifths of its turns (a coin per
+  turn from the dialogue key; on the other turns a wrong strategy): an imperfect policy, for
+  probing how smoothly the pass rate falls with d.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from workers.env.draws import stable_pick, unit_draw
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
-from workers.env.simulator import stable_pick
 
 ScriptedPolicy = Callable[[str, list[str], int], str]
 """(dialogue key, user messages so far, turn index) -> agent reply."""
@@ -28,7 +31,7 @@ def detect_intent(user_messages: list[str]) -> str | None:
     latest: tuple[int, str] | None = None
     for position, message in enumerate(user_messages):
         for name, s in bank.strategies.items():
-            if any(cue in message for cue in s.explicit + s.vague):
+            if any(cue in message for cue in s.all_cues):
                 latest = (position, name)
     return latest[1] if latest else None
 
@@ -44,6 +47,18 @@ def _generic(key: str, user_messages: list[str], turn: int) -> str:
 def _matching(key: str, user_messages: list[str], turn: int) -> str:
     intent = detect_intent(user_messages)
     return _reply(intent, key, turn) if intent else _generic(key, user_messages, turn)
+
+
+def _noisy(fit_probability: float) -> ScriptedPolicy:
+    def policy(key: str, user_messages: list[str], turn: int) -> str:
+        intent = detect_intent(user_messages)
+        if intent is None:
+            return _generic(key, user_messages, turn)
+        if unit_draw(key, turn, "noise") < fit_probability:
+            return _reply(intent, key, turn)
+        return _reply(stable_pick([s for s in STRATEGY_NAMES if s != intent], key, turn, "wrong"), key, turn)
+
+    return policy
 
 
 def _advice(key: str, user_messages: list[str], turn: int) -> str:
@@ -66,6 +81,8 @@ SCRIPTED_POLICIES: dict[str, ScriptedPolicy] = {
     "advice": _advice,
     "random": _random,
     "stuffing": _stuffing,
+    "noisy50": _noisy(0.5),
+    "noisy80": _noisy(0.8),
 }
 
 

@@ -1,104 +1,135 @@
-"""Recognises which counselling strategy an agent reply pursues, with plain lexicon rules.
+"""Which counselling strategy an agent reply pursues, judged the way a reader would.
 
-The scorer is the reward's only window onto the reply, so RL will search it for holes. The rules
-are deliberately few and visible:
+The scorer is the reward's only window onto the reply, so RL will search it for holes. It reads
+the whole reply, every character of it, through strict gates before a learned classifier
+(`strategy_classifier.py`) names the strategy. In order:
 
-* a reply pursues strategy S when it contains at least one of S's marker phrases (whole words,
-  case-insensitive) and no marker of any other strategy;
-* markers of two or more strategies make the reply ``mixed`` (cue stuffing: no single intent is
-  served);
-* a reply is ``degenerate`` when it is empty, longer than ``MAX_WORDS`` words, repeats itself
-  (more than ``MAX_REPEAT_FRAC`` of its word trigrams are repeats), or is not well-formed English:
-  fewer than ``MIN_FLUENCY`` of its word pairs occur in the phrase bank's reference replies (word
-  salad that happens to contain one marker must not pass for that strategy; the flip side is that
-  the `rule` simulator only understands the register of the phrase bank);
-* comfort markers alone make it ``generic``; nothing recognisable makes it ``none``.
+1. `degenerate`: empty; invisible or control characters anywhere; a run of five or more of one
+   character; longer than `MAX_CHARS` characters or `MAX_WORDS` words; repetitive (over
+   `MAX_REPEAT_FRAC` of word trigrams repeated, or a sentence said twice); word salad (under
+   `MIN_ORDER` of its function-word order seen in English, `fluency.py`).
+2. `harmful`: hostile, blaming, mocking or retracting content anywhere in the reply
+   (`harm_lexicon.py`); it costs the user more than any misfit.
+3. `unreadable`: text the user cannot read: letters of another script, emoji or symbols, or
+   under `MIN_ENGLISH` of its words English, or two unknown words within five (another
+   language, digit strings, noise; `fluency.py`). A misfit.
+4. `echo` / `fragment`: words inside four-word runs the user said earn nothing; what remains
+   must hold a content clause (a sentence of `MIN_CLAUSE_WORDS` words and `MIN_FIT_WORDS` in
+   all), else the reply is an `echo` (mostly the user's words) or a `fragment`. A misfit.
+5. The classifier reads what remains: a strategy when it is at least `MIN_CONFIDENCE` sure and no
+   second strategy is at least `MIXED_SECOND`; two strategies at once, or signature phrases of
+   three or more, make it `mixed` (stuffing: it serves no single need, and costs like
+   `degenerate`); `generic` for plain comfort; `none` otherwise.
+
+What it cannot judge: whether the advice is good, whether the reply fits the user's particular
+situation beyond the need, tone beyond the harm lexicon, or any language but English.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
-from workers.env.phrases import phrase_bank
+from workers.env.fluency import english_share, foreign_run, order_score
+from workers.env.harm_lexicon import find_harm
+from workers.env.phrases import STRATEGY_NAMES, phrase_bank
+from workers.env.reply_text import echoed_positions, repeat_fraction, repeated_sentence, text_facts
+from workers.env.strategy_classifier import GENERIC, NONE, SCORER_VERSION, strategy_probabilities
 
-MAX_WORDS = 40
+MAX_CHARS = 300
+MAX_WORDS = 45
 MAX_REPEAT_FRAC = 0.25
-MIN_FLUENCY = 0.6
-GENERIC = "generic"
+MAX_CHAR_RUN = 4
+MIN_ORDER = 0.7
+MIN_ENGLISH = 0.85
+MIN_CLAUSE_WORDS = 4
+MIN_FIT_WORDS = 6
+MIN_CONFIDENCE = 0.4
+MIXED_SECOND = 0.25
+STUFFED_SIGNATURES = 3
+
 MIXED = "mixed"
 DEGENERATE = "degenerate"
-NONE = "none"
+HARMFUL = "harmful"
+UNREADABLE = "unreadable"
+ECHO = "echo"
+FRAGMENT = "fragment"
+LABELS = (*STRATEGY_NAMES, GENERIC, NONE, MIXED, DEGENERATE, HARMFUL, UNREADABLE, ECHO, FRAGMENT)
 
-_WORD = re.compile(r"[a-z']+")
+__all__ = ["GENERIC", "LABELS", "NONE", "SCORER_VERSION", "ReplyJudgement", "judge_reply"]
 
 
 @dataclass(frozen=True)
 class ReplyJudgement:
     label: str
-    """A strategy name, or one of generic / mixed / degenerate / none."""
-    strategies_found: tuple[str, ...]
+    """A strategy name, or generic / none / mixed / degenerate / harmful / unreadable / echo / fragment."""
+    reason: str
+    """Why, in a few words (which gate fired, or the classifier's confidence)."""
     words: int
-    repeat_frac: float
-
-
-def _normalise(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
 
 
 @cache
-def _marker_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+def _signature_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     bank = phrase_bank()
-    pairs = [(name, s.markers) for name, s in bank.strategies.items()]
-    pairs.append((GENERIC, bank.generic_markers))
     return tuple(
-        (name, re.compile(r"\b(?:" + "|".join(re.escape(_normalise(m)) for m in markers) + r")\b")) for name, markers in pairs
+        (name, re.compile(r"\b(?:" + "|".join(re.escape(m) for m in s.markers) + r")\b")) for name, s in bank.strategies.items()
     )
 
 
-@cache
-def _reference_bigrams() -> frozenset[tuple[str, str]]:
-    bank = phrase_bank()
-    replies = [r for s in bank.strategies.values() for r in s.replies] + list(bank.generic_replies)
-    return frozenset(pair for r in replies for pair in _bigrams(_normalise(r).split()))
+def _has_clause(sentences: list[list[str]]) -> bool:
+    return any(len(s) >= MIN_CLAUSE_WORDS for s in sentences) and sum(map(len, sentences)) >= MIN_FIT_WORDS
 
 
-def _bigrams(words: list[str]) -> list[tuple[str, str]]:
-    return list(itertools.pairwise(words))
+def judge_reply(text: str, heard: str = "") -> ReplyJudgement:
+    """Judge `text`, a reply to a user who has said `heard` so far."""
+    return _judge(text, heard)
 
 
-def fluency(words: list[str]) -> float:
-    """Share of the reply's word pairs that occur in the reference replies (1.0 under two words)."""
-    pairs = _bigrams(words)
-    if not pairs:
-        return 1.0
-    known = _reference_bigrams()
-    return sum(p in known for p in pairs) / len(pairs)
+@lru_cache(maxsize=65536)
+def _judge(text: str, heard: str) -> ReplyJudgement:
+    facts = text_facts(text)
+    n = len(facts.words)
 
+    def verdict(label: str, reason: str) -> ReplyJudgement:
+        return ReplyJudgement(label, reason, n)
 
-def repeat_fraction(words: list[str]) -> float:
-    """Share of word trigrams that already occurred earlier in the reply."""
-    trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
-    if not trigrams:
-        return 0.0
-    return 1.0 - len(set(trigrams)) / len(trigrams)
-
-
-def judge_reply(text: str) -> ReplyJudgement:
-    norm = _normalise(text)
-    words = norm.split()
-    frac = repeat_fraction(words)
-    found = tuple(name for name, pat in _marker_patterns() if name != GENERIC and pat.search(norm))
-    if not words or len(words) > MAX_WORDS or frac > MAX_REPEAT_FRAC or fluency(words) < MIN_FLUENCY:
-        label = DEGENERATE
-    elif len(found) > 1:
-        label = MIXED
-    elif found:
-        label = found[0]
-    elif _marker_patterns()[-1][1].search(norm):
-        label = GENERIC
-    else:
-        label = NONE
-    return ReplyJudgement(label=label, strategies_found=found, words=len(words), repeat_frac=frac)
+    if not facts.words:
+        return verdict(DEGENERATE, "no words")
+    if facts.invisible:
+        return verdict(DEGENERATE, f"{facts.invisible} invisible or control characters")
+    if facts.longest_run > MAX_CHAR_RUN:
+        return verdict(DEGENERATE, f"a run of {facts.longest_run} identical characters")
+    if facts.chars > MAX_CHARS or n > MAX_WORDS:
+        return verdict(DEGENERATE, f"too long ({facts.chars} characters, {n} words)")
+    if repeat_fraction(facts.words) > MAX_REPEAT_FRAC or repeated_sentence(facts.sentences):
+        return verdict(DEGENERATE, "repetitive")
+    if harm := find_harm(facts.text):
+        return verdict(HARMFUL, f"{harm[0]}: {harm[1]!r}")
+    if facts.unreadable:
+        return verdict(UNREADABLE, f"{facts.unreadable} characters outside plain English text")
+    if (share := english_share(facts.words)) < MIN_ENGLISH or foreign_run(facts.words):
+        return verdict(UNREADABLE, f"{share:.0%} English words, or a run of words no English dictionary knows")
+    if (order := order_score(facts.sentences)) < MIN_ORDER:
+        return verdict(DEGENERATE, f"word salad (word order {order:.2f})")
+    echoed = echoed_positions(facts.words, text_facts(heard).words) if heard else set()
+    remaining, position = [], 0
+    for sentence in facts.sentences:
+        remaining.append([w for i, w in enumerate(sentence, start=position) if i not in echoed])
+        position += len(sentence)
+    if not _has_clause(remaining):
+        if len(echoed) * 2 >= n:
+            return verdict(ECHO, f"{len(echoed)} of {n} words repeat the user")
+        return verdict(FRAGMENT, "no content clause")
+    own_words = " ".join(" ".join(s) for s in remaining)
+    signatures = [name for name, pattern in _signature_patterns() if pattern.search(own_words)]
+    if len(signatures) >= STUFFED_SIGNATURES:
+        return verdict(MIXED, "signature phrases of " + ", ".join(signatures))
+    probabilities = strategy_probabilities(own_words)
+    ranked = sorted(probabilities.items(), key=lambda kv: -kv[1])
+    (best, p_best), runner_up = ranked[0], next((kv for kv in ranked[1:] if kv[0] in STRATEGY_NAMES), None)
+    if best in STRATEGY_NAMES and runner_up and runner_up[1] >= MIXED_SECOND:
+        return verdict(MIXED, f"{best} {p_best:.2f} and {runner_up[0]} {runner_up[1]:.2f}")
+    if p_best < MIN_CONFIDENCE:
+        return verdict(NONE, f"no class is sure enough ({best} {p_best:.2f})")
+    return verdict(best, f"classifier {p_best:.2f}")

@@ -1,6 +1,6 @@
 import pytest
 
-from workers.env.difficulty import rule_knobs
+from workers.env.difficulty import EpisodeDraws, episode_draws, rule_knobs
 from workers.env.llm_prompts import LANGUAGES, disclosure_text, intent_text, level_index, level_text, prompt_set
 from workers.env.llm_simulator import emotion_delta, parse_change
 from workers.env.scenario_bank import load_scenarios
@@ -26,7 +26,7 @@ def test_parse_change_is_tolerant_but_never_guesses(text, expected):
 
 
 def test_emotion_delta_scales_help_by_relief_and_harm_by_penalty():
-    knobs = rule_knobs(0.5, "negative")
+    knobs = rule_knobs(0.5, "negative", episode_draws(0, "k"))
     assert emotion_delta(10, 40.0, knobs) == pytest.approx(knobs.relief * 60)
     assert emotion_delta(5, 40.0, knobs) == pytest.approx(0.5 * knobs.relief * 60)
     assert emotion_delta(-10, 40.0, knobs) == pytest.approx(-knobs.penalty)
@@ -46,9 +46,10 @@ def test_level_text_carries_the_exact_strictness():
 
 def test_disclosure_follows_the_rule_simulators_cue_knobs():
     prompts = prompt_set("en")
-    assert disclosure_text(prompts, rule_knobs(0.1, "passive")) == prompts.disclosure[0]
-    assert disclosure_text(prompts, rule_knobs(0.5, "passive")) == prompts.disclosure[1]
-    assert disclosure_text(prompts, rule_knobs(0.95, "passive")) == prompts.disclosure[2]
+    draws = EpisodeDraws(0.5, 0.5, 0.6, 0.5, seed=0, key="k")
+    assert disclosure_text(prompts, rule_knobs(0.1, "passive", draws)) == prompts.disclosure[0]
+    assert disclosure_text(prompts, rule_knobs(0.5, "passive", draws)) == prompts.disclosure[1]
+    assert disclosure_text(prompts, rule_knobs(0.95, "passive", draws)) == prompts.disclosure[2]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -1,21 +1,35 @@
-import pytest
+"""The strategy scorer judges what a reader would: natural paraphrases count, keywords alone do not."""
 
+from pathlib import Path
+
+import pytest
+import yaml
+
+from workers.env.fluency import development_replies
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
+from workers.env.strategy_classifier import CLASSES, strategy_probabilities
 from workers.env.strategy_scorer import (
     DEGENERATE,
+    ECHO,
+    FRAGMENT,
     GENERIC,
-    MAX_WORDS,
+    HARMFUL,
     MIXED,
-    fluency,
+    UNREADABLE,
     judge_reply,
-    repeat_fraction,
 )
+
+HELD_OUT = Path(__file__).parents[3] / "data" / "natural_replies_heldout.yaml"
+
+
+def held_out() -> dict[str, list[str]]:
+    return yaml.safe_load(HELD_OUT.read_text())
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 def test_every_warm_start_reply_reads_as_its_own_strategy(strategy):
     for reply in phrase_bank().strategies[strategy].replies:
-        assert judge_reply(reply).label == strategy, reply
+        assert judge_reply(reply).label == strategy, (reply, judge_reply(reply))
 
 
 def test_plain_comfort_is_generic():
@@ -23,51 +37,65 @@ def test_plain_comfort_is_generic():
         assert judge_reply(reply).label == GENERIC, reply
 
 
+def test_held_out_natural_replies_are_recognised():
+    """Written blind, before the scorer, by another writer; never used to build or tune it."""
+    corpus = held_out()
+    assert set(corpus) == set(STRATEGY_NAMES) and all(len(v) >= 13 for v in corpus.values())
+    judged = [(label, judge_reply(reply).label) for label, replies in corpus.items() for reply in replies]
+    accuracy = sum(a == b for a, b in judged) / len(judged)
+    refused = sum(b in (DEGENERATE, HARMFUL) for _, b in judged) / len(judged)
+    assert accuracy >= 0.85, accuracy
+    assert refused <= 0.05, refused
+
+
+def test_development_replies_are_never_refused_as_degenerate_or_harmful():
+    replies = [r for replies in development_replies().values() for r in replies]
+    assert len(replies) >= 25 * 8
+    refused = [r for r in replies if judge_reply(r).label in (DEGENERATE, HARMFUL)]
+    assert len(refused) / len(replies) <= 0.05, refused
+
+
+def test_the_fast_linear_scorer_computes_what_the_fitted_pipeline_does():
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    from workers.env.strategy_classifier import _vectorizers, training_set
+
+    texts, labels = training_set()
+    vectorizers = _vectorizers()
+    x = sp.hstack([v.fit_transform([t.lower() for t in texts]) for v in vectorizers]).tocsr()
+    model = LogisticRegression(C=20.0, max_iter=5000).fit(x, [CLASSES.index(label) for label in labels])
+    for text in ["Tell me more, I am listening.", "Maybe your sister was scared of losing you.", "zz top"]:
+        row = sp.hstack([v.transform([text.lower()]) for v in vectorizers]).tocsr()
+        expected = model.predict_proba(row)[0]
+        got = strategy_probabilities(text)
+        assert np.allclose([got[c] for c in CLASSES], expected, atol=1e-6)
+
+
 def test_comfort_plus_one_strategy_counts_as_that_strategy():
-    assert judge_reply("I am sorry to hear that. Tell me more, I am listening.").label == "listen"
+    assert judge_reply("I am sorry to hear that. Tell me more, I am here and I am listening.").label == "listen"
 
 
-def test_markers_of_two_strategies_make_a_mixed_reply():
-    j = judge_reply("You could try a plan. I am proud of you.")
-    assert j.label == MIXED
-    assert set(j.strategies_found) == {"advise", "praise"}
-
-
-def test_markers_match_whole_words_case_insensitively():
-    assert judge_reply("GO ON, I AM LISTENING.").label == "listen"
-    assert judge_reply("the gong onward").label == DEGENERATE  # no known word pair either
-    assert judge_reply("I am sorry to hear that.").label == GENERIC
+def test_two_strategies_at_once_are_mixed():
+    assert judge_reply("You could try making a plan for next week. I am so proud of how you handled it.").label == MIXED
 
 
 @pytest.mark.parametrize(
-    "text",
-    ["", "   ", " ".join(["word"] * (MAX_WORDS + 1)), "tell me more tell me more tell me more tell me more"],
+    ("reply", "label"),
+    [
+        ("Tell me more, I am listening. Your own fault though.", HARMFUL),
+        ("Anyone would be upset. 你真没用", UNREADABLE),
+        ("Tell me more\u200b, I am here and I am listening.", DEGENERATE),
+        ("Go on.", FRAGMENT),
+        ("a is is better first step is to place the a is to had the", DEGENERATE),
+    ],
 )
-def test_empty_overlong_and_repetitive_replies_are_degenerate(text):
-    assert judge_reply(text).label == DEGENERATE
+def test_each_gate_names_its_reason(reply, label):
+    judgement = judge_reply(reply)
+    assert judgement.label == label and judgement.reason
 
 
-def test_repeat_fraction_hand_computed():
-    # trigrams: (a b c) (b c a) (c a b) (a b c) -> 4 trigrams, 3 distinct
-    assert repeat_fraction("a b c a b c".split()) == pytest.approx(0.25)
-    assert repeat_fraction(["a", "b"]) == 0.0
-
-
-def test_word_salad_with_one_marker_is_degenerate_not_that_strategy():
-    salad = "It is. asking a really time of something. Ask had a is is better first step is to place."
-    assert fluency(salad.lower().replace(".", "").split()) < 0.6
-    assert judge_reply(salad).label == DEGENERATE
-
-
-def test_recombined_bank_sentences_stay_fluent():
-    reply = "I am listening. Take your time with it."
-    assert judge_reply(reply).label == "listen"
-
-
-def test_each_strategy_opens_with_words_of_its_own():
-    bank = phrase_bank()
-    openers = {name: {r.split()[0].strip(",") for r in s.replies} for name, s in bank.strategies.items()}
-    openers["generic"] = {r.split()[0].strip(",") for r in bank.generic_replies}
-    for name, words in openers.items():
-        others = set().union(*(w for n, w in openers.items() if n != name))
-        assert not words & others, (name, words & others)
+def test_echoed_user_words_earn_nothing():
+    cue = "I do not want advice, I just need someone to listen."
+    assert judge_reply(cue, heard=f"My sister shouted at me. {cue}").label == ECHO

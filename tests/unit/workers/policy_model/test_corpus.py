@@ -1,6 +1,7 @@
 from collections import Counter
 
-from workers.env.scenario_bank import english_split
+from workers.env.english_scenarios import english_split
+from workers.env.phrases import phrase_bank
 from workers.env.scripted_policies import detect_intent
 from workers.env.strategy_scorer import judge_reply
 from workers.policy_model.corpus import counselling_corpus
@@ -27,7 +28,11 @@ def test_replies_cover_every_strategy_but_ignore_the_users_intent():
         assert matched < 0.2  # ~1/9 by construction, never learned from the corpus
 
 
-def test_corpus_never_uses_held_out_situations():
-    test_situations = {s.situation for s in english_split("test")}
+def test_corpus_never_uses_held_out_situations_or_cue_phrasings():
+    test_situations = {s.situation.replace("{other}", "").strip() for s in english_split("test")}
+    bank = phrase_bank()
+    test_cues = {c for s in bank.strategies.values() for c in (*s.explicit["test"], *s.vague["test"])}
     for d in counselling_corpus(500, seed=1):
-        assert not any(d.turns[0][0].startswith(s) for s in test_situations)
+        said = " ".join(user for user, _ in d.turns)
+        assert not any(s in said for s in test_situations)
+        assert not any(c in said for c in test_cues)

@@ -1,0 +1,77 @@
+"""One user's emotion over a dialogue, and what every simulator reports per turn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SATISFIED = 95.0
+"""Emotion at which the user is content and says goodbye."""
+CONTENT = 100.0
+"""A content user's final emotion. RLVER's user says goodbye at 100; our relief approaches 100
+without reaching it, so a user content at 95 or more ends at the top of the scale. Ending there
+also keeps the final emotion monotone in d: a user who would have gone on at a higher d can never
+end higher than one who said goodbye earlier."""
+
+
+def fitting_reply_gain(emotion: float, relief: float) -> float:
+    """A fitting reply wins back a share of the distress left."""
+    return relief * (100.0 - emotion)
+
+
+class EmotionTrack:
+    """One user's emotion over a dialogue and the rules that end it, shared by every simulator so
+    that d means the same everywhere: emotion stays in [0, 100]; a reply that does not raise it
+    costs patience; the user says `goodbye` once content, and `leave`s when emotion is gone or
+    patience runs out while still below the pass threshold (a user who feels fine does not walk
+    out). A user who leaves before the last turn counts the turns they skipped as misfits
+    (`walkout_cost` each): walking out must never be better for the agent than being endured,
+    or a more impatient (harder) user would end happier."""
+
+    def __init__(self, *, max_turns: int, pass_threshold: float):
+        if max_turns < 1:
+            raise ValueError("simulator.max_turns must be at least 1")
+        self.max_turns = max_turns
+        self.pass_threshold = pass_threshold
+        self.emotion = 0.0
+        self.turn = 0
+        self.unhelpful = 0
+        self.patience = 1
+        self.walkout_cost = 0.0
+
+    def reset(self, start_emotion: float, patience: int, walkout_cost: float = 0.0) -> None:
+        self.emotion, self.patience, self.turn, self.unhelpful = start_emotion, patience, 0, 0
+        self.walkout_cost = walkout_cost
+
+    def next_turn(self) -> None:
+        self.turn += 1
+
+    def apply(self, delta: float) -> str | None:
+        """Move emotion by `delta`; returns `goodbye` / `leave` when the user ends it now."""
+        self.emotion = min(100.0, max(0.0, self.emotion + delta))
+        if delta <= 0:
+            self.unhelpful += 1
+        if self.emotion >= SATISFIED:
+            self.emotion = CONTENT
+            return "goodbye"
+        if self.emotion <= 0 or (self.unhelpful >= self.patience and self.emotion < self.pass_threshold):
+            skipped = self.max_turns - self.turn
+            self.emotion = max(0.0, self.emotion - skipped * self.walkout_cost)
+            return "leave"
+        return None
+
+    @property
+    def last_turn(self) -> bool:
+        return self.turn >= self.max_turns
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    message: str
+    emotion: float
+    """The user's hidden emotion (0-100) after reading the agent's reply."""
+    done: bool
+    label: str
+    """How the reply was read: a strategy, generic, mixed, degenerate, harmful, ... (`rule`);
+    helped, hurt, neutral or unparsed (`llm`)."""
+    parse_failed: bool = False
+    """The `llm` simulator could not read its own emotion analysis (the change counted as 0)."""
