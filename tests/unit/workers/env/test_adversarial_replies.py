@@ -5,9 +5,9 @@ sent to everyone passes only the users whose need it fits."""
 import numpy as np
 import pytest
 
-from tests.support.dialogues import THRESHOLD, final_emotions
 from workers.env.english_scenarios import english_split
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
+from workers.env.scripted_play import THRESHOLD, final_emotions
 from workers.env.scripted_policies import detect_intent, scripted_policy
 from workers.env.strategy_scorer import judge_reply
 

@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support.dialogues import THRESHOLD, final_emotions, play
 from workers.env.emotion_track import CONTENT
 from workers.env.english_scenarios import english_split
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
 from workers.env.rule_simulator import RuleSimulator
+from workers.env.scripted_play import THRESHOLD, final_emotions, play
 from workers.env.scripted_policies import detect_intent, scripted_policy
 
 LEVELS = np.round(np.linspace(0.0, 1.0, 11), 2)

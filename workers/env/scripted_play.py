@@ -1,4 +1,5 @@
-"""Plays scripted or adversarial policies against the `rule` user, for the environment's tests."""
+"""Plays scripted (or adversarial) policies against the `rule` user, without a model: the
+environment's tests and bench/env_curve.py, bench/memorisation.py measure the knob with it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from workers.env.rule_simulator import RuleSimulator
 from workers.env.scenario import Scenario
 
 THRESHOLD = 70.0
+"""The demo's `simulator.pass_threshold`."""
 Policy = Callable[[str, list[str], int], str]
 """(dialogue key, user messages so far, turn index) -> reply, as in scripted_policies."""
 
@@ -29,8 +31,12 @@ def play(policy: Policy, scenario: Scenario, difficulty: float, seed: int = 0, m
 
 
 def final_emotions(
-    policy: Policy, levels: Sequence[float], scenarios: Sequence[Scenario] | None = None, seeds: Sequence[int] = (0,)
+    policy: Policy,
+    levels: Sequence[float],
+    scenarios: Sequence[Scenario] | None = None,
+    seeds: Sequence[int] = (0,),
+    max_turns: int = 3,
 ) -> np.ndarray:
     """[level, dialogue] final emotions; the same (scenario, seed) pairs at every level."""
     scenarios = english_split("all") if scenarios is None else scenarios
-    return np.array([[play(policy, s, float(d), seed) for seed in seeds for s in scenarios] for d in levels])
+    return np.array([[play(policy, s, float(d), seed, max_turns) for seed in seeds for s in scenarios] for d in levels])
