@@ -59,7 +59,8 @@ def main() -> None:
     for name in POLICIES:
         assert name in SCRIPTED_POLICIES
         finals = final_emotions(scripted_policy(name), levels, seeds=seeds, max_turns=args.max_turns)
-        pass_rate[name] = {f"{d:.2f}": round(float(p), 4) for d, p in zip(levels, (finals >= THRESHOLD).mean(axis=1), strict=True)}
+        passed = (finals >= THRESHOLD).mean(axis=1)
+        pass_rate[name] = {f"{d:.2f}": round(float(p), 4) for d, p in zip(levels, passed, strict=True)}
         reward[name] = {f"{d:.2f}": round(float(r), 2) for d, r in zip(levels, finals.mean(axis=1), strict=True)}
         print(f"{name:9s} {finals.shape[1]} dialogues a point", flush=True)
     print(f"\npass rate (final emotion >= {THRESHOLD:g}) / mean final emotion, by d:")
