@@ -174,7 +174,9 @@ class TrainerConfig(_Section):
     samples_per_log: int = Field(4, ge=1, description="Dialogues per sample log.")
     eval_every: int = Field(0, ge=0, description="Steps between held-out evaluations (0: none).")
     eval_levels: list[float] = Field([0.2, 0.5, 0.8], min_length=1, description="Fixed difficulties of each evaluation.")
-    eval_scenarios: int = Field(24, ge=1, description="Held-out scenarios per level and evaluation (first N of the test split).")
+    eval_scenarios: int = Field(
+        24, ge=1, description="Held-out scenarios per level and evaluation, stratified over the test split's situations and needs."
+    )
 
     @model_validator(mode="after")
     def _levels_in_range(self) -> TrainerConfig:

@@ -36,9 +36,20 @@ def level_key(level: float) -> str:
     return f"{level:g}"
 
 
+def stratified(scenarios: Sequence[Scenario], limit: int | None) -> tuple[Scenario, ...]:
+    """The first `limit` scenarios of a round-robin over every (situation, need) cell, each cell's
+    personalities rotated, so even a small evaluation spans every held-out situation and need."""
+    cells: dict[tuple[str, str], list[Scenario]] = {}
+    for s in scenarios:
+        cells.setdefault((s.topic, s.intent), []).append(s)
+    rotated = [members[k % len(members) :] + members[: k % len(members)] for k, members in enumerate(cells.values())]
+    rounds = max((len(m) for m in rotated), default=0)
+    ordered = tuple(m[i] for i in range(rounds) for m in rotated if i < len(m))
+    return ordered[:limit] if limit else ordered
+
+
 def eval_scenarios(config: ExperimentConfig, split: str, limit: int | None) -> tuple[Scenario, ...]:
-    scenarios = config.simulator.scenarios_of(split)
-    return scenarios[:limit] if limit else scenarios
+    return stratified(config.simulator.scenarios_of(split), limit)
 
 
 def eval_requests(scenarios: Sequence[Scenario], levels: Sequence[float], seed: int) -> list[EpisodeRequest]:

@@ -48,3 +48,14 @@ def test_unknown_scripted_policy_is_named():
     cfg = load_config()
     with pytest.raises(ValueError, match="'oracle'"):
         play_scripted("oracle", eval_requests(load_scenarios("en", "test")[:1], [0.2], 0), cfg)
+
+
+def test_a_small_evaluation_spans_every_held_out_situation_and_need():
+    from orchestrator.evaluation import stratified
+    from workers.env.english_scenarios import english_split
+
+    test = english_split("test")
+    picked = stratified(test, 16)
+    assert {(s.topic, s.intent) for s in picked} == {(s.topic, s.intent) for s in test}
+    assert len({s.personality for s in picked}) == 3
+    assert set(stratified(test, None)) == set(test)
