@@ -144,7 +144,7 @@ def evaluate(
     policy: Annotated[str | None, typer.Option(help="A baseline instead: scripted:NAME (matching, generic, ...).")] = None,
     scenarios: Annotated[str, typer.Option(help="Scenario split: test (held out) or train.")] = "test",
     levels: Annotated[str, typer.Option(help="Fixed difficulties, comma-separated.")] = "0.2,0.5,0.8",
-    limit: Annotated[int | None, typer.Option(help="Evaluate N scenarios of the split, stratified over its situations and needs.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Evaluate N scenarios, stratified over situations and needs.")] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the report as JSON here.")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
