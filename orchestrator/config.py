@@ -175,7 +175,7 @@ class TrainerConfig(_Section):
     eval_every: int = Field(0, ge=0, description="Steps between held-out evaluations (0: none).")
     eval_levels: list[float] = Field([0.2, 0.5, 0.8], min_length=1, description="Fixed difficulties of each evaluation.")
     eval_scenarios: int = Field(
-        24, ge=1, description="Held-out scenarios per level and evaluation, stratified over the test split's situations and needs."
+        24, ge=1, description="Held-out scenarios per level and evaluation, stratified over the test split's situations, needs."
     )
 
     @model_validator(mode="after")
