@@ -118,14 +118,12 @@ def _parse_levels(text: str) -> list[float]:
 
 
 def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: list) -> list:
-    from orchestrator.evaluation import play_scripted
+    from orchestrator.evaluation import play_policy
+    from orchestrator.user_policy import load_policy
 
     if policy is not None:
-        kind, _, name = policy.partition(":")
-        if kind != "scripted" or not name:
-            _fail(f"--policy: expected scripted:NAME, got {policy!r}")
         try:
-            return play_scripted(name, requests, cfg)
+            return play_policy(load_policy(policy), requests, cfg)
         except ValueError as exc:
             _fail(f"--policy: {exc}")
     assert checkpoint is not None
@@ -141,7 +139,13 @@ def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: l
 @app.command("eval")
 def evaluate(
     checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint (model directory) to evaluate.")] = None,
-    policy: Annotated[str | None, typer.Option(help="A baseline instead: scripted:NAME (matching, generic, ...).")] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            help="A model-free policy instead: scripted:NAME (matching, generic, ...) or python:FILE.py:FUNC, "
+            "FUNC(dialogue, scenario) -> reply text (scenario.intent is the hidden need)."
+        ),
+    ] = None,
     scenarios: Annotated[str, typer.Option(help="Scenario split: test (held out) or train.")] = "test",
     levels: Annotated[str, typer.Option(help="Fixed difficulties, comma-separated.")] = "0.2,0.5,0.8",
     limit: Annotated[int | None, typer.Option(help="Evaluate N scenarios, stratified over situations and needs.")] = None,
@@ -158,7 +162,7 @@ def evaluate(
     from workers.env.llm_simulator import SimulatorUnavailable
 
     if (checkpoint is None) == (policy is None):
-        _fail("give exactly one of --checkpoint DIR or --policy scripted:NAME")
+        _fail("give exactly one of --checkpoint DIR or --policy scripted:NAME|python:FILE.py:FUNC")
     if scenarios not in ("test", "train"):
         _fail(f"--scenarios: expected test or train, got {scenarios!r}")
     level_list = _parse_levels(levels)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from orchestrator.config import ExperimentConfig
-from workers.env.scenario import Scenario
-from workers.env.scripted_policies import scripted_policy
+from orchestrator.user_policy import AgentPolicy
+from workers.env.scenario import Scenario, realise
 from workers.env.simulator import make_simulator, start_all, step_all
 from workers.types import Episode, EpisodeRequest
 
@@ -96,29 +96,29 @@ def level_metrics(scores: Sequence[LevelScore]) -> dict[str, float]:
     return metrics
 
 
-def play_scripted(name: str, requests: Sequence[EpisodeRequest], config: ExperimentConfig) -> list[Episode]:
-    """A scripted policy against the configured simulator; all dialogues advance turn by turn
-    together, so an `llm` simulator is queried concurrently as in training."""
+def play_policy(policy: AgentPolicy, requests: Sequence[EpisodeRequest], config: ExperimentConfig) -> list[Episode]:
+    """A model-free policy (scripted, or a user's function) against the configured simulator; all
+    dialogues advance turn by turn together, so an `llm` simulator is queried concurrently as in
+    training."""
     from workers.env.llm_simulator import ChatEndpoint
 
-    policy = scripted_policy(name)
     sim_cfg = config.simulator
     llm = sim_cfg.llm_settings()
     endpoint = ChatEndpoint(llm) if llm else None
     limits = {"max_turns": sim_cfg.max_turns, "pass_threshold": sim_cfg.pass_threshold}
     sims = [make_simulator(sim_cfg.name, **limits, seed=r.seed, endpoint=endpoint) for r in requests]
     openings = start_all(sims, [r.scenario for r in requests], [r.difficulty for r in requests])
+    met = [realise(r.scenario, r.seed) for r in requests]
     episodes = [
         Episode(r.scenario.id, r.scenario.intent, r.group, r.difficulty, [], [], [], [s.emotion], [], [("user", o)])
         for r, s, o in zip(requests, sims, openings, strict=True)
     ]
     live = list(range(len(requests)))
-    turn = 0
     while live:
         replies = []
         for i in live:
-            users = [text for role, text in episodes[i].transcript if role == "user"]
-            replies.append(policy(requests[i].scenario.id, users, turn))
+            dialogue = [{"role": "assistant" if who == "agent" else "user", "content": text} for who, text in episodes[i].transcript]
+            replies.append(policy(dialogue, met[i], f"{requests[i].scenario.id}/{requests[i].seed}"))
         still = []
         for i, reply, result in zip(live, replies, step_all([sims[i] for i in live], replies), strict=True):
             e = episodes[i]
@@ -129,7 +129,6 @@ def play_scripted(name: str, requests: Sequence[EpisodeRequest], config: Experim
             if not result.done:
                 still.append(i)
         live = still
-        turn += 1
     for e in episodes:
         e.passed = e.final_emotion >= sim_cfg.pass_threshold
     return episodes

@@ -1,7 +1,8 @@
 import pytest
 
 from orchestrator.config import load_config
-from orchestrator.evaluation import eval_requests, level_key, level_metrics, play_scripted, report, summarise
+from orchestrator.evaluation import eval_requests, level_key, level_metrics, play_policy, report, summarise
+from orchestrator.user_policy import PolicyError, load_policy
 from workers.env.scenario_bank import load_scenarios
 from workers.types import Episode
 
@@ -36,9 +37,12 @@ def test_metric_names():
 def test_scripted_matching_beats_generic_at_every_level_and_falls_with_difficulty():
     cfg = load_config()
     reqs = eval_requests(load_scenarios("en", "test"), [0.2, 0.5, 0.8], cfg.seed)
-    matching = summarise(play_scripted("matching", reqs, cfg), cfg.simulator.pass_threshold)
-    generic = summarise(play_scripted("generic", reqs, cfg), cfg.simulator.pass_threshold)
+    matching, generic, stuffing = (
+        summarise(play_policy(load_policy(f"scripted:{name}"), reqs, cfg), cfg.simulator.pass_threshold)
+        for name in ("matching", "generic", "stuffing")
+    )
     assert all(m.score > g.score for m, g in zip(matching, generic, strict=True))
+    assert all(m.score > s.score for m, s in zip(matching, stuffing, strict=True))
     assert matching[0].score > matching[1].score > matching[2].score
     out = report("scripted:matching", cfg, "test", matching)
     assert out["scenarios"] == "en/test" and "70" in out["success_definition"] and len(out["levels"]) == 3
@@ -47,7 +51,48 @@ def test_scripted_matching_beats_generic_at_every_level_and_falls_with_difficult
 def test_unknown_scripted_policy_is_named():
     cfg = load_config()
     with pytest.raises(ValueError, match="'oracle'"):
-        play_scripted("oracle", eval_requests(load_scenarios("en", "test")[:1], [0.2], 0), cfg)
+        play_policy(load_policy("scripted:oracle"), eval_requests(load_scenarios("en", "test")[:1], [0.2], 0), cfg)
+
+
+ORACLE = """
+from workers.env.phrases import phrase_bank
+
+
+def reply(dialogue, scenario):
+    assert dialogue[0]["role"] == "user" and dialogue[-1]["role"] == "user"
+    return phrase_bank().strategies[scenario.intent].replies[len(dialogue) // 2 % 4]
+"""
+
+
+def test_a_users_oracle_policy_reads_the_hidden_need_and_beats_matching_when_cues_are_hidden(tmp_path):
+    (tmp_path / "oracle.py").write_text(ORACLE)
+    cfg = load_config(None, ["simulator.intents=null"])
+    reqs = eval_requests(load_scenarios("en", "test"), [0.9], cfg.seed)
+    oracle = summarise(play_policy(load_policy(f"python:{tmp_path / 'oracle.py'}:reply"), reqs, cfg), 70)
+    matching = summarise(play_policy(load_policy("scripted:matching"), reqs, cfg), 70)
+    assert oracle[0].success_rate == 1.0 and matching[0].success_rate < 0.5
+
+
+@pytest.mark.parametrize(
+    ("source", "func", "message"),
+    [
+        ("def reply(d, s):\n    return 'x' +\n", "reply", "bad.py:2: syntax error"),
+        ("import nowhere_to_be_found\n", "reply", "bad.py:1: ModuleNotFoundError while loading"),
+        ("def other(d, s):\n    return 'x'\n", "reply", "no function 'reply'"),
+        ("def reply(d, s):\n    x = 1\n    return s.mood\n", "reply", "bad.py:3: AttributeError in reply()"),
+        ("def reply(d, s):\n    return 42\n", "reply", "returned int"),
+    ],
+)
+def test_errors_in_a_users_policy_file_name_its_path_and_line(tmp_path, source, func, message):
+    (tmp_path / "bad.py").write_text(source)
+    cfg = load_config()
+    with pytest.raises(PolicyError, match=message):
+        play_policy(load_policy(f"python:{tmp_path / 'bad.py'}:{func}"), eval_requests(load_scenarios("en", "test")[:1], [0.2], 0), cfg)
+
+
+def test_a_missing_policy_file_is_named(tmp_path):
+    with pytest.raises(PolicyError, match="no such file"):
+        load_policy(f"python:{tmp_path / 'nope.py'}:reply")
 
 
 def test_a_small_evaluation_spans_every_held_out_situation_and_need():
