@@ -117,7 +117,8 @@ def play_policy(policy: AgentPolicy, requests: Sequence[EpisodeRequest], config:
     while live:
         replies = []
         for i in live:
-            dialogue = [{"role": "assistant" if who == "agent" else "user", "content": text} for who, text in episodes[i].transcript]
+            transcript = episodes[i].transcript
+            dialogue = [{"role": "assistant" if who == "agent" else "user", "content": text} for who, text in transcript]
             replies.append(policy(dialogue, met[i], f"{requests[i].scenario.id}/{requests[i].seed}"))
         still = []
         for i, reply, result in zip(live, replies, step_all([sims[i] for i in live], replies), strict=True):

@@ -85,9 +85,9 @@ def test_a_users_oracle_policy_reads_the_hidden_need_and_beats_matching_when_cue
 )
 def test_errors_in_a_users_policy_file_name_its_path_and_line(tmp_path, source, func, message):
     (tmp_path / "bad.py").write_text(source)
-    cfg = load_config()
+    requests = eval_requests(load_scenarios("en", "test")[:1], [0.2], 0)
     with pytest.raises(PolicyError, match=message):
-        play_policy(load_policy(f"python:{tmp_path / 'bad.py'}:{func}"), eval_requests(load_scenarios("en", "test")[:1], [0.2], 0), cfg)
+        play_policy(load_policy(f"python:{tmp_path / 'bad.py'}:{func}"), requests, load_config())
 
 
 def test_a_missing_policy_file_is_named(tmp_path):
