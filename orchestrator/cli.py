@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -74,31 +75,44 @@ def run(config: ConfigOpt = None, set_: SetOpt = None, resume: ResumeOpt = None)
         _fail(str(exc))
     from orchestrator.driver import StepFailed, train
 
-    with _progress("step") as progress:
-        task = progress.add_task("train", total=cfg.trainer.steps, status="starting")
-        if run_dir is not None:
-            progress.update(task, completed=_finished_steps(run_dir))
-
-        def on_step(step: int, m: dict[str, float]) -> None:
-            match = f"match {m['rollout/strategy_match_frac']:.2f}  " if "rollout/strategy_match_frac" in m else ""
-            progress.update(
-                task,
-                advance=1,
-                status=(
-                    f"reward {m['reward/mean']:.3f}  pass {m['curriculum/pass_rate']:.2f}  "
-                    f"d {m['curriculum/difficulty']:.2f}  {match}"
-                    f"entropy {m['actor/entropy']:.2f}  {m['perf/step_s']:.1f}s/step"
-                ),
-            )
-
+    first = _finished_steps(run_dir) if run_dir is not None else 0
+    with _step_reporter(cfg.trainer.steps, first) as (on_step, log):
         try:
-            summary = train(cfg, on_step=on_step, log=progress.console.print, resume_from=run_dir)
+            summary = train(cfg, on_step=on_step, log=log, resume_from=run_dir)
         except StepFailed as exc:
-            progress.stop()
             _fail(str(exc))
     console.print(f"[bold green]done.[/] MLflow run id: [bold]{summary.run_id}[/]")
     console.print(f"checkpoints and curves: {summary.run_dir}")
     console.print(f"open the dashboard: [bold]mlflow ui --backend-store-uri {cfg.tracking.uri}[/]  (then http://127.0.0.1:5000)")
+
+
+def step_line(step: int, total: int, m: dict[str, float]) -> str:
+    """One training step as plain text: what a log file, a Ray job log or CI shows per step."""
+    match = f"match {m['rollout/strategy_match_frac']:.2f}  " if "rollout/strategy_match_frac" in m else ""
+    return (
+        f"step {step + 1}/{total}  reward {m['reward/mean']:.3f}  pass {m['curriculum/pass_rate']:.2f}  "
+        f"d {m['curriculum/difficulty']:.2f}  {match}entropy {m['actor/entropy']:.2f}  {m['perf/step_s']:.1f}s/step"
+    )
+
+
+@contextmanager
+def _step_reporter(total: int, first: int):
+    """(on_step, log) for a run: a progress bar on a terminal, one plain line per step otherwise
+    (flushed, so `goldilocks jobs logs --follow` shows each step as it ends)."""
+    if not console.is_terminal:
+
+        def plain(message: str) -> None:
+            print(message, flush=True)
+
+        yield (lambda step, m: plain(step_line(step, total, m))), plain
+        return
+    with _progress("step") as progress:
+        task = progress.add_task("train", total=total, completed=first, status="starting")
+
+        def on_step(step: int, m: dict[str, float]) -> None:
+            progress.update(task, advance=1, status=step_line(step, total, m).split("  ", 1)[1])
+
+        yield on_step, progress.console.print
 
 
 def _finished_steps(run_dir: Path) -> int:

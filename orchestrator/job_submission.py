@@ -68,14 +68,14 @@ def submit(kind: str, config: ExperimentConfig, sweep_file: Path | None, overrid
     name = uuid.uuid4().hex[:12]
     staged = PROJECT_ROOT / STAGING / f"{name}.json"
     if kind == "run":
-        entrypoint = f"python -m orchestrator.cli run --config {STAGING}/{name}.json"
+        entrypoint = f"python -m orchestrator.job_entry run --config {STAGING}/{name}.json"
     else:
         assert sweep_file is not None
         inside = sweep_file.resolve()
         if not inside.is_relative_to(PROJECT_ROOT):
             raise SubmitError(f"{sweep_file}: a submitted sweep file must lie inside the project ({PROJECT_ROOT}) to travel")
         sets = " ".join(f"--set {shlex.quote(o)}" for o in [*overrides, "ray.address=auto"])
-        entrypoint = f"python -m orchestrator.cli sweep {shlex.quote(str(inside.relative_to(PROJECT_ROOT)))} {sets}"
+        entrypoint = f"python -m orchestrator.job_entry sweep {shlex.quote(str(inside.relative_to(PROJECT_ROOT)))} {sets}"
     try:
         if kind == "run":
             staged.parent.mkdir(exist_ok=True)

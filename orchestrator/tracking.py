@@ -39,12 +39,21 @@ def _artifact_root(uri: str, experiment: str) -> str | None:
     return None
 
 
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+"""MLflow's UI opens an experiment with this tag in its model-training view (runs, metrics,
+charts); untagged, MLflow 3 may file it under GenAI evaluation runs, beside traces and judges."""
+
+
 def experiment_id(client, uri: str, name: str) -> str:
-    """The experiment's id, creating it (artifacts beside a sqlite store) on first use."""
+    """The experiment's id, creating it (artifacts beside a sqlite store, tagged as model
+    training) on first use; an older experiment of ours without the tag gets it."""
     experiment = client.get_experiment_by_name(name)
-    if experiment:
-        return experiment.experiment_id
-    return client.create_experiment(name, artifact_location=_artifact_root(uri, name))
+    if experiment is None:
+        return client.create_experiment(name, artifact_location=_artifact_root(uri, name), tags=EXPERIMENT_KIND)
+    for key, value in EXPERIMENT_KIND.items():
+        if experiment.tags.get(key) != value:
+            client.set_experiment_tag(experiment.experiment_id, key, value)
+    return experiment.experiment_id
 
 
 class MlflowTracker:

@@ -41,6 +41,8 @@ def test_run_trains_and_points_to_mlflow(tiny_model, tmp_path):
     out = run_cli("run", "--set", "trainer.steps=2", "--set", "rollout.groups_per_step=2", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "MLflow run id:" in out.stdout and "mlflow ui --backend-store-uri sqlite:///mlflow.db" in out.stdout
+    steps = [line for line in out.stdout.splitlines() if line.startswith("step ")]  # not a terminal: a line per step
+    assert [line.split("  ")[0] for line in steps] == ["step 1/2", "step 2/2"] and all("pass " in line for line in steps)
     assert (tmp_path / "mlflow.db").exists()
     run_dirs = list((tmp_path / "runs").iterdir())
     assert len(run_dirs) == 1 and (run_dirs[0] / "curves.png").exists()
