@@ -9,15 +9,21 @@ Two measures, both cheap and deterministic:
 * `order_score`: word salad made of real words ("a is is better first step is to place") breaks
   the order of English's closed-class words. Each word is mapped to itself when it is a function
   word (pronoun, determiner, auxiliary, preposition, conjunction) and to a coarse class otherwise
-  (-ly, -ing, -ed, -s, other); the score is the share of the reply's class bigrams, sentence ends
-  included, that occur in a reference text: every reply, cue, reaction and situation of the
-  phrase bank and the development reply corpora. Content words do not matter, so a natural
-  reply about a topic the bank never mentions keeps its score.
+  (-ly, -ing, -ed, -s, number, other); a smoothed class-bigram model of a reference text (every
+  reply, cue, reaction and situation of the phrase bank and the development reply corpora)
+  scores the reply against shuffles of its own words. Content words do not matter, so a natural
+  reply about a topic the bank never mentions keeps its score; a shuffled one loses it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import math
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -49,6 +55,7 @@ FUNCTION_WORDS = frozenset(
 SENTENCE_EDGE = "|"
 
 
+@cache
 def _word_class(word: str) -> str:
     if word in FUNCTION_WORDS:
         return word
@@ -89,9 +96,51 @@ def reference_texts() -> list[str]:
     return texts
 
 
+SHUFFLES = 32
+SMOOTHING = 2.0
+
+
+@dataclass(frozen=True)
+class _ClassBigrams:
+    pairs: Counter
+    firsts: Counter
+    unigram: dict[str, float]
+
+
 @cache
-def _reference_bigrams() -> frozenset[tuple[str, str]]:
-    return frozenset(p for text in reference_texts() for p in class_bigrams(text_facts(text).sentences))
+def _reference_model() -> _ClassBigrams:
+    pairs = Counter(p for text in reference_texts() for p in class_bigrams(text_facts(text).sentences))
+    firsts: Counter = Counter()
+    seconds: Counter = Counter()
+    for (a, b), n in pairs.items():
+        firsts[a] += n
+        seconds[b] += n
+    total = sum(seconds.values()) + len(seconds) + 1
+    return _ClassBigrams(pairs, firsts, {c: (n + 1) / total for c, n in seconds.items()} | {"": 1 / total})
+
+
+@cache
+def _log_table() -> dict[tuple[str, str], float]:
+    model = _reference_model()
+    return {pair: _smoothed(pair) for pair in model.pairs}
+
+
+def _smoothed(pair: tuple[str, str]) -> float:
+    model = _reference_model()
+    prior = model.unigram.get(pair[1], model.unigram[""])
+    return math.log((model.pairs.get(pair, 0) + SMOOTHING * prior) / (model.firsts.get(pair[0], 0) + SMOOTHING))
+
+
+def _log_probability(classes: list[str], lengths: list[int]) -> float:
+    """Log-probability of a reply's word classes, cut into sentences of `lengths`."""
+    table, total, cut = _log_table(), 0.0, 0
+    for n in lengths:
+        sequence = [SENTENCE_EDGE, *classes[cut : cut + n], SENTENCE_EDGE]
+        cut += n
+        for pair in itertools.pairwise(sequence):
+            logp = table.get(pair)
+            total += logp if logp is not None else _smoothed(pair)
+    return total
 
 
 @cache
@@ -105,12 +154,38 @@ def english_share(words: tuple[str, ...]) -> float:
     """Share of the words an English dictionary knows (1.0 for no words)."""
     if not words:
         return 1.0
+    if sum(w.isdigit() for w in words) > MAX_NUMBERS:
+        return 0.0
     return sum(map(_is_english, words)) / len(words)
 
 
+MAX_NUMBERS = 2
+"""Numbers of up to four digits read as English ("give it 2 or 3 days"); a reply with more number
+tokens than this is a digit payload."""
+_BRITISH = ((r"our(s?)$", r"or\1"), (r"is(e|es|ed|ing|ation|ations)$", r"iz\1"), (r"ys(e|ed|ing)$", r"yz\1"), (r"tre$", "ter"))
+
+
+def _american(word: str) -> str:
+    for pattern, replacement in _BRITISH:
+        word = re.sub(pattern, replacement, word)
+    return word
+
+
+@cache
+def _own_words() -> frozenset[str]:
+    """Every word of our own texts (the phrase bank with its names, the development corpora)."""
+    bank = phrase_bank()
+    texts = [*reference_texts(), *bank.names, *bank.others]
+    return frozenset(w for text in texts for w in text_facts(text).words)
+
+
 def _is_english(word: str) -> bool:
+    if word.isdigit():
+        return len(word) <= 4
+    if word in FUNCTION_WORDS or word in _own_words():
+        return True
     known = _dictionary()
-    return word in FUNCTION_WORDS or max(known.get(word, 0), known.get(word.removesuffix("'s"), 0)) >= MIN_COUNT
+    return any(known.get(w, 0) >= MIN_COUNT for w in (word, word.removesuffix("'s"), _american(word)))
 
 
 def foreign_run(words: tuple[str, ...], window: int = 5, unknown: int = 2) -> bool:
@@ -121,9 +196,19 @@ def foreign_run(words: tuple[str, ...], window: int = 5, unknown: int = 2) -> bo
 
 
 def order_score(sentences: tuple[tuple[str, ...], ...]) -> float:
-    """Share of the reply's class bigrams seen in the reference text (1.0 for no words)."""
-    pairs = class_bigrams(sentences)
-    if not pairs:
+    """How much more English-like the reply's word order is than random orders of its own words:
+    the share of `SHUFFLES` shuffles (sentence lengths kept, drawn from the text itself, so the
+    same reply always gets the same score) that a class-bigram model of the reference text likes
+    less than the reply (ties count half). Natural text sits near 1, word salad near 0.5. Replies
+    of under four words score 1."""
+    words = [w for sentence in sentences for w in sentence]
+    if len(words) < 4:
         return 1.0
-    seen = _reference_bigrams()
-    return sum(p in seen for p in pairs) / len(pairs)
+    classes, lengths = [_word_class(w) for w in words], [len(s) for s in sentences]
+    original = _log_probability(classes, lengths)
+    rng = random.Random(hashlib.blake2b(" ".join(words).encode(), digest_size=8).digest())
+    beaten = 0.0
+    for _ in range(SHUFFLES):
+        other = _log_probability(rng.sample(classes, len(classes)), lengths)
+        beaten += 1.0 if other < original else 0.5 if other == original else 0.0
+    return beaten / SHUFFLES

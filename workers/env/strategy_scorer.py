@@ -4,18 +4,21 @@ The scorer is the reward's only window onto the reply, so RL will search it for 
 the whole reply, every character of it, through strict gates before a learned classifier
 (`strategy_classifier.py`) names the strategy. In order:
 
-1. `degenerate`: empty; invisible or control characters anywhere; a run of five or more of one
-   character; longer than `MAX_CHARS` characters or `MAX_WORDS` words; repetitive (over
-   `MAX_REPEAT_FRAC` of word trigrams repeated, or a sentence said twice); word salad (under
-   `MIN_ORDER` of its function-word order seen in English, `fluency.py`).
+1. `degenerate`: empty; invisible or control characters anywhere; shouting or aLtErNaTiNg case;
+   a run of five or more of one character; longer than `MAX_CHARS` characters or `MAX_WORDS` words; repetitive (over
+   `MAX_REPEAT_FRAC` of word trigrams repeated, a sentence said twice, a word twice in a row);
+   word salad (a reply of `MIN_ORDER_WORDS` or more whose word order is liked less than
+   `MIN_ORDER` of shuffles of its own words, `fluency.py`).
 2. `harmful`: hostile, blaming, mocking or retracting content anywhere in the reply
    (`harm_lexicon.py`); it costs the user more than any misfit.
 3. `unreadable`: text the user cannot read: letters of another script, emoji or symbols, or
    under `MIN_ENGLISH` of its words English, or two unknown words within five (another
    language, digit strings, noise; `fluency.py`). A misfit.
-4. `echo` / `fragment`: words inside four-word runs the user said earn nothing; what remains
-   must hold a content clause (a sentence of `MIN_CLAUSE_WORDS` words and `MIN_FIT_WORDS` in
-   all), else the reply is an `echo` (mostly the user's words) or a `fragment`. A misfit.
+4. `echo` / `fragment`: words inside four-word runs the user said (speaker folded: "I need" and
+   "you need" are one run) earn nothing; what remains must hold a content clause (a clause of
+   `MIN_CLAUSE_WORDS` words with a subject before another word, or opened by an imperative;
+   `MIN_FIT_WORDS` words in all), else the reply is an `echo` (mostly the user's words) or a
+   `fragment`. Lists of phrases ("first step, plan, next time, try") have no clause. A misfit.
 5. The classifier reads what remains: a strategy when it is at least `MIN_CONFIDENCE` sure and no
    second strategy is at least `MIXED_SECOND`; two strategies at once, or signature phrases of
    three or more, make it `mixed` (stuffing: it serves no single need, and costs like
@@ -34,16 +37,25 @@ from functools import cache, lru_cache
 from workers.env.fluency import english_share, foreign_run, order_score
 from workers.env.harm_lexicon import find_harm
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
-from workers.env.reply_text import echoed_positions, repeat_fraction, repeated_sentence, text_facts
+from workers.env.reply_text import (
+    clauses,
+    echoed_positions,
+    has_clause,
+    odd_casing,
+    repeat_fraction,
+    repeated_sentence,
+    text_facts,
+)
 from workers.env.strategy_classifier import GENERIC, NONE, SCORER_VERSION, strategy_probabilities
 
 MAX_CHARS = 300
 MAX_WORDS = 45
 MAX_REPEAT_FRAC = 0.25
 MAX_CHAR_RUN = 4
-MIN_ORDER = 0.7
+MIN_ORDER = 0.75
+MIN_ORDER_WORDS = 8
 MIN_ENGLISH = 0.85
-MIN_CLAUSE_WORDS = 4
+MIN_CLAUSE_WORDS = 3
 MIN_FIT_WORDS = 6
 MIN_CONFIDENCE = 0.4
 MIXED_SECOND = 0.25
@@ -77,8 +89,8 @@ def _signature_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     )
 
 
-def _has_clause(sentences: list[list[str]]) -> bool:
-    return any(len(s) >= MIN_CLAUSE_WORDS for s in sentences) and sum(map(len, sentences)) >= MIN_FIT_WORDS
+def _says_something(parts: list[tuple[str, ...]]) -> bool:
+    return any(len(c) >= MIN_CLAUSE_WORDS and has_clause(c) for c in parts) and sum(map(len, parts)) >= MIN_FIT_WORDS
 
 
 def judge_reply(text: str, heard: str = "") -> ReplyJudgement:
@@ -98,6 +110,8 @@ def _judge(text: str, heard: str) -> ReplyJudgement:
         return verdict(DEGENERATE, "no words")
     if facts.invisible:
         return verdict(DEGENERATE, f"{facts.invisible} invisible or control characters")
+    if odd_casing(facts.text):
+        return verdict(DEGENERATE, "shouting or alternating case")
     if facts.longest_run > MAX_CHAR_RUN:
         return verdict(DEGENERATE, f"a run of {facts.longest_run} identical characters")
     if facts.chars > MAX_CHARS or n > MAX_WORDS:
@@ -110,14 +124,14 @@ def _judge(text: str, heard: str) -> ReplyJudgement:
         return verdict(UNREADABLE, f"{facts.unreadable} characters outside plain English text")
     if (share := english_share(facts.words)) < MIN_ENGLISH or foreign_run(facts.words):
         return verdict(UNREADABLE, f"{share:.0%} English words, or a run of words no English dictionary knows")
-    if (order := order_score(facts.sentences)) < MIN_ORDER:
+    if n >= MIN_ORDER_WORDS and (order := order_score(facts.sentences)) < MIN_ORDER:
         return verdict(DEGENERATE, f"word salad (word order {order:.2f})")
     echoed = echoed_positions(facts.words, text_facts(heard).words) if heard else set()
     remaining, position = [], 0
-    for sentence in facts.sentences:
-        remaining.append([w for i, w in enumerate(sentence, start=position) if i not in echoed])
-        position += len(sentence)
-    if not _has_clause(remaining):
+    for clause in clauses(facts.text):
+        remaining.append(tuple(w for i, w in enumerate(clause, start=position) if i not in echoed))
+        position += len(clause)
+    if not _says_something(remaining):
         if len(echoed) * 2 >= n:
             return verdict(ECHO, f"{len(echoed)} of {n} words repeat the user")
         return verdict(FRAGMENT, "no content clause")
