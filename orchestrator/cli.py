@@ -83,7 +83,10 @@ def run(config: ConfigOpt = None, set_: SetOpt = None, resume: ResumeOpt = None)
             _fail(str(exc))
     console.print(f"[bold green]done.[/] MLflow run id: [bold]{summary.run_id}[/]")
     console.print(f"checkpoints and curves: {summary.run_dir}")
-    console.print(f"open the dashboard: [bold]mlflow ui --backend-store-uri {cfg.tracking.uri}[/]  (then http://127.0.0.1:5000)")
+    from orchestrator.tracking import experiment_page
+
+    page = experiment_page(cfg.tracking.uri, cfg.tracking.experiment, "http://127.0.0.1:5000")
+    console.print(f"open the dashboard: [bold]mlflow ui --backend-store-uri {cfg.tracking.uri}[/]  (then {page})")
 
 
 def step_line(step: int, total: int, m: dict[str, float]) -> str:
@@ -304,6 +307,10 @@ def ui(
     for db in studies[:10]:
         console.print(f"Optuna study: optuna-dashboard sqlite:///{db.resolve()}")
     console.print(f"MLflow UI on http://{host}:{port} for {cfg.tracking.uri} (Ctrl-C stops it)")
+    from orchestrator.tracking import experiment_page
+
+    if page := experiment_page(cfg.tracking.uri, cfg.tracking.experiment, f"http://{host}:{port}"):
+        console.print(f"experiment {cfg.tracking.experiment}: {page}")
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", cfg.tracking.uri, "--host", host, "--port", str(port)]
     try:
         raise typer.Exit(subprocess.call(command))

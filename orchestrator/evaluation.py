@@ -38,14 +38,18 @@ def level_key(level: float) -> str:
 
 def stratified(scenarios: Sequence[Scenario], limit: int | None) -> tuple[Scenario, ...]:
     """The first `limit` scenarios of a round-robin over every (situation, need) cell, each cell's
-    personalities rotated, so even a small evaluation spans every held-out situation and need."""
+    personalities rotated, so even a small evaluation spans every held-out situation and need; a
+    `limit` beyond the split goes round again (`eval_requests` gives each pass its own seeds, so
+    the repeats meet other counterparts and phrasings)."""
     cells: dict[tuple[str, str], list[Scenario]] = {}
     for s in scenarios:
         cells.setdefault((s.topic, s.intent), []).append(s)
     rotated = [members[k % len(members) :] + members[: k % len(members)] for k, members in enumerate(cells.values())]
     rounds = max((len(m) for m in rotated), default=0)
     ordered = tuple(m[i] for i in range(rounds) for m in rotated if i < len(m))
-    return ordered[:limit] if limit else ordered
+    if not limit:
+        return ordered
+    return tuple(ordered[i % len(ordered)] for i in range(limit)) if ordered else ()
 
 
 def eval_scenarios(config: ExperimentConfig, split: str, limit: int | None) -> tuple[Scenario, ...]:

@@ -40,8 +40,21 @@ def _artifact_root(uri: str, experiment: str) -> str | None:
 
 
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
-"""MLflow's UI opens an experiment with this tag in its model-training view (runs, metrics,
-charts); untagged, MLflow 3 may file it under GenAI evaluation runs, beside traces and judges."""
+"""MLflow's own name for what our experiments hold: model training, not GenAI traces and judges."""
+MODEL_TRAINING_VIEW = "workflowType=machine_learning"
+"""MLflow 3.17's UI opens every experiment in its GenAI view (overview, traces, evaluation runs)
+for a browser that has not chosen otherwise, whatever the tag says; a link with this query opens
+the model-training view (runs, metrics, charts). `goldilocks ui` prints such links."""
+
+
+def experiment_page(uri: str, name: str, ui: str) -> str | None:
+    """The UI link that opens experiment `name` in its model-training view (None: no such experiment yet)."""
+    from mlflow import MlflowClient
+
+    experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(name)
+    if experiment is None:
+        return None
+    return f"{ui}/#/experiments/{experiment.experiment_id}?{MODEL_TRAINING_VIEW}"
 
 
 def experiment_id(client, uri: str, name: str) -> str:

@@ -1,5 +1,6 @@
-"""`goldilocks ui` opened in a real headless browser (Debian's chromium through selenium): a
-trained run's page shows the curriculum metrics."""
+"""`goldilocks ui` opened in a real headless browser (Debian's chromium through selenium): the
+experiment link it prints opens MLflow's model-training view, and a trained run's page shows the
+curriculum metrics."""
 
 import os
 import shutil
@@ -74,6 +75,15 @@ def test_a_runs_page_shows_the_curriculum_metrics(tiny_model, tmp_path):
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health", 120, tmp_path / "ui.log")
         driver = browser()
+        printed = next(line for line in (tmp_path / "ui.log").read_text().splitlines() if line.startswith("experiment "))
+        link = printed.split(": ", 1)[1].strip()
+        assert experiment.tags.get("mlflow.experimentKind") == "custom_model_development"
+        driver.get(link)  # the experiment opens in MLflow's model-training view: its runs, not GenAI traces
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and run.info.run_name not in driver.page_source:
+            time.sleep(1)
+        assert "/runs" in driver.current_url and "workflowType=machine_learning" in driver.current_url, driver.current_url
+        assert run.info.run_name in driver.page_source
         driver.get(f"http://127.0.0.1:{port}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}")
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and "curriculum/pass_rate" not in driver.page_source:
