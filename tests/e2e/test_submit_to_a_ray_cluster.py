@@ -65,6 +65,7 @@ def test_a_submitted_run_succeeds_and_logs_to_mlflow(tiny_model, ray_head, tmp_p
     out = submit_demo(url, env, tmp_path, "trainer.steps=2", "rollout.groups_per_step=2")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SUCCEEDED" in out.stdout and "goldilocks jobs logs raysubmit_" in out.stdout
+    assert "step 1/2  reward" in out.stdout and "step 2/2  reward" in out.stdout  # followed as it went: a line per step
     job_id = out.stdout.split("submitted ")[1].split()[0]
 
     status = subprocess.run(
