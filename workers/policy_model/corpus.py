@@ -3,10 +3,8 @@
 Each sample is a short dialogue from the training scenarios, in train cue phrasings only (the test
 split's phrasings stay unseen): the user's opening (cues revealed at a random level), an agent
 reply, and sometimes a user reaction and a second reply. Replies are drawn uniformly from the
-eight strategies and plain comfort, except where the user states the need outright: there half
-of the replies serve it (`FOLLOW_STATED_NEED`). The warm start so teaches how each strategy
-sounds and a first, weak link from a stated need to its strategy; it leaves to RL reading a need
-that is only hinted at, which is what the harder half of the knob asks for.
+eight strategies and plain comfort, *independently of the user's intent*: the warm start teaches
+how each strategy sounds, and leaves to RL which one fits whom.
 """
 
 from __future__ import annotations
@@ -24,20 +22,6 @@ class CorpusDialogue:
     system: str
     turns: tuple[tuple[str, str], ...]
     """(user message, agent reply) pairs."""
-
-
-FOLLOW_STATED_NEED = 0.5
-"""Where the user states the need outright (an explicit cue, or a restated one after a misfit),
-this share of replies serves it; every other reply is drawn regardless of the need. The freshly
-built policy then passes about half its users where needs are stated (the easy end of the knob)
-and has everything to learn where they are only hinted at: a curriculum starts inside its band."""
-
-
-def _reply_to(intent: str | None, rng: random.Random) -> str:
-    """The reply that serves a stated `intent` (FOLLOW_STATED_NEED of the time), else any reply."""
-    if intent is not None and rng.random() < FOLLOW_STATED_NEED:
-        return rng.choice(phrase_bank().strategies[intent].replies)
-    return _any_reply(rng)
 
 
 def _any_reply(rng: random.Random) -> str:
@@ -63,14 +47,13 @@ def counselling_corpus(n: int, seed: int) -> list[CorpusDialogue]:
             opening.append(rng.choice(cues.vague["train"]))
         if reveal == 2:
             opening.append(rng.choice(cues.explicit["train"]))
-        turns = [(" ".join(opening), _reply_to(sc.intent if reveal == 2 else None, rng))]
+        turns = [(" ".join(opening), _any_reply(rng))]
         if rng.random() < 0.5:
             kind = rng.choice(reaction_kinds)
             reaction = rng.choice(bank.reactions[kind])
-            restated = kind == "worse" and rng.random() < 0.5
-            if restated:
+            if kind == "worse" and rng.random() < 0.5:
                 reaction = rng.choice(bank.reactions["worse_hint"]).format(hint=rng.choice(cues.explicit["train"]))
-            turns.append((reaction, _reply_to(sc.intent if restated else None, rng)))
+            turns.append((reaction, _any_reply(rng)))
         dialogues.append(CorpusDialogue(system=bank.system_prompt, turns=tuple(turns)))
     return dialogues
 
