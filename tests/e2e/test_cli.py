@@ -129,7 +129,7 @@ def test_run_with_the_llm_simulator_against_vllm_serve(vllm_server, tmp_path):
 
     args = ["run", "--set", "trainer.steps=2", "--set", "rollout.groups_per_step=2", "--set", "rollout.group_size=2"]
     args += ["--set", "simulator.name=llm", "--set", f"simulator.endpoint={vllm_server}", "--set", "simulator.model=tiny-sim"]
-    args += ["--set", "simulator.max_turns=2"]
+    args += ["--set", "simulator.max_turns=2", "--set", "trainer.eval_every=0"]
     out = run_cli(*args, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")

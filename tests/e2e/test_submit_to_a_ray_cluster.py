@@ -121,7 +121,8 @@ def test_a_secret_reaches_the_simulator_and_nothing_else(tiny_model, ray_head, o
     url, env = ray_head
     env = {**env, "GL_PLANTED_KEY": PLANTED}
     llm = [f"simulator.endpoint={openai_stub.url}", "simulator.model=stub", "simulator.api_key_env=GL_PLANTED_KEY"]
-    out = submit_demo(url, env, tmp_path, "trainer.steps=1", "rollout.groups_per_step=2", "simulator.name=llm", *llm)
+    llm += ["simulator.name=llm", "trainer.eval_every=0"]
+    out = submit_demo(url, env, tmp_path, "trainer.steps=1", "rollout.groups_per_step=2", *llm)
     assert out.returncode == 0, out.stdout + out.stderr
     assert openai_stub.requests, "the simulator was never called"
     assert openai_stub.authorizations and set(openai_stub.authorizations) == {f"Bearer {PLANTED}"}

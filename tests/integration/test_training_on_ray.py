@@ -118,6 +118,7 @@ def test_a_simulator_outage_fails_the_step_after_securing_a_checkpoint(tiny_mode
             "trainer.checkpoint_every=0",
             "rollout.group_size=2",
             "rollout.groups_per_step=2",
+            "trainer.eval_every=0",
             "simulator.name=llm",
             f"simulator.endpoint={openai_stub.url}",
             "simulator.model=stub",
