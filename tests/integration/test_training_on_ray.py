@@ -54,6 +54,7 @@ def test_two_workers_train_log_and_checkpoint(tiny_model, tmp_path):
             "rollout.groups_per_step=4",
             "algo.kl_coef=0.05",
             "curriculum.controller=linear",
+            "curriculum.initial_difficulty=0.3",
             "trainer.eval_every=2",
             "trainer.eval_scenarios=3",
             "trainer.eval_levels=[0.2,0.8]",

@@ -35,10 +35,13 @@ def test_matching_beats_generic_and_the_easy_end_is_passable():
     seed=st.integers(0, 10**6),
     d1=st.floats(0, 1),
     d2=st.floats(0, 1),
-    policy_name=st.sampled_from(["matching", "noisy50", "generic", "advice", "random", "stuffing"]),
+    policy_name=st.sampled_from(["matching", "generic", "advice", "random", "stuffing"]),
 )
 def test_each_dialogue_ends_no_happier_when_harder(idx, seed, d1, d2, policy_name):
-    """Coupled draws: the same episode at a higher d can only end lower (or equal)."""
+    """Coupled draws: the same episode at a higher d can only end lower (or equal), for a policy
+    that does no worse for seeing a cue. (`noisy50` can: a revealed cue it then answers with a
+    wrong strategy costs more than the comfort it offers a user who revealed nothing; its pass
+    rate and mean reward still never rise with d, over many episodes - test_knob.py.)"""
     lo, hi = sorted((d1, d2))
     policy = scripted_policy(policy_name)
     assert play(policy, BANK[idx], hi, seed) <= play(policy, BANK[idx], lo, seed) + 1e-9
