@@ -53,7 +53,9 @@ def test_every_step_is_a_trial_with_its_evidence_and_the_band_distance():
 
 
 def test_the_informative_signal_is_told_its_shortfall_from_what_the_band_edges_give():
-    c = controller("curriculum.controller=band", "curriculum.signal=informative_frac", "curriculum.band=[0.4,0.6]", "rollout.group_size=8")
+    c = controller(
+        "curriculum.controller=band", "curriculum.signal=informative_frac", "curriculum.band=[0.4,0.6]", "rollout.group_size=8"
+    )
     floor = 1 - 0.4**8 - 0.6**8
     for step, (pass_rate, informative) in enumerate([(0.1, 0.5), (0.5, 1.0), (0.9, floor)]):
         d = c.propose(step)
