@@ -4,7 +4,8 @@ import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from workers.chat_format import IM_END
-from workers.env.strategy_scorer import NONE, judge_reply
+from workers.env.fluency import english_share
+from workers.env.reply_text import text_facts
 from workers.policy_model.bootstrap import ensure_model, recipe_key
 
 pytestmark = pytest.mark.slow
@@ -30,8 +31,8 @@ def test_tiny_policy_is_a_word_like_qwen2_with_chatml(tiny_model):
         torch.manual_seed(seed)
         out = model.generate(ids, do_sample=True, max_new_tokens=40, top_k=0, eos_token_id=tok.eos_token_id)
         replies.append(tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
-    recognised = [r for r in replies if judge_reply(r).label != NONE]
-    assert len(recognised) >= 6, replies
+    word_like = [r for r in replies if text_facts(r).words and english_share(text_facts(r).words) >= 0.85]
+    assert len(word_like) >= 6, replies  # English words; whether they fit a need is RL's to learn
 
 
 def test_cache_is_reused_and_out_copies(tiny_model, tmp_path):
