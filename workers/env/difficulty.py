@@ -5,9 +5,10 @@ shows a cue, whether the user restates the need after a misfit, how many unhelpf
 tolerate. The randomness comes from draws fixed by the episode's seed (`EpisodeDraws`), the same
 at every d, and each knob compares its draw with a threshold that only gets stricter as d rises.
 So one episode played at a higher d meets a user who starts lower, shows no cue it hid at a
-lower d, forgives no more and rewards no more: the episode can only get harder, and any fixed
-policy's pass rate and mean reward are non-increasing in d (tests/unit/workers/env/test_knob.py
-checks both on a 0.05 grid, with the smoothness the controller needs).
+lower d, forgives no more and rewards no more. For a policy that does no worse for seeing a cue,
+each episode can only end lower as d rises (tests/unit/workers/env/test_rule_simulator.py); for
+every scripted policy the pass rate and mean reward are non-increasing in d, with the smoothness
+the controller needs (tests/unit/workers/env/test_knob.py, on a 0.05 grid).
 
 | knob              | d = 0        | d = 1       | meaning                                                    |
 |-------------------|--------------|-------------|------------------------------------------------------------|

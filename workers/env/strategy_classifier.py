@@ -12,8 +12,9 @@ order, lbfgs) and takes about a second, once per process; `SCORER_VERSION` names
 settings together, and changes whenever either does. The held-out corpus under tests/data is
 never read here.
 
-Scoring one reply walks sklearn's own n-gram analyzers and a dict of the fitted weights, which
-is several times faster than calling the pipeline on a one-row matrix.
+Scoring one reply walks sklearn's own n-gram analyzers and a dict of the fitted weights instead
+of building a one-row sparse matrix per call; a test checks it gives the fitted pipeline's
+probabilities.
 """
 
 from __future__ import annotations
