@@ -2,13 +2,14 @@
 
 The scorer is the reward's only window onto the reply, so RL will search it for holes. It reads
 the whole reply, every character of it, through strict gates before a learned classifier
-(`strategy_classifier.py`) names the strategy. In order:
+(`strategy_classifier.py`) names the strategy. In order (word salad, the costliest check, last
+of the three refusals):
 
 1. `degenerate`: empty; invisible or control characters anywhere; shouting or aLtErNaTiNg case;
-   a run of five or more of one character; longer than `MAX_CHARS` characters or `MAX_WORDS` words; repetitive (over
-   `MAX_REPEAT_FRAC` of word trigrams repeated, a sentence said twice, a word twice in a row);
-   word salad (a reply of `MIN_ORDER_WORDS` or more whose word order is liked less than
-   `MIN_ORDER` of shuffles of its own words, `fluency.py`).
+   a run of five or more of one character; longer than `MAX_CHARS` characters or `MAX_WORDS`
+   words; repetitive (over `MAX_REPEAT_FRAC` of word trigrams repeated, a sentence said twice, a
+   word twice in a row); word salad (a reply of `MIN_ORDER_WORDS` or more whose word order is
+   liked less than `MIN_ORDER` of shuffles of its own words, `fluency.py`).
 2. `harmful`: hostile, blaming, mocking or retracting content anywhere in the reply
    (`harm_lexicon.py`); it costs the user more than any misfit.
 3. `unreadable`: text the user cannot read: letters of another script, emoji or symbols, or
@@ -16,16 +17,18 @@ the whole reply, every character of it, through strict gates before a learned cl
    language, digit strings, noise; `fluency.py`). A misfit.
 4. `echo` / `fragment`: words inside four-word runs the user said (speaker folded: "I need" and
    "you need" are one run) earn nothing; what remains must hold a content clause (a clause of
-   `MIN_CLAUSE_WORDS` words with a subject before another word, or opened by an imperative;
-   `MIN_FIT_WORDS` words in all), else the reply is an `echo` (mostly the user's words) or a
-   `fragment`. Lists of phrases ("first step, plan, next time, try") have no clause. A misfit.
+   `MIN_CLAUSE_WORDS` words or more with a verb, `reply_text.has_clause`; `MIN_FIT_WORDS` words
+   in all), else the reply is an `echo` (mostly the user's words) or a `fragment`. Lists of
+   phrases ("first step, plan, next time, try") have no clause. A misfit.
 5. The classifier reads what remains: a strategy when it is at least `MIN_CONFIDENCE` sure and no
    second strategy is at least `MIXED_SECOND`; two strategies at once, or signature phrases of
    three or more, make it `mixed` (stuffing: it serves no single need, and costs like
    `degenerate`); `generic` for plain comfort; `none` otherwise.
 
-What it cannot judge: whether the advice is good, whether the reply fits the user's particular
-situation beyond the need, tone beyond the harm lexicon, or any language but English.
+What it cannot judge: grammar (a fitting sentence followed by locally plausible nonsense still
+fits; about a quarter of full shuffles of natural replies pass the word-order check), whether the
+advice is good, whether the reply fits the user's situation beyond the need, tone beyond the harm
+lexicon, or any language but English.
 """
 
 from __future__ import annotations
