@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from workers.env.scripted_play import THRESHOLD, final_emotions
+from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
 from workers.env.scripted_policies import SCRIPTED_POLICIES, scripted_policy
 
 POLICIES = ("matching", "noisy80", "noisy50", "generic", "advice", "random", "stuffing")
@@ -59,11 +59,11 @@ def main() -> None:
     for name in POLICIES:
         assert name in SCRIPTED_POLICIES
         finals = final_emotions(scripted_policy(name), levels, seeds=seeds, max_turns=args.max_turns)
-        passed = (finals >= THRESHOLD).mean(axis=1)
+        passed = (finals >= PASS_THRESHOLD).mean(axis=1)
         pass_rate[name] = {f"{d:.2f}": round(float(p), 4) for d, p in zip(levels, passed, strict=True)}
         reward[name] = {f"{d:.2f}": round(float(r), 2) for d, r in zip(levels, finals.mean(axis=1), strict=True)}
         print(f"{name:9s} {finals.shape[1]} dialogues a point", flush=True)
-    print(f"\npass rate (final emotion >= {THRESHOLD:g}) / mean final emotion, by d:")
+    print(f"\npass rate (final emotion >= {PASS_THRESHOLD:g}) / mean final emotion, by d:")
     print("d     " + "".join(f"{n:>17s}" for n in POLICIES))
     for d in levels:
         key = f"{d:.2f}"

@@ -19,10 +19,10 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
 from workers.env.english_scenarios import english_split
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
 from workers.env.rule_simulator import RuleSimulator
-from workers.env.scripted_play import THRESHOLD, final_emotions
 
 LEVELS = np.round(np.arange(0, 1 + 1e-9, 0.1), 2)
 
@@ -39,7 +39,7 @@ def fit_table(scenarios, seeds) -> tuple[dict[str, str], str]:
     for seed in seeds:
         for scenario in scenarios:
             for d in LEVELS:
-                opening = RuleSimulator(max_turns=1, pass_threshold=THRESHOLD, seed=seed).start(scenario, float(d))
+                opening = RuleSimulator(max_turns=1, pass_threshold=PASS_THRESHOLD, seed=seed).start(scenario, float(d))
                 votes[without_cues(opening)][scenario.intent] += 1
     overall = Counter(s.intent for s in scenarios).most_common(1)[0][0]
     return {key: counts.most_common(1)[0][0] for key, counts in votes.items()}, overall
@@ -65,7 +65,7 @@ def main() -> None:
     seeds = range(1000, 1000 + args.eval_seeds)
     result = {"chance": round(1 / len(intents), 4)}
     for split, scenarios in (("test", test), ("train", train)):
-        passed = (final_emotions(lookup, LEVELS, scenarios, seeds) >= THRESHOLD).mean(axis=1)
+        passed = (final_emotions(lookup, LEVELS, scenarios, seeds) >= PASS_THRESHOLD).mean(axis=1)
         result[split] = {f"{d:.2f}": round(float(p), 4) for d, p in zip(LEVELS, passed, strict=True)}
         print(f"{split:5s} pass rate by d: " + " ".join(f"{d:.1f}:{p:.2f}" for d, p in zip(LEVELS, passed, strict=True)))
     print(json.dumps(result))

@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from orchestrator.config import ExperimentConfig
-from orchestrator.user_policy import AgentPolicy
+import numpy as np
+
+from orchestrator.config import ExperimentConfig, with_overrides
+from orchestrator.user_policy import AgentPolicy, scripted_agent
+from workers.env.english_scenarios import english_split
 from workers.env.scenario import Scenario, realise
+from workers.env.scripted_policies import ScriptedPolicy
 from workers.env.simulator import make_simulator, start_all, step_all
 from workers.types import Episode, EpisodeRequest
 
@@ -137,6 +141,33 @@ def play_policy(policy: AgentPolicy, requests: Sequence[EpisodeRequest], config:
     for e in episodes:
         e.passed = e.final_emotion >= sim_cfg.pass_threshold
     return episodes
+
+
+PASS_THRESHOLD = ExperimentConfig().simulator.pass_threshold
+"""The default `simulator.pass_threshold`, which `final_emotions` plays with."""
+
+
+def final_emotions(
+    policy: ScriptedPolicy,
+    levels: Sequence[float],
+    scenarios: Sequence[Scenario] | None = None,
+    seeds: Sequence[int] = (0,),
+    max_turns: int = 3,
+) -> np.ndarray:
+    """[level, dialogue] final emotions of a scripted (or adversarial) policy against the `rule`
+    user, each (scenario, seed) pair met at every level with the same draws (the key a scripted
+    policy gets includes the seed, so its own coins are the same too): what the environment's
+    tests and bench/env_curve.py, bench/memorisation.py measure the knob with."""
+    scenarios = english_split("all") if scenarios is None else scenarios
+    config = with_overrides(ExperimentConfig(), [f"simulator.max_turns={max_turns}"])
+    pairs = [(scenario, seed) for seed in seeds for scenario in scenarios]
+    requests = [
+        EpisodeRequest(scenario, float(level), group=len(pairs) * i + j, seed=seed)
+        for i, level in enumerate(levels)
+        for j, (scenario, seed) in enumerate(pairs)
+    ]
+    episodes = play_policy(scripted_agent(policy), requests, config)
+    return np.array([e.final_emotion for e in episodes]).reshape(len(levels), len(pairs))
 
 
 def report(policy: str, config: ExperimentConfig, split: str, scores: Sequence[LevelScore]) -> dict:

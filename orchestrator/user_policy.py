@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workers.env.scenario import Scenario
-from workers.env.scripted_policies import scripted_policy
+from workers.env.scripted_policies import ScriptedPolicy, scripted_policy
 
 AgentPolicy = Callable[[list[dict[str, str]], Scenario, str], str]
 """(dialogue so far, scenario, episode key) -> reply; the key lets scripted baselines draw coins
@@ -32,17 +32,21 @@ def _where(exc: BaseException, path: Path) -> str:
     return f"{path}:{frames[-1].lineno}" if frames else str(path)
 
 
+def scripted_agent(scripted: ScriptedPolicy) -> AgentPolicy:
+    """A scripted policy (key, the user's messages, turn index) as an AgentPolicy."""
+
+    def play_scripted(dialogue: list[dict[str, str]], scenario: Scenario, key: str) -> str:
+        users = [m["content"] for m in dialogue if m["role"] == "user"]
+        return scripted(key, users, len(dialogue) - len(users))
+
+    return play_scripted
+
+
 def load_policy(spec: str) -> AgentPolicy:
     """`scripted:NAME` or `python:FILE.py:FUNC`."""
     kind, _, rest = spec.partition(":")
     if kind == "scripted" and rest:
-        scripted = scripted_policy(rest)
-
-        def play_scripted(dialogue: list[dict[str, str]], scenario: Scenario, key: str) -> str:
-            users = [m["content"] for m in dialogue if m["role"] == "user"]
-            return scripted(key, users, len(dialogue) - len(users))
-
-        return play_scripted
+        return scripted_agent(scripted_policy(rest))
     if kind == "python" and ":" in rest:
         file, _, name = rest.rpartition(":")
         return _python_policy(Path(file), name)

@@ -5,9 +5,9 @@ sent to everyone passes only the users whose need it fits."""
 import numpy as np
 import pytest
 
+from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
 from workers.env.english_scenarios import english_split
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
-from workers.env.scripted_play import THRESHOLD, final_emotions
 from workers.env.scripted_policies import detect_intent, scripted_policy
 from workers.env.strategy_scorer import judge_reply
 
@@ -117,7 +117,7 @@ def test_one_reply_for_everyone_passes_only_the_users_it_fits(reply):
     for d in (0.0, *LEVELS):
         finals = final_emotions(fixed(reply), [d], SCENARIOS)[0]
         for scenario, final in zip(SCENARIOS, finals, strict=True):
-            if final >= THRESHOLD:
+            if final >= PASS_THRESHOLD:
                 assert scenario.intent == label, (reply, label, scenario.id, d)
 
 

@@ -10,7 +10,7 @@ on only half or four fifths of its turns:
 import numpy as np
 import pytest
 
-from workers.env.scripted_play import THRESHOLD, final_emotions
+from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
 from workers.env.scripted_policies import SCRIPTED_POLICIES, scripted_policy
 
 LEVELS = np.round(np.arange(0, 1.0001, 0.05), 2)
@@ -29,7 +29,7 @@ def test_at_least_480_dialogues_a_point(finals):
 
 @pytest.mark.parametrize("name", SMOOTH_POLICIES)
 def test_pass_rate_falls_smoothly(finals, name):
-    p = (finals[name] >= THRESHOLD).mean(axis=1)
+    p = (finals[name] >= PASS_THRESHOLD).mean(axis=1)
     table = dict(zip(LEVELS.tolist(), p.round(3).tolist(), strict=True))
     assert np.all(np.diff(p) <= 0), table
     assert np.all(-np.diff(p) <= 0.2), table
@@ -47,5 +47,5 @@ def test_mean_reward_never_rises_with_difficulty(finals, name):
 
 def test_the_knob_spans_the_band_for_matching(finals):
     """The curriculum needs a pass rate of 0.5 somewhere inside the knob for a cue-reading policy."""
-    p = (finals["matching"] >= THRESHOLD).mean(axis=1)
+    p = (finals["matching"] >= PASS_THRESHOLD).mean(axis=1)
     assert p[0] > 0.95 and p[-1] < 0.1

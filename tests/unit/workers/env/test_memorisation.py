@@ -2,9 +2,9 @@
 (cue sentences removed) passes fresh groups at chance, on train and test (bench/memorisation.py)."""
 
 from bench.memorisation import fit_table, without_cues
+from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
 from workers.env.english_scenarios import english_split
 from workers.env.phrases import phrase_bank
-from workers.env.scripted_play import THRESHOLD, final_emotions
 
 
 def test_a_lookup_table_of_openings_passes_at_chance():
@@ -17,5 +17,5 @@ def test_a_lookup_table_of_openings_passes_at_chance():
         return bank.strategies[need].replies[0]
 
     for scenarios in (train, test):
-        passed = (final_emotions(lookup, [0.5, 0.95], scenarios, seeds=(1000, 1001)) >= THRESHOLD).mean(axis=1)
+        passed = (final_emotions(lookup, [0.5, 0.95], scenarios, seeds=(1000, 1001)) >= PASS_THRESHOLD).mean(axis=1)
         assert max(passed) <= 1 / 8 + 0.05, passed
