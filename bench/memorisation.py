@@ -45,6 +45,17 @@ def fit_table(scenarios, seeds) -> tuple[dict[str, str], str]:
     return {key: counts.most_common(1)[0][0] for key, counts in votes.items()}, overall
 
 
+def lookup_policy(table: dict[str, str], fallback: str):
+    """Answers every turn with a reply of the need its table gives the user's cue-less opening."""
+    bank = phrase_bank()
+
+    def lookup(key: str, user_messages: list[str], turn: int) -> str:
+        need = table.get(without_cues(user_messages[0]), fallback)
+        return bank.strategies[need].replies[turn % len(bank.strategies[need].replies)]
+
+    return lookup
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fit-seeds", type=int, default=5)
@@ -55,12 +66,8 @@ def main() -> None:
     train = [s for s in english_split("train") if s.intent in intents]
     test = [s for s in english_split("test") if s.intent in intents]
     table, fallback = fit_table(train, range(args.fit_seeds))
-    bank = phrase_bank()
+    lookup = lookup_policy(table, fallback)
     print(f"lookup table: {len(table)} distinct openings (cues removed) from {len(train)} train scenarios")
-
-    def lookup(key: str, user_messages: list[str], turn: int) -> str:
-        need = table.get(without_cues(user_messages[0]), fallback)
-        return bank.strategies[need].replies[turn % len(bank.strategies[need].replies)]
 
     seeds = range(1000, 1000 + args.eval_seeds)
     result = {"chance": round(1 / len(intents), 4)}

@@ -108,8 +108,14 @@ class _ClassBigrams:
 
 
 @cache
+def _reference_sentences() -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """The reference texts' words, by sentence (read once for the dictionary and the model)."""
+    return tuple(text_facts(text).sentences for text in reference_texts())
+
+
+@cache
 def _reference_model() -> _ClassBigrams:
-    pairs = Counter(p for text in reference_texts() for p in class_bigrams(text_facts(text).sentences))
+    pairs = Counter(p for sentences in _reference_sentences() for p in class_bigrams(sentences))
     firsts: Counter = Counter()
     seconds: Counter = Counter()
     for (a, b), n in pairs.items():
@@ -150,6 +156,11 @@ def _dictionary() -> dict[str, int]:
     return dict(SpellChecker(language="en", distance=1).word_frequency.dictionary)
 
 
+MAX_NUMBERS = 2
+"""Numbers of up to four digits read as English ("give it 2 or 3 days"); a reply with more number
+tokens than this is a digit payload."""
+
+
 def english_share(words: tuple[str, ...]) -> float:
     """Share of the words an English dictionary knows (1.0 for no words)."""
     if not words:
@@ -157,11 +168,6 @@ def english_share(words: tuple[str, ...]) -> float:
     if sum(w.isdigit() for w in words) > MAX_NUMBERS:
         return 0.0
     return sum(map(_is_english, words)) / len(words)
-
-
-MAX_NUMBERS = 2
-"""Numbers of up to four digits read as English ("give it 2 or 3 days"); a reply with more number
-tokens than this is a digit payload."""
 _BRITISH = ((r"our(s?)$", r"or\1"), (r"is(e|es|ed|ing|ation|ations)$", r"iz\1"), (r"ys(e|ed|ing)$", r"yz\1"), (r"tre$", "ter"))
 
 
@@ -175,10 +181,11 @@ def _american(word: str) -> str:
 def _own_words() -> frozenset[str]:
     """Every word of our own texts (the phrase bank with its names, the development corpora)."""
     bank = phrase_bank()
-    texts = [*reference_texts(), *bank.names, *bank.others]
-    return frozenset(w for text in texts for w in text_facts(text).words)
+    names = [w for text in (*bank.names, *bank.others) for w in text_facts(text).words]
+    return frozenset([*names, *(w for sentences in _reference_sentences() for s in sentences for w in s)])
 
 
+@cache
 def _is_english(word: str) -> bool:
     if word.isdigit():
         return len(word) <= 4
