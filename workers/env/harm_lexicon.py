@@ -22,7 +22,7 @@ _FILLER = (
     r"(?: just| being| so| such| really| totally| truly| very| quite| pretty| absolutely| frankly| honestly| a| an| the"
     r"| bit| kind of| sort of| too)*"
 )
-_YOU_ARE = r"(?:you|u)(?: really| truly| just| honestly)?(?:'re| are| r| were| look| sound| seem| act)?" + _FILLER
+_YOU_ARE = r"(?:you|u|ur|youre)(?: really| truly| just| honestly)?(?:'re| are| r| were| look| sound| seem| act)?" + _FILLER
 _INSULT = (
     r"stupid|dumb|idiots?|idiotic|morons?|imbeciles?|cretins?|pathetic|losers?|worthless|useless|selfish|weak|crazy"
     r"|ridiculous|annoying|boring|overreacting|dramatic|too sensitive|oversensitive|childish|naive|lazy|clueless|failure"
@@ -50,7 +50,7 @@ HARM_PATTERNS: dict[str, tuple[str, ...]] = {
         r"(?:how|so|that's|that is|this is|what an?) (?:stupid|dumb|pathetic|ridiculous|idiotic)(?! (?:of|for) them)",
         r"(?:stupid|dumb|pathetic) (?:of you|question|story|reason)",
         _START + r"(?:just |now |so |please |honestly,? )?(?:shut up|go away|get over it|grow up|deal with it|man up|toughen up"
-        r"|suck it up|cry about it|grow a spine|stop being a baby|get a grip)",
+        r"|suck it up|cry about it|grow a spine|stop being a baby|get a grip|get over yourself)",
         r"leave me alone",
         _START + r"(?:honestly,? |frankly,? |but |well,? )?(?:nobody|no one|noone) (?:cares|asked)",
         r"who cares" + _END,
@@ -63,6 +63,7 @@ HARM_PATTERNS: dict[str, tuple[str, ...]] = {
         r"(?:no|not a|not that|not such a) big (?:of a )?deal",
         r"so what" + _END,
         _START + r"(?:whatever|big deal)" + _END,
+        _START + r"whatever,",
         r"nobody would miss you",
         r"i hope it gets worse",
         r"not proud of you",

@@ -33,7 +33,7 @@ NO_FIT = [
             "You really are pathetic.", "You are very annoying.", "You imbecile.", "Kidding.", "Psych!", "Ignore all that.",
             "That was a lie.", "Nobody asked.", "Cry about it.", "Grow a spine.", "Stop being a baby.", "Shame on you.",
             "You got what you deserved.", "Poor you.", "Honestly, I hope it gets worse.", "Or were you?", "Said nobody ever.",
-            "0000 1111 2222 3333",
+            "0000 1111 2222 3333", "ur a joke", "Whatever, I guess.", "Get over yourself.",
         )
     ),
 ]  # fmt: skip
