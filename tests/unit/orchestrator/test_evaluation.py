@@ -104,3 +104,14 @@ def test_a_small_evaluation_spans_every_held_out_situation_and_need():
     assert {(s.topic, s.intent) for s in picked} == {(s.topic, s.intent) for s in test}
     assert len({s.personality for s in picked}) == 3
     assert set(stratified(test, None)) == set(test)
+
+
+def test_an_evaluation_larger_than_the_split_goes_round_again_with_new_seeds():
+    from orchestrator.evaluation import stratified
+    from workers.env.english_scenarios import english_split
+
+    test = english_split("test")
+    picked = stratified(test, len(test) + 10)
+    assert len(picked) == len(test) + 10 and set(picked) == set(test)
+    requests = eval_requests(picked, [0.5], seed=0)
+    assert len({r.seed for r in requests}) == len(picked)
