@@ -27,18 +27,19 @@ def measure(size: str, repeats: int) -> dict:
 
     from orchestrator.config import load_config
     from orchestrator.driver import start_actors
+    from orchestrator.placement import reserve
     from orchestrator.ray_session import ray_session
     from workers.policy_model.bootstrap import ensure_model
 
     model_dir = str(ensure_model(size, 0, log=lambda m: print(m, file=sys.stderr)))
     cfg = load_config(None, [])
-    with ray_session(cfg):
-        (worker,), learner = start_actors(cfg, model_dir, model_dir)
-        ray.get(worker.update_weights.remote(learner.weights.remote(), 1))
+    with ray_session(cfg), reserve(cfg, lambda m: None) as placement:
+        (worker,), learner = start_actors(cfg, model_dir, model_dir, placement)
+        ray.get(worker.update_weights.remote(learner.weights.remote(cfg.policy.dtype)))
         times = []
-        for version in range(2, repeats + 2):
+        for _ in range(repeats):
             start = time.perf_counter()
-            ray.get(worker.update_weights.remote(learner.weights.remote(), version))
+            ray.get(worker.update_weights.remote(learner.weights.remote(cfg.policy.dtype)))
             times.append((time.perf_counter() - start) * 1000)
         params = ray.get(learner.num_parameters.remote())
     return {"params": params, "sync_ms": statistics.median(times), "sync_ms_max": max(times)}

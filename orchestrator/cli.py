@@ -214,12 +214,19 @@ def bootstrap_model(
     size: Annotated[str, typer.Option(help="tiny (~1M params, CI/demo) or small (~47M, benchmarks).")] = "tiny",
     out: Annotated[Path | None, typer.Option(help="Copy the model here (default: only the cache).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of corpus, tokenizer and weights.")] = 0,
+    layout: Annotated[
+        str,
+        typer.Option(
+            help="Token layout: chatml (pad distinct from eos, one stop id), qwen-instruct (two stop ids in "
+            "generation_config), no-pad (no pad token, Llama-style)."
+        ),
+    ] = "chatml",
 ) -> None:
     """Build the policy locally: tokenizer, Qwen2 model, warm start (cached by its inputs)."""
     from workers.policy_model.bootstrap import ensure_model
 
     try:
-        path = ensure_model(size, seed, out, log=console.print)
+        path = ensure_model(size, seed, out, log=console.print, layout=layout)
     except (ValueError, FileExistsError) as exc:
         _fail(str(exc))
     console.print(f"[bold green]model ready:[/] {path}")

@@ -30,7 +30,12 @@ class PolicyConfig(_Section):
     dtype: Literal["float32", "bfloat16", "float16"] = Field("float32", description="Rollout dtype.")
     max_model_len: int = Field(512, ge=64, description="Context limit of a whole dialogue, in tokens.")
     template: Literal["plain", "think"] = Field(
-        "plain", description="`think`: reasoning in <think>...</think> before the reply; a violation scores 0."
+        "plain", description="`think`: reasoning in <think>...</think> before the reply; only the reply stays in the history."
+    )
+    think_violation: Literal["end_with_zero", "pass_through"] = Field(
+        "end_with_zero",
+        description="`think`: a reply that breaks the template ends the dialogue with reward 0 (`end_with_zero`), or "
+        "reaches the user whole and the dialogue goes on (`pass_through`, RLVER's released code).",
     )
 
 
@@ -40,8 +45,21 @@ class RolloutConfig(_Section):
     group_size: int = Field(4, ge=2, description="Episodes per scenario (GRPO group size G).")
     groups_per_step: int = Field(8, ge=1, description="Scenarios per training step.")
     max_new_tokens: int = Field(40, ge=1, description="Token cap of one agent reply.")
-    temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
-    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass.")
+    temperature: float = Field(
+        1.0, gt=0, description="Sampling temperature; the learner scores tokens under the same logits / T."
+    )
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass: only 1 (see the validation message).")
+
+    @field_validator("top_p")
+    @classmethod
+    def _full_nucleus(cls, value: float) -> float:
+        if value != 1.0:
+            raise ValueError(
+                "top_p < 1 is not supported: nucleus sampling draws from a truncated distribution while the learner "
+                "scores tokens under the full one (logits / temperature), so every PPO ratio would be off-policy "
+                "without a word; lower rollout.temperature to sample more conservatively"
+            )
+        return value
 
 
 class SimulatorConfig(_Section):
@@ -151,14 +169,32 @@ class CurriculumConfig(_Section):
 
 class AlgoConfig(_Section):
     advantage: Literal["grpo", "drgrpo"] = Field("grpo", description="Advantage estimator.")
-    lr: float = Field(1e-3, gt=0, description="AdamW learning rate of the policy.")
+    lr: float = Field(
+        1e-6, gt=0, description="AdamW learning rate of the policy (RLVER's, for a 7B; the tiny demo policy sets 1e-3)."
+    )
     clip_low: float = Field(0.2, ge=0, lt=1, description="PPO clip below 1 (ratio >= 1 - clip_low).")
     clip_high: float = Field(0.28, ge=0, description="PPO clip above 1; > clip_low is DAPO's clip-higher.")
+    clip_ratio_c: float = Field(
+        3.0, gt=1, description="Dual clip: a negative-advantage token's loss is at most -A * clip_ratio_c (verl)."
+    )
+    tis_cap: float | None = Field(
+        2.0,
+        gt=0,
+        description="Truncated importance weight min(pi_learner / pi_rollout, cap) on each token's loss, correcting "
+        "the rollout engine's sampling mismatch; null: none.",
+    )
+    loss_agg: Literal["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"] = Field(
+        "token-mean",
+        description="How token losses become the batch loss: every token equal (DAPO), each episode's mean then the mean "
+        "over episodes (GRPO), or each episode's sum over a constant (Dr. GRPO). README, 'Algorithm'.",
+    )
     warmup_steps: int = Field(0, ge=0, description="Optimizer steps of linear lr warm-up (Adam's first steps are lr-sized).")
     kl_coef: float = Field(0.0, ge=0, description="Weight of the k3 KL to the frozen initial policy.")
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
     micro_batch_size: int = Field(16, ge=1, description="Sequences per learner forward pass.")
-    ppo_epochs: int = Field(1, ge=1, description="Passes over each batch; 1 lets vLLM's logprobs serve as the old policy's.")
+    ppo_epochs: int = Field(
+        1, ge=1, description="Passes over each batch; the old log-probs are the learner's own, from before the first."
+    )
     max_skipped_updates: int = Field(
         3, ge=1, description="Updates in a row skipped for a non-finite loss or gradient before the run stops."
     )

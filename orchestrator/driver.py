@@ -42,7 +42,7 @@ from workers.backends import SamplingConfig
 from workers.env.llm_simulator import SimulatorUnavailable
 from workers.env.scenario import Scenario
 from workers.learner import Learner, LearnerSettings
-from workers.rl.advantages import ADVANTAGES, informative_group_fraction
+from workers.rl.advantages import ADVANTAGES, informative_group_fraction, zero_std_fraction
 from workers.rollout_worker import RolloutSettings, RolloutWorker
 from workers.types import Episode, EpisodeRequest, TrainBatch
 
@@ -108,12 +108,7 @@ def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch
     rewards = torch.tensor([e.reward for e in episodes]).view(-1, g)
     passed = torch.tensor([e.passed for e in episodes]).view(-1, g)
     advantages = ADVANTAGES[config.algo.advantage](rewards, 1e-6).flatten().tolist()
-    batch = TrainBatch(
-        token_ids=[e.token_ids for e in episodes],
-        policy_mask=[e.policy_mask for e in episodes],
-        old_logprobs=[e.logprobs for e in episodes],
-        advantages=advantages,
-    )
+    batch = TrainBatch.from_episodes(episodes, advantages)
     labels = [(label, e.intent) for e in episodes for label in e.labels]
     stats = BatchStats(
         pass_rate=passed.float().mean().item(),
@@ -126,6 +121,7 @@ def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch
     metrics = {
         "reward/mean": stats.reward_mean,
         "reward/std": rewards.std().item(),
+        "reward/frac_zero_std": zero_std_fraction(rewards),
         "emotion/final_mean": sum(e.final_emotion for e in episodes) / len(episodes),
         "curriculum/pass_rate": stats.pass_rate,
         "curriculum/informative_group_frac": stats.informative_group_frac,
@@ -179,6 +175,7 @@ def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
         max_model_len=config.policy.max_model_len,
         dtype=config.policy.dtype,
         sampling=SamplingConfig(r.max_new_tokens, r.temperature, r.top_p),
+        think_violation=config.policy.think_violation,
         simulator=config.simulator.name,
         max_turns=config.simulator.max_turns,
         pass_threshold=config.simulator.pass_threshold,
@@ -204,6 +201,11 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, p
         micro_batch_size=a.micro_batch_size,
         ppo_epochs=a.ppo_epochs,
         warmup_steps=a.warmup_steps,
+        temperature=config.rollout.temperature,
+        clip_ratio_c=a.clip_ratio_c,
+        tis_cap=a.tis_cap,
+        loss_agg=a.loss_agg,
+        loss_norm_tokens=float(config.simulator.max_turns * config.rollout.max_new_tokens),
         device="cuda" if res.learner.num_gpus else "cpu",
     )
     settings = rollout_settings(config)
@@ -333,7 +335,12 @@ def train(
             log("starting rollout workers and learner on Ray")
             workers, learner = start_actors(config, run.policy, run.initial_policy, placement)
             pool = RolloutPool(
-                workers, learner, config.faults.max_rollout_restarts, restarts=int(run.faults.get("rollout_restarts", 0)), log=log
+                workers,
+                learner,
+                config.faults.max_rollout_restarts,
+                restarts=int(run.faults.get("rollout_restarts", 0)),
+                weight_dtype=config.policy.dtype,
+                log=log,
             )
             if run.step:
                 ray.get(learner.restore.remote(run.policy))

@@ -118,7 +118,7 @@ def play_policy(policy: AgentPolicy, requests: Sequence[EpisodeRequest], config:
     openings = start_all(sims, [r.scenario for r in requests], [r.difficulty for r in requests])
     met = [realise(r.scenario, r.seed) for r in requests]
     episodes = [
-        Episode(r.scenario.id, r.scenario.intent, r.group, r.difficulty, [], [], [], [s.emotion], [], [("user", o)])
+        Episode(r.scenario.id, r.scenario.intent, r.group, r.difficulty, [], [s.emotion], [], [("user", o)])
         for r, s, o in zip(requests, sims, openings, strict=True)
     ]
     live = list(range(len(requests)))

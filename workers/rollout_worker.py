@@ -2,7 +2,9 @@
 
 Plain Python (the driver wraps it in `ray.remote`). Every turn makes a single generate call for
 all live dialogues, then lets each user simulator answer. Token ids are appended segment by
-segment, so the sequence the learner scores is exactly the one that was sampled.
+segment, so the sequence the learner scores is exactly the one that was sampled. Under `think`
+a reply's thoughts leave the dialogue's history once the reply is spoken (as in RLVER's rollout):
+each reply is then scored as its own sequence, in the context it was sampled from.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from dataclasses import dataclass
 
 import torch
 
-from workers.backends import SamplingConfig, make_backend
+from workers.backends import GenerationBackend, SamplingConfig, make_backend
 from workers.chat_format import opening_segment, user_segment
 from workers.env.llm_simulator import ChatEndpoint, LlmSettings
 from workers.env.simulator import UserSimulator, make_simulator, start_all, step_all
-from workers.thinking import policy_system_prompt, visible_reply
-from workers.types import Episode, EpisodeRequest, RolloutResult
+from workers.thinking import END_WITH_ZERO, policy_system_prompt, visible_reply
+from workers.types import Episode, EpisodeRequest, RolloutResult, TokenSequence, WeightSnapshot
 
 FORMAT_VIOLATION = "format_violation"
 
@@ -32,21 +34,24 @@ class RolloutSettings:
     max_turns: int
     pass_threshold: float
     template: str = "plain"
+    think_violation: str = END_WITH_ZERO
     llm: LlmSettings | None = None
     tensor_parallel_size: int = 1
     gpu_memory_utilization: float = 0.85
 
 
 class _Dialogue:
-    """One episode under construction."""
+    """One episode under construction: the sequence being sampled, and those already closed."""
 
     def __init__(self, order: int, request: EpisodeRequest, sim: UserSimulator, opening: str, ids: list[int]):
         self.order = order
         self.request = request
         self.sim = sim
-        self.ids = ids
-        self.mask = [0] * len(ids)
-        self.logprobs = [0.0] * len(ids)
+        self.sequences: list[TokenSequence] = []
+        self.ids: list[int] = []
+        self.mask: list[int] = []
+        self.logprobs: list[float] = []
+        self.extend(ids)
         self.emotions = [sim.emotion]
         self.labels: list[str] = []
         self.transcript = [("user", opening)]
@@ -54,9 +59,29 @@ class _Dialogue:
         self.format_violation = False
         self.parse_failures = 0
 
+    def extend(self, ids: list[int], logprobs: list[float] | None = None) -> None:
+        """Context tokens, or (with their logprobs) tokens the policy sampled."""
+        self.ids += ids
+        self.mask += [0 if logprobs is None else 1] * len(ids)
+        self.logprobs += logprobs if logprobs is not None else [0.0] * len(ids)
+
+    def close(self) -> None:
+        """End the current sequence; one without policy tokens is context only and is dropped."""
+        if any(self.mask):
+            self.sequences.append(TokenSequence(self.ids, self.mask, self.logprobs))
+        self.ids, self.mask, self.logprobs = [], [], []
+
 
 class RolloutWorker:
-    def __init__(self, model_dir: str, settings: RolloutSettings, seed: int = 0, threads: int | None = None):
+    def __init__(
+        self,
+        model_dir: str,
+        settings: RolloutSettings,
+        seed: int = 0,
+        threads: int | None = None,
+        backend: GenerationBackend | None = None,
+    ):
+        """`backend`: an already built one (tests script generations); default: settings.backend."""
         if threads:
             torch.set_num_threads(threads)
         from transformers import AutoTokenizer
@@ -64,7 +89,8 @@ class RolloutWorker:
         self.settings = settings
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.eos_id = self.tokenizer.eos_token_id
-        self.backend = make_backend(
+        """Appended after a reply cut at max_new_tokens, as the chat template ends a turn."""
+        self.backend = backend or make_backend(
             settings.backend,
             model_dir,
             max_model_len=settings.max_model_len,
@@ -79,9 +105,10 @@ class RolloutWorker:
     def version(self) -> int:
         return self.backend.version
 
-    def update_weights(self, state: dict[str, torch.Tensor], version: int) -> int:
-        self.backend.update_weights(state, version)
-        return version
+    def update_weights(self, snapshot: WeightSnapshot) -> int:
+        """Load the learner's weights; returns the version now held, for the pool to check."""
+        self.backend.update_weights(snapshot.tensors, snapshot.version)
+        return self.backend.version
 
     def rollout(self, requests: list[EpisodeRequest], expected_version: int) -> RolloutResult:
         if self.backend.version != expected_version:
@@ -114,23 +141,25 @@ class RolloutWorker:
             still_live = []
             speaking, replies = [], []
             for d, gen in zip(live, generations, strict=True):
-                reply_ids = gen.token_ids
-                d.ids += reply_ids
-                d.mask += [1] * len(reply_ids)
-                d.logprobs += gen.logprobs
+                turn_start = len(d.ids)
+                d.extend(gen.token_ids, gen.logprobs)
                 if not gen.finished:
-                    d.ids.append(self.eos_id)
-                    d.mask.append(0)
-                    d.logprobs.append(0.0)
-                text = self.tokenizer.decode(reply_ids, skip_special_tokens=True)
+                    d.extend([self.eos_id])
+                text = self.tokenizer.decode(gen.token_ids, skip_special_tokens=True)
                 reply = visible_reply(text, s.template)
                 d.transcript.append(("agent", text.strip()))
                 if reply is None:
                     d.format_violation = True
-                    d.emotions.append(0.0)
-                    d.labels.append(FORMAT_VIOLATION)
-                    done.append(d)
-                    continue
+                    if s.think_violation == END_WITH_ZERO:
+                        d.emotions.append(0.0)
+                        d.labels.append(FORMAT_VIOLATION)
+                        done.append(d)
+                        continue
+                    reply = text.strip()
+                if s.template == "think":
+                    history = d.ids[:turn_start] + self._encode(reply) + [self.eos_id]
+                    d.close()
+                    d.extend(history)
                 speaking.append(d)
                 replies.append(reply)
             for d, turn in zip(speaking, step_all([d.sim for d in speaking], replies), strict=True):
@@ -141,13 +170,12 @@ class RolloutWorker:
                 if turn.done:
                     done.append(d)
                     continue
-                segment = self._encode(user_segment(turn.message))
-                d.ids += segment
-                d.mask += [0] * len(segment)
-                d.logprobs += [0.0] * len(segment)
+                d.extend(self._encode(user_segment(turn.message)))
                 still_live.append(d)
             live = still_live
             simulate_s += time.perf_counter() - tick
+        for d in done:
+            d.close()
         episodes = [self._episode(d) for d in sorted(done, key=lambda d: d.order)]
         return RolloutResult(episodes, generate_s, simulate_s)
 
@@ -169,9 +197,7 @@ class RolloutWorker:
             intent=d.request.scenario.intent,
             group=d.request.group,
             difficulty=d.request.difficulty,
-            token_ids=d.ids,
-            policy_mask=d.mask,
-            logprobs=d.logprobs,
+            sequences=d.sequences,
             emotions=d.emotions,
             labels=d.labels,
             transcript=d.transcript,

@@ -1,8 +1,14 @@
 """The policy's reply templates: `plain`, or `think` (reasoning in <think>...</think>, then the reply).
 
-Under `think` only the text after </think> reaches the user simulator; a reply that does not
-open with one closed think block followed by a non-empty answer is a format violation, which
-ends the dialogue with reward 0 (RLVER's rule), so the policy cannot skip or leak its reasoning.
+Under `think` only the text after </think> reaches the user simulator, and only that text stays
+in the dialogue's history for later turns (RLVER's rollout drops earlier thoughts too). A reply
+that does not open with one closed think block followed by a non-empty answer is a format
+violation; what follows is `policy.think_violation`:
+
+- `end_with_zero` (default, ours): the dialogue ends there with reward 0, so the policy cannot
+  skip or leak its reasoning.
+- `pass_through` (RLVER's released code): the whole text, thoughts and tags included, reaches the
+  simulator and the dialogue goes on; the simulator's judgement is the only penalty.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from importlib import resources
 from workers.env.phrases import phrase_bank
 
 TEMPLATES = ("plain", "think")
+END_WITH_ZERO = "end_with_zero"
+PASS_THROUGH = "pass_through"
+VIOLATION_RULES = (END_WITH_ZERO, PASS_THROUGH)
 _THINK = re.compile(r"\s*<think>(?P<thought>.*?)</think>\s*(?P<reply>.*)", re.DOTALL)
 
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from workers.env.scenario import Scenario
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -17,16 +23,26 @@ class EpisodeRequest:
 
 
 @dataclass
+class TokenSequence:
+    """One sequence the learner scores, token for token as it was sampled."""
+
+    token_ids: list[int]
+    policy_mask: list[int]
+    """1 on tokens the policy sampled (its replies and their stop token), else 0."""
+    logprobs: list[float]
+    """Sampling-time log p of each policy token under the sampling distribution (temperature
+    applied); 0.0 elsewhere. Same length as token_ids."""
+
+
+@dataclass
 class Episode:
     scenario_id: str
     intent: str
     group: int
     difficulty: float
-    token_ids: list[int]
-    policy_mask: list[int]
-    """1 on tokens the policy sampled (its replies and their end-of-turn token), else 0."""
-    logprobs: list[float]
-    """Sampling-time log p of each policy token; 0.0 elsewhere. Same length as token_ids."""
+    sequences: list[TokenSequence]
+    """What the learner scores: under `plain` one sequence, the whole dialogue; under `think` one
+    per reply, each in the context it was sampled from (earlier replies without their thoughts)."""
     emotions: list[float]
     """Emotion before the first reply, then after each reply."""
     labels: list[str]
@@ -55,7 +71,7 @@ class Episode:
 
     @property
     def response_tokens(self) -> int:
-        return sum(self.policy_mask)
+        return sum(sum(s.policy_mask) for s in self.sequences)
 
 
 @dataclass
@@ -67,8 +83,62 @@ class RolloutResult:
 
 @dataclass
 class TrainBatch:
-    token_ids: list[list[int]]
-    policy_mask: list[list[int]]
-    old_logprobs: list[list[float]]
-    advantages: list[float]
-    """One advantage per sequence, broadcast to its policy tokens."""
+    """A step's sequences as right-padded numpy arrays: Ray hands numpy to the learner without
+    pickling element by element, which nested Python lists of floats would cost."""
+
+    token_ids: np.ndarray
+    """int64 [R, T]; positions past a row's length hold 0 (never attended to)."""
+    lengths: np.ndarray
+    """int64 [R]: the true length of each row (attention comes from these, never from a pad id)."""
+    policy_mask: np.ndarray
+    """bool [R, T]."""
+    rollout_logprobs: np.ndarray
+    """float32 [R, T]: the sampling-time log-probs the rollout backend reported."""
+    advantages: np.ndarray
+    """float32 [R]: each row's advantage, broadcast to its policy tokens."""
+    episode: np.ndarray
+    """int64 [R]: the episode each row belongs to (a `think` episode has one row per reply)."""
+
+    @classmethod
+    def from_sequences(
+        cls, sequences: list[TokenSequence], advantages: list[float], episode: list[int] | None = None
+    ) -> TrainBatch:
+        if len(sequences) != len(advantages):
+            raise ValueError(f"{len(sequences)} sequences but {len(advantages)} advantages")
+        width = max(len(s.token_ids) for s in sequences)
+        rows = len(sequences)
+        ids = np.zeros((rows, width), dtype=np.int64)
+        mask = np.zeros((rows, width), dtype=bool)
+        logprobs = np.zeros((rows, width), dtype=np.float32)
+        for r, s in enumerate(sequences):
+            n = len(s.token_ids)
+            if not len(s.policy_mask) == len(s.logprobs) == n:
+                raise ValueError(f"sequence {r}: token_ids, policy_mask and logprobs differ in length")
+            ids[r, :n], mask[r, :n], logprobs[r, :n] = s.token_ids, s.policy_mask, s.logprobs
+        return cls(
+            token_ids=ids,
+            lengths=np.array([len(s.token_ids) for s in sequences], dtype=np.int64),
+            policy_mask=mask,
+            rollout_logprobs=logprobs,
+            advantages=np.asarray(advantages, dtype=np.float32),
+            episode=np.asarray(episode if episode is not None else range(rows), dtype=np.int64),
+        )
+
+    @classmethod
+    def from_episodes(cls, episodes: list[Episode], advantages: list[float]) -> TrainBatch:
+        """Every sequence of every episode, each carrying its episode's advantage."""
+        rows = [(i, s) for i, e in enumerate(episodes) for s in e.sequences]
+        return cls.from_sequences([s for _, s in rows], [advantages[i] for i, _ in rows], [i for i, _ in rows])
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+@dataclass
+class WeightSnapshot:
+    """The learner's weights as the rollout workers load them, tagged with the learner's version,
+    so a worker reports the version it really holds rather than one the driver assumed."""
+
+    version: int
+    tensors: dict[str, torch.Tensor]
+    """On CPU, in the rollout dtype."""

@@ -59,3 +59,18 @@ def test_update_weights_sets_the_version_and_changes_the_policy(backend, prompts
     assert backend.version == 8
     assert before.logprobs != after.logprobs
     backend.update_weights(state, 9)
+
+
+def test_a_sync_that_names_other_tensors_is_refused_before_anything_loads(backend, tiny_model):
+    """vLLM only warns about tensors it was not sent, and a non-strict load skips unknown ones:
+    either would bump the version of a policy that did not change."""
+    from transformers import AutoModelForCausalLM
+
+    from workers.backends.model_files import WeightSyncError
+
+    state = AutoModelForCausalLM.from_pretrained(tiny_model).state_dict()
+    held = backend.version
+    for broken in ({k.replace("model.", "transformer."): v for k, v in state.items()}, dict(list(state.items())[:-3])):
+        with pytest.raises(WeightSyncError, match="weight sync refused"):
+            backend.update_weights(broken, held + 1)
+        assert backend.version == held

@@ -1,13 +1,16 @@
 """The learner on the real tiny policy, without Ray or vLLM."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 from transformers import AutoTokenizer
 
-from workers.chat_format import opening_segment
+from workers.chat_format import END_OF_TEXT, opening_segment
 from workers.learner import Learner, LearnerSettings
-from workers.rl.token_logprobs import token_logprobs_and_entropy
-from workers.types import TrainBatch
+from workers.rl.token_logprobs import token_logprobs
+from workers.types import TokenSequence, TrainBatch
 
 pytestmark = pytest.mark.slow
 
@@ -17,39 +20,144 @@ def settings(**overrides) -> LearnerSettings:
     return LearnerSettings(**(base | overrides))
 
 
-def batch_of(tiny_model) -> TrainBatch:
-    tok = AutoTokenizer.from_pretrained(tiny_model)
+def sequences_of(model_dir, replies=("Go on, I am listening. Take your time with it.", "Practically, you could try a plan.")):
+    tok = AutoTokenizer.from_pretrained(model_dir)
     prompt = tok.encode(opening_segment("Be kind.", "I just need to vent for a while."), add_special_tokens=False)
-    replies = ["Go on, I am listening. Take your time with it.", "Practically, you could try a plan."]
     ids = [prompt + tok.encode(r, add_special_tokens=False) + [tok.eos_token_id] for r in replies]
-    masks = [[0] * len(prompt) + [1] * (len(x) - len(prompt)) for x in ids]
-    return TrainBatch(ids, masks, [[0.0] * len(x) for x in ids], advantages=[1.0, -1.0])
+    return [TokenSequence(x, [0] * len(prompt) + [1] * (len(x) - len(prompt)), [0.0] * len(x)) for x in ids]
 
 
-def sequence_logprob(learner: Learner, ids: list[int], mask: list[int]) -> float:
+def own_logprobs(learner: Learner, seqs: list[TokenSequence], advantages) -> TrainBatch:
+    """A batch whose rollout log-probs are the learner's own (an exact sampler)."""
+    batch = TrainBatch.from_sequences(seqs, list(advantages))
+    batch.rollout_logprobs = (learner.score(batch) * torch.from_numpy(batch.policy_mask)).numpy()
+    return batch
+
+
+def alone(learner: Learner, ids: list[int], temperature: float = 1.0) -> torch.Tensor:
+    """Log-probs of one unpadded row, no attention mask: the reference a batched row must match."""
     x = torch.tensor([ids])
     with torch.no_grad():
-        logp, _ = token_logprobs_and_entropy(learner.model(input_ids=x).logits, x)
-    return logp[0][torch.tensor(mask, dtype=torch.bool)].sum().item()
+        return token_logprobs(learner.model(input_ids=x).logits, x, temperature)[0]
+
+
+def sequence_logprob(learner: Learner, seq: TokenSequence) -> float:
+    return alone(learner, seq.token_ids)[torch.tensor(seq.policy_mask, dtype=torch.bool)].sum().item()
 
 
 def test_an_update_raises_the_positive_sequence_and_lowers_the_negative(tiny_model):
     learner = Learner(tiny_model, settings(), seed=0)
-    batch = batch_of(tiny_model)
-    old = [sequence_logprob(learner, i, m) for i, m in zip(batch.token_ids, batch.policy_mask, strict=True)]
-    batch.old_logprobs = [
-        token_logprobs_and_entropy(learner.model(input_ids=torch.tensor([i])).logits, torch.tensor([i]))[0][0].tolist()
-        for i in batch.token_ids
-    ]
-    metrics = learner.update(batch)
-    new = [sequence_logprob(learner, i, m) for i, m in zip(batch.token_ids, batch.policy_mask, strict=True)]
+    seqs = sequences_of(tiny_model)
+    old = [sequence_logprob(learner, s) for s in seqs]
+    metrics = learner.update(own_logprobs(learner, seqs, [1.0, -1.0]))
+    new = [sequence_logprob(learner, s) for s in seqs]
     assert new[0] > old[0] and new[1] < old[1]
     assert metrics["actor/clip_frac"] == 0.0 and metrics["actor/kl"] == 0.0 and learner.version == 1
+    assert metrics["actor/rollout_logprob_diff"] < 1e-5 and metrics["actor/tis_weight_mean"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_sampled_pad_id_mid_sequence_changes_nothing_around_it(tiny_model):
+    """The tiny policy's pad <|endoftext|> is an ordinary id it can sample (as Qwen's can). Attention
+    from the pad id hid it and moved every later log-prob; attention from lengths does not."""
+    learner = Learner(tiny_model, settings(micro_batch_size=4), seed=0)
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    pad = tok.convert_tokens_to_ids(END_OF_TEXT)
+    long, short = sequences_of(tiny_model)
+    cut = len(long.token_ids) - 6
+    long.token_ids[cut] = pad
+    batch = TrainBatch.from_sequences([long, short], [1.0, -1.0])
+    scored = learner.score(batch)
+    for row, seq in enumerate((long, short)):
+        n = len(seq.token_ids)
+        assert torch.allclose(scored[row, :n], alone(learner, seq.token_ids), atol=1e-4)
+
+
+@pytest.mark.parametrize("layout", ["no-pad", "qwen-instruct"])
+def test_the_learner_trains_a_checkpoint_of_another_token_layout(layout, model_cache):
+    from workers.policy_model.bootstrap import ensure_model
+
+    model = str(ensure_model("tiny", 0, log=lambda m: None, layout=layout))
+    learner = Learner(model, settings(), seed=0)
+    seqs = sequences_of(model)
+    before = sequence_logprob(learner, seqs[0])
+    metrics = learner.update(own_logprobs(learner, seqs, [1.0, -1.0]))
+    assert metrics["faults/skipped_update"] == 0.0 and sequence_logprob(learner, seqs[0]) > before
+
+
+def test_the_learner_scores_under_the_sampling_temperature(tiny_model):
+    learner = Learner(tiny_model, settings(temperature=0.7), seed=0)
+    seq = sequences_of(tiny_model)[0]
+    scored = learner.score(TrainBatch.from_sequences([seq], [1.0]))[0]
+    assert torch.allclose(scored, alone(learner, seq.token_ids, 0.7), atol=1e-5)
+    assert not torch.allclose(scored, alone(learner, seq.token_ids, 1.0), atol=1e-2)
+
+
+def test_a_rollout_mismatch_is_reported_and_corrected_by_a_truncated_weight(tiny_model):
+    """Rollout log-probs 0.3 above the learner's (a sampler that over-rates its tokens): the diff
+    metric reads 0.3, each token's loss is weighted e^-0.3, and with the weight capped below that
+    the cap is what counts."""
+    seqs = sequences_of(tiny_model)
+    for cap, expected in ((2.0, math.exp(-0.3)), (0.5, 0.5)):
+        learner = Learner(tiny_model, settings(tis_cap=cap), seed=0)
+        batch = own_logprobs(learner, seqs, [1.0, -1.0])
+        batch.rollout_logprobs = batch.rollout_logprobs + 0.3 * batch.policy_mask
+        metrics = learner.update(batch)
+        assert metrics["actor/rollout_logprob_diff"] == pytest.approx(0.3, abs=1e-4)
+        assert metrics["actor/tis_weight_mean"] == pytest.approx(expected, rel=1e-3)
+        assert metrics["actor/tis_capped_frac"] == (1.0 if cap < 1 else 0.0)
+
+
+def test_absurd_rollout_logprobs_leave_the_update_finite(tiny_model):
+    """A rollout log-prob of -1000 (a broken sampler) once made exp(logp - old) infinite."""
+    learner = Learner(tiny_model, settings(ppo_epochs=2), seed=0)
+    batch = own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0])
+    batch.rollout_logprobs = np.where(batch.policy_mask, -1000.0, 0.0).astype(np.float32)
+    metrics = learner.update(batch)
+    assert metrics["faults/skipped_update"] == 0.0 and all(math.isfinite(v) for v in metrics.values())
+
+
+def test_old_and_reference_logprobs_are_computed_once_per_update(tiny_model):
+    """Epoch 1 compares with the learner's pre-update log-probs (so its ratio moves off 1); the
+    frozen reference is scored once per micro-batch, not once per epoch; no forward builds a KV cache."""
+    learner = Learner(tiny_model, settings(ppo_epochs=3, kl_coef=0.1, micro_batch_size=1, lr=5e-3), seed=0)
+    calls = {"reference": 0, "cache": []}
+    ref_forward, forward = learner.reference.forward, learner.model.forward
+
+    def counting(*a, **kw):
+        calls["reference"] += 1
+        return ref_forward(*a, **kw)
+
+    def recording(*a, **kw):
+        calls["cache"].append(kw.get("use_cache"))
+        return forward(*a, **kw)
+
+    learner.reference.forward, learner.model.forward = counting, recording
+    metrics = learner.update(own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0]))
+    assert calls["reference"] == 2 and set(calls["cache"]) == {False}
+    assert metrics["actor/clip_frac"] > 0 and metrics["actor/kl"] > 0
+
+
+@pytest.mark.parametrize("agg", ["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"])
+def test_every_loss_aggregation_trains(tiny_model, agg):
+    learner = Learner(tiny_model, settings(loss_agg=agg, loss_norm_tokens=40.0), seed=0)
+    seqs = sequences_of(tiny_model)
+    before = [sequence_logprob(learner, s) for s in seqs]
+    learner.update(own_logprobs(learner, seqs, [1.0, -1.0]))
+    after = [sequence_logprob(learner, s) for s in seqs]
+    assert after[0] > before[0] and after[1] < before[1]
+
+
+def test_weights_go_out_in_the_rollout_dtype_tagged_with_the_version(tiny_model):
+    learner = Learner(tiny_model, settings(), seed=0)
+    learner.update(own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0]))
+    snapshot = learner.weights("bfloat16")
+    assert snapshot.version == 1 and {t.dtype for t in snapshot.tensors.values()} == {torch.bfloat16}
+    assert torch.equal(snapshot.tensors["lm_head.weight"], snapshot.tensors["model.embed_tokens.weight"])
 
 
 def test_lr_warms_up_linearly(tiny_model):
     learner = Learner(tiny_model, settings(warmup_steps=3), seed=0)
-    batch = batch_of(tiny_model)
+    batch = own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0])
     lrs = [learner.update(batch)["actor/lr"] for _ in range(5)]
     assert lrs == pytest.approx([0.75e-4, 1.5e-4, 2.25e-4, 3e-4, 3e-4])
 
@@ -58,7 +166,7 @@ def test_save_writes_a_loadable_policy_and_the_optimizer(tiny_model, tmp_path):
     from transformers import AutoModelForCausalLM
 
     learner = Learner(tiny_model, settings(), seed=0)
-    learner.update(batch_of(tiny_model))
+    learner.update(own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0]))
     learner.save(str(tmp_path / "ckpt"))
     reloaded = AutoModelForCausalLM.from_pretrained(tmp_path / "ckpt")
     assert torch.equal(reloaded.model.embed_tokens.weight, learner.model.model.embed_tokens.weight)
@@ -69,9 +177,9 @@ def test_save_writes_a_loadable_policy_and_the_optimizer(tiny_model, tmp_path):
 def test_a_restored_learner_continues_the_same_optimisation(tiny_model, tmp_path):
     """Adam's moments, the warm-up position and the KL anchor survive a restart: the update after
     a restore is the update the uninterrupted learner makes."""
-    batch = batch_of(tiny_model)
     kw = dict(warmup_steps=3, kl_coef=0.1)
     straight = Learner(tiny_model, settings(**kw), seed=0)
+    batch = own_logprobs(straight, sequences_of(tiny_model), [1.0, -1.0])
     straight.update(batch)
     straight.save(str(tmp_path / "ckpt"))
     resumed = Learner(str(tmp_path / "ckpt"), settings(**kw), seed=5, reference_dir=tiny_model)
@@ -86,10 +194,10 @@ def test_a_restored_learner_continues_the_same_optimisation(tiny_model, tmp_path
 def test_a_non_finite_loss_skips_the_update_and_leaves_the_weights_alone(tiny_model):
     learner = Learner(tiny_model, settings(), seed=0)
     before = [p.detach().clone() for p in learner.model.parameters()]
-    batch = batch_of(tiny_model)
-    batch.advantages = [float("nan"), 1.0]
+    batch = own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0])
+    batch.advantages = np.array([float("nan"), 1.0], dtype=np.float32)
     assert learner.update(batch)["faults/skipped_update"] == 1.0
     assert all(torch.equal(a, b) for a, b in zip(before, learner.model.parameters(), strict=True))
-    batch.advantages = [1.0, -1.0]
+    batch.advantages = np.array([1.0, -1.0], dtype=np.float32)
     assert learner.update(batch)["faults/skipped_update"] == 0.0
     assert not all(torch.equal(a, b) for a, b in zip(before, learner.model.parameters(), strict=True))

@@ -21,9 +21,10 @@ class SamplingConfig:
 class Generation:
     token_ids: list[int]
     logprobs: list[float]
-    """log p of each sampled token under the sampling policy (the PPO 'old' policy)."""
+    """log p of each sampled token under the sampling distribution (logits / temperature)."""
     finished: bool
-    """True when the reply ended with the end-of-turn token, False when cut at max_new_tokens."""
+    """True when a stop token ended the reply (the tokenizer's eos or one of generation_config's;
+    it is the last id), False when cut at max_new_tokens."""
 
 
 class GenerationBackend(Protocol):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from workers.backends.base import Generation, SamplingConfig
+from workers.backends.model_files import check_weight_names, stop_token_ids
 
 
 class HfBackend:
@@ -16,7 +17,10 @@ class HfBackend:
         self.model.eval()
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.eos_token_id = tokenizer.eos_token_id
-        self.pad_token_id = tokenizer.pad_token_id
+        self.stop_ids = stop_token_ids(model_dir, tokenizer.eos_token_id)
+        # Left padding is masked out, so any id will do where the tokenizer has no pad token.
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
+        self.tensor_names = frozenset(self.model.state_dict())
         self.max_model_len = max_model_len
         self.generator = torch.Generator().manual_seed(seed)
         self.version = 0
@@ -41,24 +45,24 @@ class HfBackend:
             top_k=0,
             max_new_tokens=sampling.max_new_tokens,
             min_new_tokens=sampling.max_new_tokens if sampling.ignore_eos else 0,
-            eos_token_id=self.eos_token_id,
+            eos_token_id=list(self.stop_ids),
             pad_token_id=self.pad_token_id,
             return_dict_in_generate=True,
             output_logits=True,
         )
         new = out.sequences[:, width:]
-        raw = torch.stack(out.logits, dim=1).float().log_softmax(-1)
-        picked = torch.gather(raw, -1, new.unsqueeze(-1)).squeeze(-1)
+        scaled = (torch.stack(out.logits, dim=1).float() / sampling.temperature).log_softmax(-1)
+        picked = torch.gather(scaled, -1, new.unsqueeze(-1)).squeeze(-1)
         results = []
         for row in range(len(prompts)):
             tokens = new[row].tolist()
-            if self.eos_token_id in tokens:
-                tokens = tokens[: tokens.index(self.eos_token_id) + 1]
-            lps = picked[row, : len(tokens)].tolist()
-            finished = bool(tokens) and tokens[-1] == self.eos_token_id
-            results.append(Generation(tokens, lps, finished))
+            end = next((i for i, t in enumerate(tokens) if t in self.stop_ids), None)
+            if end is not None:
+                tokens = tokens[: end + 1]
+            results.append(Generation(tokens, picked[row, : len(tokens)].tolist(), end is not None))
         return results
 
     def update_weights(self, state: dict[str, torch.Tensor], version: int) -> None:
-        self.model.load_state_dict({k: v.clone() for k, v in state.items()}, strict=False)
+        check_weight_names(state, self.tensor_names)
+        self.model.load_state_dict({k: v.clone() for k, v in state.items()}, strict=True)
         self.version = version

@@ -7,6 +7,7 @@ import os
 import torch
 
 from workers.backends.base import Generation, SamplingConfig
+from workers.backends.model_files import check_weight_names, checkpoint_tensor_names
 
 ENGINE_ENV = {
     # No hub is reachable; without this each engine start waits on a ~10 s hub timeout.
@@ -55,11 +56,15 @@ class VllmBackend:
             enforce_eager=True,
             seed=seed,
             enable_prefix_caching=True,
+            # Log-probs of the distribution tokens are drawn from (after temperature), the one the
+            # learner scores; the default (raw) ignores the temperature.
+            logprobs_mode="processed_logprobs",
             **({"gpu_memory_utilization": gpu_memory_utilization} if on_gpu else {}),
             **engine_parallelism(tensor_parallel_size),
         )
         self.tensor_parallel_size = tensor_parallel_size
         self.eos_token_id = self.llm.llm_engine.tokenizer.eos_token_id
+        self.tensor_names = checkpoint_tensor_names(model_dir)
         self.version = 0
 
     def generate(self, prompts: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
@@ -79,8 +84,9 @@ class VllmBackend:
             completion = out.outputs[0]
             ids = list(completion.token_ids)
             logprobs = [step[tok].logprob for tok, step in zip(ids, completion.logprobs, strict=True)]
-            finished = bool(ids) and ids[-1] == self.eos_token_id
-            results.append(Generation(ids, logprobs, finished))
+            # "stop": ended by the tokenizer's eos or a generation_config stop id (kept in the
+            # ids); "length": cut at max_tokens.
+            results.append(Generation(ids, logprobs, completion.finish_reason == "stop"))
         return results
 
     def update_weights(self, state: dict[str, torch.Tensor], version: int) -> None:
@@ -89,7 +95,8 @@ class VllmBackend:
         object store are read-only: clone, one tensor at a time. With tensor parallelism the RPC is
         pickled to vLLM's worker processes, which a generator cannot be: a list then. The prefix
         cache holds KV computed with the old weights: reset it, or the next rollout silently mixes
-        old and new policies."""
+        old and new policies. Names are checked first: vLLM only warns about tensors it did not get."""
+        check_weight_names(state, self.tensor_names)
         weights = ((name, tensor.clone()) for name, tensor in state.items())
         if self.tensor_parallel_size > 1:
             weights = list(weights)

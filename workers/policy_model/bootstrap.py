@@ -48,6 +48,15 @@ MODEL_SIZES: dict[str, ModelSpec] = {
 }
 
 
+LAYOUTS = ("chatml", "qwen-instruct", "no-pad")
+"""Token layouts of real checkpoints, on the same weights (`goldilocks bootstrap-model --layout`):
+
+- `chatml`: pad <|endoftext|> distinct from eos <|im_end|>, one stop id (the default);
+- `qwen-instruct`: generation_config stops on <|im_end|> and <|endoftext|>, as Qwen2.5-Instruct's;
+- `no-pad`: the tokenizer and config name no pad token at all, as Llama's.
+"""
+
+
 def cache_root() -> Path:
     return Path(os.environ.get("GOLDILOCKS_CACHE", Path.home() / ".cache" / "goldilocks"))
 
@@ -61,23 +70,23 @@ def recipe_key(size: str, seed: int) -> str:
     return hashlib.sha256(recipe + phrases).hexdigest()[:16]
 
 
-def ensure_model(size: str, seed: int = 0, out: Path | None = None, log: Callable[[str], None] = print) -> Path:
-    """The model directory for (size, seed): from the cache when present, else built once."""
+def ensure_model(
+    size: str, seed: int = 0, out: Path | None = None, log: Callable[[str], None] = print, layout: str = "chatml"
+) -> Path:
+    """The model directory for (size, seed, layout): from the cache when present, else built once
+    (another layout is derived from the `chatml` build: same weights, other token files)."""
     if size not in MODEL_SIZES:
         raise ValueError(f"unknown model size {size!r}; choose one of {sorted(MODEL_SIZES)}")
-    cached = cache_root() / "models" / f"{size}-{recipe_key(size, seed)}"
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown token layout {layout!r}; choose one of {list(LAYOUTS)}")
+    name = f"{size}-{recipe_key(size, seed)}"
+    cached = cache_root() / "models" / (name if layout == "chatml" else f"{name}-{layout}")
     if not (cached / "config.json").exists():
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=cached.parent, prefix=f".{size}-"))
-        try:
-            build_model(MODEL_SIZES[size], seed, staging, log)
-            try:
-                staging.rename(cached)
-            except OSError:
-                if not (cached / "config.json").exists():
-                    raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        if layout == "chatml":
+            _build_once(cached, lambda staging: build_model(MODEL_SIZES[size], seed, staging, log))
+        else:
+            base = ensure_model(size, seed, log=log)
+            _build_once(cached, lambda staging: derive_layout(base, layout, staging))
     else:
         log(f"using cached {size} policy at {cached}")
     if out is None:
@@ -86,6 +95,41 @@ def ensure_model(size: str, seed: int = 0, out: Path | None = None, log: Callabl
         raise FileExistsError(f"--out {out} exists and is not empty")
     shutil.copytree(cached, out, dirs_exist_ok=True)
     return out
+
+
+def _build_once(target: Path, build: Callable[[Path], None]) -> None:
+    """Build into a staging directory, then rename: concurrent builders never see half a model."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        build(staging)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not (target / "config.json").exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def derive_layout(base: Path, layout: str, out: Path) -> None:
+    """Copy `base` (a `chatml` build) and rewrite its token files to `layout`, as JSON edits: a
+    tokenizer saved again through transformers may come back as another class."""
+    shutil.copytree(base, out, dirs_exist_ok=True)
+
+    def edit(name: str, change: Callable[[dict], None]) -> None:
+        data = json.loads((out / name).read_text(encoding="utf-8"))
+        change(data)
+        (out / name).write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+    if layout == "qwen-instruct":
+        pad_id = json.loads((base / "config.json").read_text(encoding="utf-8"))["pad_token_id"]
+        edit("generation_config.json", lambda g: g.update(eos_token_id=[g["eos_token_id"], pad_id]))
+    elif layout == "no-pad":
+        edit("tokenizer_config.json", lambda t: t.update(pad_token=None))
+        edit("config.json", lambda c: c.pop("pad_token_id"))
+        edit("generation_config.json", lambda g: g.pop("pad_token_id"))
+    edit("goldilocks.json", lambda m: m.update(layout=layout))
 
 
 def train_tokenizer(texts: list[str], vocab_size: int):

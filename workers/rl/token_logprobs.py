@@ -16,15 +16,32 @@ def sequence_batch(ids: list[list[int]], masks: list[list[int]], pad_id: int) ->
     return out_ids, out_mask
 
 
-def token_logprobs_and_entropy(logits: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """From logits [B, T, V] of a causal LM over ids [B, T], return [B, T] tensors whose
-    column t holds log p(ids[t] | ids[<t]) and the entropy of that next-token distribution.
-    Column 0 has no context and is 0; callers mask it out (a prompt token is never a policy token).
+def attention_from_lengths(lengths: torch.Tensor, width: int) -> torch.Tensor:
+    """[B, width] attention mask of right-padded rows: 1 on each row's first `length` positions.
+    Built from lengths, never from a pad id, which a policy can sample mid-sequence."""
+    return (torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]).long()
 
-    Entropy = logsumexp(z) - sum softmax(z) * z, in fp32."""
+
+def scaled_logits(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Next-token logits [B, T-1, V] of the sampling distribution, in fp32: column t predicts
+    ids[t + 1], divided by the sampling temperature as vLLM divides them before it samples."""
     z = logits[:, :-1].float()
-    log_norm = torch.logsumexp(z, dim=-1)
-    picked = torch.gather(z, -1, ids[:, 1:].unsqueeze(-1)).squeeze(-1) - log_norm
-    entropy = log_norm - (torch.softmax(z, dim=-1) * z).sum(-1)
-    pad = torch.zeros_like(picked[:, :1])
-    return torch.cat([pad, picked], dim=1), torch.cat([pad, entropy], dim=1)
+    return z / temperature if temperature != 1.0 else z
+
+
+def token_logprobs(logits: torch.Tensor, ids: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """[B, T]: column t holds log p(ids[t] | ids[<t]) under softmax(logits / temperature). Column 0
+    has no context and is 0; callers mask it out (a prompt token is never a policy token)."""
+    z = scaled_logits(logits, temperature)
+    picked = torch.gather(z, -1, ids[:, 1:].unsqueeze(-1)).squeeze(-1) - torch.logsumexp(z, dim=-1)
+    return torch.cat([torch.zeros_like(picked[:, :1]), picked], dim=1)
+
+
+@torch.no_grad()
+def token_entropy(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """[B, T] entropy of each next-token distribution, aligned like token_logprobs. Without
+    gradient: it is a metric here (there is no entropy bonus), and an autograd graph through it
+    would keep another [B, T, V] tensor alive until backward."""
+    z = scaled_logits(logits.detach(), temperature)
+    entropy = torch.logsumexp(z, dim=-1) - (torch.softmax(z, dim=-1) * z).sum(-1)
+    return torch.cat([torch.zeros_like(entropy[:, :1]), entropy], dim=1)

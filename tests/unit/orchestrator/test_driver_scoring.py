@@ -5,7 +5,7 @@ import pytest
 
 from orchestrator.config import load_config
 from orchestrator.driver import sample_dialogues, sample_requests, score
-from workers.types import Episode
+from workers.types import Episode, TokenSequence, TrainBatch
 
 
 def episode(group: int, final: float, passed: bool, labels=("listen",), intent="listen") -> Episode:
@@ -14,9 +14,7 @@ def episode(group: int, final: float, passed: bool, labels=("listen",), intent="
         intent=intent,
         group=group,
         difficulty=0.3,
-        token_ids=[1, 2, 3, 4],
-        policy_mask=[0, 1, 1, 0],
-        logprobs=[0.0, -0.5, -0.2, 0.0],
+        sequences=[TokenSequence([1, 2, 3, 4], [0, 1, 1, 0], [0.0, -0.5, -0.2, 0.0])],
         emotions=[40.0, final],
         labels=list(labels),
         transcript=[("user", "hi"), ("agent", "yo")],
@@ -29,13 +27,14 @@ def test_score_builds_group_advantages_and_curriculum_stats():
     episodes = [episode(0, 80, True), episode(0, 20, False), episode(1, 30, False), episode(1, 30, False)]
     batch, stats, metrics = score(episodes, cfg)
     s = 2**-0.5
-    assert batch.advantages == pytest.approx([s, -s, 0.0, 0.0], abs=1e-5)
+    assert batch.advantages.tolist() == pytest.approx([s, -s, 0.0, 0.0], abs=1e-5)
+    assert metrics["reward/frac_zero_std"] == 0.5
     assert stats.pass_rate == 0.25 and stats.informative_group_frac == 0.5
     assert metrics["reward/mean"] == pytest.approx(0.4)
     assert metrics["emotion/final_mean"] == pytest.approx(40.0)
     assert metrics["rollout/response_tokens_mean"] == 2
     assert metrics["rollout/strategy_match_frac"] == 1.0
-    assert batch.old_logprobs[0] == [0.0, -0.5, -0.2, 0.0]
+    assert batch.rollout_logprobs[0].tolist() == pytest.approx([0.0, -0.5, -0.2, 0.0])
     assert stats.group_passes == (1, 0) and stats.group_difficulties == (0.3, 0.3) and stats.group_size == 2
     assert metrics["curriculum/noise_sd"] == pytest.approx(stats.noise_sd) and stats.noise_sd == pytest.approx(0.25)
 
@@ -91,3 +90,23 @@ def test_skipped_updates_give_up_only_after_the_limit_in_a_row():
     assert not skips.exhausted
     skips.record(True)
     assert skips.exhausted and skips.in_a_row == 2 and skips.total == 3
+
+
+def test_a_batch_carries_every_sequence_of_an_episode_with_its_advantage_as_numpy():
+    """A `think` episode has one sequence per reply; each row keeps its episode's advantage and
+    index (for per-episode aggregation), and every field is a numpy array (cheap to send via Ray)."""
+    two = episode(0, 80, True)
+    two.sequences.append(TokenSequence([1, 2, 3, 4, 5, 6], [0, 0, 0, 0, 1, 1], [0.0] * 4 + [-0.1, -0.3]))
+    batch = TrainBatch.from_episodes([two, episode(0, 20, False)], [0.5, -0.5])
+    assert len(batch) == 3 and batch.token_ids.shape == (3, 6)
+    assert batch.lengths.tolist() == [4, 6, 4] and batch.episode.tolist() == [0, 0, 1]
+    assert batch.advantages.tolist() == [0.5, 0.5, -0.5]
+    assert batch.policy_mask[1].tolist() == [False] * 4 + [True] * 2
+    assert batch.token_ids[0].tolist() == [1, 2, 3, 4, 0, 0]
+    for field in ("token_ids", "lengths", "policy_mask", "rollout_logprobs", "advantages", "episode"):
+        assert type(getattr(batch, field)).__module__ == "numpy"
+
+
+def test_a_sequence_whose_fields_differ_in_length_is_refused():
+    with pytest.raises(ValueError, match="differ in length"):
+        TrainBatch.from_sequences([TokenSequence([1, 2], [0, 1], [0.0])], [1.0])

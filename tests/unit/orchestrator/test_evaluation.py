@@ -8,7 +8,7 @@ from workers.types import Episode
 
 
 def episode(level: float, emotions: list[float]) -> Episode:
-    return Episode("s", "listen", 0, level, [], [], [], emotions, ["listen"] * (len(emotions) - 1))
+    return Episode("s", "listen", 0, level, [], emotions, ["listen"] * (len(emotions) - 1))
 
 
 def test_summary_by_level_matches_hand_computed_values():

@@ -1,0 +1,67 @@
+"""What a model directory says about itself: the tensor names of its checkpoint and the token ids
+that end a reply. Read from the files, so the rollout side never guesses them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+TIED_OUTPUT = "lm_head.weight"
+"""Sent by the learner even when the checkpoint ties it to the embeddings and leaves it out."""
+
+
+class WeightSyncError(RuntimeError):
+    """The learner's tensors do not name the rollout model's: a sync would load nothing, or half."""
+
+
+def local_model_dir(model: str) -> Path:
+    """A model directory, or the local snapshot of a hub id (vLLM has fetched it by then)."""
+    path = Path(model)
+    if path.is_dir():
+        return path
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(model, local_files_only=True))
+
+
+def checkpoint_tensor_names(model: str) -> frozenset[str]:
+    from safetensors import safe_open
+
+    files = sorted(local_model_dir(model).glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"{model}: no *.safetensors checkpoint to read tensor names from")
+    names: set[str] = set()
+    for f in files:
+        with safe_open(str(f), framework="pt") as reader:
+            names.update(reader.keys())
+    return frozenset(names)
+
+
+def check_weight_names(sent: Iterable[str], expected: frozenset[str]) -> None:
+    """Raise before anything is loaded when the names differ. vLLM's reload only logs a warning
+    for names it did not get, and transformers' non-strict load skips unknown ones: either way a
+    sync that loads nothing would still bump the worker's version."""
+    sent = set(sent)
+    missing = sorted(expected - sent)
+    unknown = sorted(sent - expected - {TIED_OUTPUT})
+    if missing or unknown:
+        raise WeightSyncError(
+            f"weight sync refused: {len(missing)} of the rollout model's {len(expected)} tensors not sent "
+            f"{missing[:3]}, {len(unknown)} sent tensors it does not have {unknown[:3]}; the learner's and the "
+            "rollout workers' models differ"
+        )
+
+
+def stop_token_ids(model: str, tokenizer_eos: int | None) -> tuple[int, ...]:
+    """Every id that ends a reply: the tokenizer's eos and the `eos_token_id` (an int or a list)
+    of generation_config.json, which vLLM stops on too (Qwen2.5-Instruct lists <|im_end|> and
+    <|endoftext|>)."""
+    ids = [] if tokenizer_eos is None else [tokenizer_eos]
+    config = local_model_dir(model) / "generation_config.json"
+    if config.exists():
+        listed = json.loads(config.read_text(encoding="utf-8")).get("eos_token_id")
+        ids += [listed] if isinstance(listed, int) else list(listed or [])
+    if not ids:
+        raise ValueError(f"{model}: neither the tokenizer nor generation_config.json names an end-of-reply token")
+    return tuple(dict.fromkeys(ids))
