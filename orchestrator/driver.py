@@ -343,7 +343,8 @@ def train(
                 log=log,
             )
             if run.step:
-                ray.get(learner.restore.remote(run.policy))
+                # The workers loaded the checkpoint's weights as v0; tag them with the learner's count.
+                pool.sync(ray.get(learner.restore.remote(run.policy)))
             for step in range(run.step, config.trainer.steps):
                 if step == config.faults.kill_driver_at_step and resume_from is None:
                     os.kill(os.getpid(), signal.SIGKILL)

@@ -235,8 +235,9 @@ class Learner:
         }
         torch.save(state, out / TRAINING_STATE)
 
-    def restore(self, path: str) -> None:
-        """Continue from a checkpoint written by `save` (the weights came with `model_dir`)."""
+    def restore(self, path: str) -> int:
+        """Continue from a checkpoint written by `save` (the weights came with `model_dir`);
+        returns the version the checkpoint's weights are."""
         state = torch.load(Path(path) / TRAINING_STATE, weights_only=True, map_location="cpu")
         self.optimizer.load_state_dict(state["optimizer"])  # moves Adam's moments to the weights' device
         self.scheduler.load_state_dict(state["scheduler"])
@@ -244,3 +245,4 @@ class Learner:
         if self.device.type == "cuda" and state.get("cuda_rng"):
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.version = state["version"]
+        return self.version

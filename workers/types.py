@@ -103,6 +103,8 @@ class TrainBatch:
     def from_sequences(
         cls, sequences: list[TokenSequence], advantages: list[float], episode: list[int] | None = None
     ) -> TrainBatch:
+        if not sequences:
+            raise ValueError("a batch needs at least one sequence")
         if len(sequences) != len(advantages):
             raise ValueError(f"{len(sequences)} sequences but {len(advantages)} advantages")
         width = max(len(s.token_ids) for s in sequences)

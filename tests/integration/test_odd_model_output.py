@@ -55,7 +55,8 @@ def test_any_sampled_ids_become_episodes(worker, data):
     result = worker.rollout(worker.requests, expected_version=0)
     assert len(result.episodes) == len(worker.requests)
     for e in result.episodes:
-        assert 0.0 <= e.reward <= 1.0 and len(e.token_ids) == len(e.policy_mask) == len(e.logprobs)
+        assert 0.0 <= e.reward <= 1.0
+        assert all(len(s.token_ids) == len(s.policy_mask) == len(s.logprobs) and any(s.policy_mask) for s in e.sequences)
         assert all(isinstance(text, str) for _, text in e.transcript)
         if FORMAT_VIOLATION in e.labels:
             assert worker.template == "think" and e.reward == 0.0

@@ -20,8 +20,8 @@ def test_format_violations_end_the_dialogue_with_reward_zero(tiny_model):
     episodes = worker.rollout(requests, 0).episodes
     assert all(e.format_violation and e.reward == 0 and e.labels == [FORMAT_VIOLATION] for e in episodes)
     assert all(len(e.transcript) == 2 and e.transcript[1][0] == "agent" for e in episodes)
-    assert all(sum(e.policy_mask) > 0 for e in episodes)
-    prompt = worker.tokenizer.decode(episodes[0].token_ids)
+    assert all(len(e.sequences) == 1 and e.response_tokens > 0 for e in episodes)
+    prompt = worker.tokenizer.decode(episodes[0].sequences[0].token_ids)
     assert "<think></think>" in prompt
     cfg = load_config(None, ["rollout.group_size=2", "policy.template=think"])
     _, _, metrics = score(episodes, cfg)
