@@ -186,13 +186,10 @@ def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
     )
 
 
-def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, placement: Placement):
-    """Rollout workers and the learner, each in its bundle of the run's placement group. Ray
-    restarts a worker that dies (the pool re-runs its groups); a dead learner ends the run."""
-    import ray
-
-    a, res = config.algo, config.resources
-    learner_settings = LearnerSettings(
+def learner_settings(config: ExperimentConfig) -> LearnerSettings:
+    """Dr. GRPO's constant is the most policy tokens an episode can hold: every reply at the cap."""
+    a = config.algo
+    return LearnerSettings(
         lr=a.lr,
         clip_low=a.clip_low,
         clip_high=a.clip_high,
@@ -206,8 +203,16 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, p
         tis_cap=a.tis_cap,
         loss_agg=a.loss_agg,
         loss_norm_tokens=float(config.simulator.max_turns * config.rollout.max_new_tokens),
-        device="cuda" if res.learner.num_gpus else "cpu",
+        device="cuda" if config.resources.learner.num_gpus else "cpu",
     )
+
+
+def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, placement: Placement):
+    """Rollout workers and the learner, each in its bundle of the run's placement group. Ray
+    restarts a worker that dies (the pool re-runs its groups); a dead learner ends the run."""
+    import ray
+
+    res = config.resources
     settings = rollout_settings(config)
     workers = [
         ray.remote(RolloutWorker)
@@ -228,7 +233,7 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, p
             num_gpus=res.learner.num_gpus,
             scheduling_strategy=placement.strategy(placement.learner_bundle),
         )
-        .remote(model_dir, learner_settings, config.seed, reference_dir=reference_dir)
+        .remote(model_dir, learner_settings(config), config.seed, reference_dir=reference_dir)
     )
     ray.get([w.__ray_ready__.remote() for w in workers] + [learner.__ray_ready__.remote()])
     return workers, learner

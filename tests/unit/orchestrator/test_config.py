@@ -123,3 +123,35 @@ def test_intents_narrow_the_scenarios_and_unknown_ones_are_named():
 def test_adarft_cannot_steer_by_an_unsigned_signal():
     with pytest.raises(ConfigError, match=r"signal=informative_frac.*adarft"):
         load_config(None, ["curriculum.controller=adarft", "curriculum.signal=informative_frac"])
+
+
+def test_top_p_below_one_is_refused_with_the_reason():
+    with pytest.raises(ConfigError, match=r"rollout\.top_p: .*top_p < 1 is not supported.*off-policy"):
+        load_config(None, ["rollout.top_p=0.9"])
+
+
+def test_a_config_without_lr_gets_rlvers_not_the_toys():
+    assert ExperimentConfig().algo.lr == 1e-6 and load_config().algo.lr == 1e-3
+
+
+@pytest.mark.parametrize(
+    ("item", "key"),
+    [
+        ("algo.loss_agg=mean", "algo.loss_agg"),
+        ("algo.clip_ratio_c=1", "algo.clip_ratio_c"),
+        ("algo.tis_cap=0", "algo.tis_cap"),
+        ("policy.think_violation=ignore", "policy.think_violation"),
+    ],
+)
+def test_algorithm_choices_are_validated(item, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(None, [item])
+
+
+def test_the_learner_gets_the_sampling_temperature_and_dr_grpos_constant():
+    from orchestrator.driver import learner_settings
+
+    cfg = load_config(None, ["rollout.temperature=0.7", "simulator.max_turns=4", "rollout.max_new_tokens=30"])
+    s = learner_settings(cfg)
+    assert s.temperature == 0.7 and s.loss_norm_tokens == 120.0 and s.tis_cap == 2.0 and s.loss_agg == "token-mean"
+    assert load_config(None, ["algo.tis_cap=null"]).algo.tis_cap is None
