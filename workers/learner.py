@@ -148,7 +148,9 @@ class Learner:
                 if s.ppo_epochs > 1:
                     m.old = token_logprobs(self._logits(self.model, m), m.ids, s.temperature)
         sums = dict.fromkeys(("pg_loss", "kl", "clip_frac", "dual_clip_frac"), 0.0)
-        first = dict.fromkeys(("entropy", "rollout_logprob_diff", "tis_weight_mean", "tis_capped_frac"), 0.0)
+        first = dict.fromkeys(("entropy", "rollout_logprob_diff"), 0.0)
+        if s.tis_cap is not None:
+            first |= dict.fromkeys(("tis_weight_mean", "tis_capped_frac"), 0.0)
         grad_norms = []
         for epoch in range(s.ppo_epochs):
             self.optimizer.zero_grad(set_to_none=True)

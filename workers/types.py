@@ -52,7 +52,8 @@ class Episode:
     """Ended by the context limit rather than by the user."""
     passed: bool = False
     format_violation: bool = False
-    """A `think` reply broke the template: the dialogue ended there with emotion (reward) 0."""
+    """A `think` reply broke the template: under `end_with_zero` the dialogue ended there with
+    emotion (reward) 0; under `pass_through` the whole text reached the user."""
     parse_failures: int = 0
     """`llm` simulator analyses that could not be read (each moved emotion by 0)."""
 

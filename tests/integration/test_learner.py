@@ -201,3 +201,12 @@ def test_a_non_finite_loss_skips_the_update_and_leaves_the_weights_alone(tiny_mo
     batch.advantages = np.array([1.0, -1.0], dtype=np.float32)
     assert learner.update(batch)["faults/skipped_update"] == 0.0
     assert not all(torch.equal(a, b) for a, b in zip(before, learner.model.parameters(), strict=True))
+
+
+def test_without_a_cap_there_is_no_importance_weight_and_no_metric_for_it(tiny_model):
+    learner = Learner(tiny_model, settings(tis_cap=None), seed=0)
+    batch = own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0])
+    batch.rollout_logprobs = batch.rollout_logprobs + 0.3 * batch.policy_mask
+    metrics = learner.update(batch)
+    assert metrics["actor/rollout_logprob_diff"] == pytest.approx(0.3, abs=1e-4)
+    assert not any(k.startswith("actor/tis_") for k in metrics)
