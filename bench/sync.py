@@ -35,11 +35,12 @@ def measure(size: str, repeats: int) -> dict:
     cfg = load_config(None, [])
     with ray_session(cfg), reserve(cfg, lambda m: None) as placement:
         (worker,), learner = start_actors(cfg, model_dir, model_dir, placement)
-        ray.get(worker.update_weights.remote(learner.weights.remote(cfg.policy.dtype)))
+        dtype = ray.get(worker.rollout_dtype.remote()).dtype
+        ray.get(worker.update_weights.remote(learner.weights.remote(dtype)))
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            ray.get(worker.update_weights.remote(learner.weights.remote(cfg.policy.dtype)))
+            ray.get(worker.update_weights.remote(learner.weights.remote(dtype)))
             times.append((time.perf_counter() - start) * 1000)
         params = ray.get(learner.num_parameters.remote())
     return {"params": params, "sync_ms": statistics.median(times), "sync_ms_max": max(times)}

@@ -27,7 +27,10 @@ class _Section(BaseModel):
 
 class PolicyConfig(_Section):
     model: str = Field("tiny", description="`tiny` / `small` (built locally), a model directory, or a hub id.")
-    dtype: Literal["float32", "bfloat16", "float16"] = Field("float32", description="Rollout dtype.")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto",
+        description="Rollout dtype; `auto`: bf16 on a GPU or a CPU with native bf16 (avx512_bf16, AMX), else fp32.",
+    )
     max_model_len: int = Field(512, ge=64, description="Context limit of a whole dialogue, in tokens.")
     template: Literal["plain", "think"] = Field(
         "plain", description="`think`: reasoning in <think>...</think> before the reply; only the reply stays in the history."

@@ -35,7 +35,7 @@ from orchestrator.controllers import BatchStats, default_storage, make_controlle
 from orchestrator.curve_plots import plot_curves
 from orchestrator.evaluation import eval_requests, eval_scenarios, level_metrics, summarise
 from orchestrator.placement import Placement, reserve
-from orchestrator.ray_session import ray_session
+from orchestrator.ray_session import cpus_needed, ray_session
 from orchestrator.rollout_pool import RolloutPool, WorkersLost
 from orchestrator.tracking import MlflowTracker, Tracker
 from workers.backends import SamplingConfig
@@ -207,6 +207,14 @@ def learner_settings(config: ExperimentConfig) -> LearnerSettings:
     )
 
 
+def actor_threads(config: ExperimentConfig) -> tuple[int, int]:
+    """(each rollout worker's, the learner's) CPU threads. The synchronous loop never runs the two
+    phases at once, so each phase gets every CPU the run reserved: the learner all of them, the
+    rollout workers (which generate together) an equal share each."""
+    total = max(1, int(cpus_needed(config)))
+    return max(1, total // config.rollout.num_workers), total
+
+
 def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, placement: Placement):
     """Rollout workers and the learner, each in its bundle of the run's placement group. Ray
     restarts a worker that dies (the pool re-runs its groups); a dead learner ends the run."""
@@ -214,6 +222,7 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, p
 
     res = config.resources
     settings = rollout_settings(config)
+    rollout_threads, learner_threads = actor_threads(config)
     workers = [
         ray.remote(RolloutWorker)
         .options(
@@ -223,7 +232,7 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, p
             max_restarts=config.faults.max_rollout_restarts,
             max_task_retries=0,
         )
-        .remote(model_dir, settings, config.seed + i)
+        .remote(model_dir, settings, config.seed + i, threads=None if res.rollout.num_gpus else rollout_threads)
         for i, bundle in enumerate(placement.rollout_bundles)
     ]
     learner = (
@@ -233,7 +242,13 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, p
             num_gpus=res.learner.num_gpus,
             scheduling_strategy=placement.strategy(placement.learner_bundle),
         )
-        .remote(model_dir, learner_settings(config), config.seed, reference_dir=reference_dir)
+        .remote(
+            model_dir,
+            learner_settings(config),
+            config.seed,
+            threads=None if res.learner.num_gpus else learner_threads,
+            reference_dir=reference_dir,
+        )
     )
     ray.get([w.__ray_ready__.remote() for w in workers] + [learner.__ray_ready__.remote()])
     return workers, learner
@@ -339,12 +354,15 @@ def train(
         with ray_session(config), reserve(config, log) as placement:
             log("starting rollout workers and learner on Ray")
             workers, learner = start_actors(config, run.policy, run.initial_policy, placement)
+            dtype = ray.get(workers[0].rollout_dtype.remote())
+            log(f"rollout dtype {dtype.dtype}: {dtype.reason}")
+            tracker.set_tags({"rollout.dtype": dtype.dtype, "rollout.dtype_reason": dtype.reason})
             pool = RolloutPool(
                 workers,
                 learner,
                 config.faults.max_rollout_restarts,
                 restarts=int(run.faults.get("rollout_restarts", 0)),
-                weight_dtype=config.policy.dtype,
+                weight_dtype=dtype.dtype,
                 log=log,
             )
             if run.step:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from workers.cpu_threads import use_threads
 from workers.rl.losses import LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
 from workers.rl.token_logprobs import attention_from_lengths, token_entropy, token_logprobs
 from workers.types import TrainBatch, WeightSnapshot
@@ -76,7 +77,7 @@ class Learner:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if threads:
-            torch.set_num_threads(threads)
+            use_threads(threads)
         torch.manual_seed(seed)
         self.settings = settings
         self.device = torch.device(settings.device)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import torch
 
 from workers.backends import GenerationBackend, SamplingConfig, make_backend
+from workers.backends.dtype_choice import DtypeChoice, choose_rollout_dtype, cpu_flags
 from workers.chat_format import opening_segment, user_segment
+from workers.cpu_threads import use_threads
 from workers.env.llm_simulator import ChatEndpoint, LlmSettings
 from workers.env.simulator import UserSimulator, make_simulator, start_all, step_all
 from workers.thinking import END_WITH_ZERO, policy_system_prompt, visible_reply
@@ -83,10 +85,11 @@ class RolloutWorker:
     ):
         """`backend`: an already built one (tests script generations); default: settings.backend."""
         if threads:
-            torch.set_num_threads(threads)
+            use_threads(threads)
         from transformers import AutoTokenizer
 
         self.settings = settings
+        self.dtype_choice = choose_rollout_dtype(settings.dtype, settings.backend, cpu_flags(), torch.cuda.is_available())
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.eos_id = self.tokenizer.eos_token_id
         """Appended after a reply cut at max_new_tokens, as the chat template ends a turn."""
@@ -94,7 +97,7 @@ class RolloutWorker:
             settings.backend,
             model_dir,
             max_model_len=settings.max_model_len,
-            dtype=settings.dtype,
+            dtype=self.dtype_choice.dtype,
             seed=seed,
             tensor_parallel_size=settings.tensor_parallel_size,
             gpu_memory_utilization=settings.gpu_memory_utilization,
@@ -105,9 +108,17 @@ class RolloutWorker:
     def version(self) -> int:
         return self.backend.version
 
+    def rollout_dtype(self) -> DtypeChoice:
+        """What this worker's engine runs in, and why (`policy.dtype: auto` decides here, on the
+        machine the engine runs on)."""
+        return self.dtype_choice
+
     def update_weights(self, snapshot: WeightSnapshot) -> int:
-        """Load the learner's weights; returns the version now held, for the pool to check."""
-        self.backend.update_weights(snapshot.tensors, snapshot.version)
+        """Load the learner's weights (cast to this engine's dtype if the learner sent another);
+        returns the version now held, for the pool to check."""
+        dtype = getattr(torch, self.dtype_choice.dtype)
+        tensors = {k: v if v.dtype == dtype else v.to(dtype) for k, v in snapshot.tensors.items()}
+        self.backend.update_weights(tensors, snapshot.version)
         return self.backend.version
 
     def rollout(self, requests: list[EpisodeRequest], expected_version: int) -> RolloutResult:

@@ -110,3 +110,13 @@ def test_a_batch_carries_every_sequence_of_an_episode_with_its_advantage_as_nump
 def test_a_sequence_whose_fields_differ_in_length_is_refused():
     with pytest.raises(ValueError, match="differ in length"):
         TrainBatch.from_sequences([TokenSequence([1, 2], [0, 1], [0.0])], [1.0])
+
+
+def test_each_synchronous_phase_gets_every_cpu_the_run_reserved():
+    from orchestrator.driver import actor_threads
+
+    assert actor_threads(load_config()) == (2, 2)
+    two = load_config(None, ["rollout.num_workers=2", "resources.rollout.num_cpus=1", "resources.learner.num_cpus=2"])
+    assert actor_threads(two) == (2, 4)
+    tiny = load_config(None, ["resources.rollout.num_cpus=0.5", "resources.learner.num_cpus=0.5"])
+    assert actor_threads(tiny) == (1, 1)
