@@ -62,7 +62,7 @@ def main() -> None:
     flags = cpu_flags()
     result: dict = {
         "cpu_flags": sorted(flags & (NATIVE_BF16_FLAGS | {"avx2", "avx512f", "amx_tile"})),
-        "auto_dtype": choose_rollout_dtype("auto", "vllm", flags, gpu=False).dtype,
+        "auto_dtype": choose_rollout_dtype("auto", flags, gpu=False).dtype,
     }
     common = ["--batch", str(args.batch), "--new-tokens", str(args.new_tokens), "--repeats", str(args.repeats)]
     for size in args.sizes.split(","):

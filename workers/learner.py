@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from workers.cpu_threads import use_threads
@@ -52,6 +53,8 @@ TRAINING_STATE = "optimizer.pt"
 class _MicroBatch:
     """One forward's rows, trimmed to their longest row, on the learner's device."""
 
+    rows: torch.Tensor
+    """Their indices in the batch."""
     ids: torch.Tensor
     attention: torch.Tensor
     mask: torch.Tensor
@@ -99,23 +102,26 @@ class Learner:
         self.version = 0
 
     def _micro_batches(self, batch: TrainBatch) -> list[_MicroBatch]:
+        """Rows sorted by length before they are cut into micro-batches, so each is padded only to
+        its own longest row (the loss is the same: its weights are the whole batch's)."""
         s = self.settings
         mask = torch.from_numpy(batch.policy_mask)
         weights = token_weights(mask, torch.from_numpy(batch.episode), s.loss_agg, s.loss_norm_tokens)
+        order = torch.from_numpy(np.argsort(batch.lengths, kind="stable"))
         out = []
         for start in range(0, len(batch), s.micro_batch_size):
-            rows = slice(start, start + s.micro_batch_size)
-            lengths = torch.from_numpy(batch.lengths[rows])
+            rows = order[start : start + s.micro_batch_size]
+            lengths = torch.from_numpy(batch.lengths)[rows]
             width = int(lengths.max())
             parts = (
-                torch.from_numpy(batch.token_ids[rows, :width]),
+                torch.from_numpy(batch.token_ids)[rows, :width],
                 attention_from_lengths(lengths, width),
                 mask[rows, :width],
-                torch.from_numpy(batch.rollout_logprobs[rows, :width]),
-                torch.from_numpy(batch.advantages[rows])[:, None].expand(-1, width),
+                torch.from_numpy(batch.rollout_logprobs)[rows, :width],
+                torch.from_numpy(batch.advantages)[rows][:, None].expand(-1, width),
                 weights[rows, :width],
             )
-            out.append(_MicroBatch(*(t.to(self.device) for t in parts)))
+            out.append(_MicroBatch(rows, *(t.to(self.device) for t in parts)))
         return out
 
     def _logits(self, model, m: _MicroBatch) -> torch.Tensor:
@@ -124,12 +130,12 @@ class Learner:
     def score(self, batch: TrainBatch) -> torch.Tensor:
         """The policy's log-probs [R, T] of the batch's tokens (under the sampling temperature),
         without gradients: what the learner would use as the old policy."""
-        rows = []
+        out = torch.zeros(batch.token_ids.shape, dtype=torch.float32)
         with torch.no_grad():
             for m in self._micro_batches(batch):
                 logp = token_logprobs(self._logits(self.model, m), m.ids, self.settings.temperature)
-                rows.append(torch.nn.functional.pad(logp, (0, batch.token_ids.shape[1] - logp.size(1))).cpu())
-        return torch.cat(rows)
+                out[m.rows, : logp.size(1)] = logp.cpu()
+        return out
 
     def update(self, batch: TrainBatch) -> dict[str, float]:
         """PPO epochs over the batch, micro-batched with gradient accumulation, aggregated over the

@@ -89,7 +89,7 @@ class RolloutWorker:
         from transformers import AutoTokenizer
 
         self.settings = settings
-        self.dtype_choice = choose_rollout_dtype(settings.dtype, settings.backend, cpu_flags(), torch.cuda.is_available())
+        self.dtype_choice = choose_rollout_dtype(settings.dtype, cpu_flags(), torch.cuda.is_available())
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.eos_id = self.tokenizer.eos_token_id
         """Appended after a reply cut at max_new_tokens, as the chat template ends a turn."""

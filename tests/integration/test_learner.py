@@ -210,3 +210,15 @@ def test_without_a_cap_there_is_no_importance_weight_and_no_metric_for_it(tiny_m
     metrics = learner.update(batch)
     assert metrics["actor/rollout_logprob_diff"] == pytest.approx(0.3, abs=1e-4)
     assert not any(k.startswith("actor/tis_") for k in metrics)
+
+
+def test_micro_batch_size_and_row_order_leave_the_loss_and_gradient_alone(tiny_model):
+    """Rows are sorted by length into micro-batches; the loss weights are the whole batch's."""
+    replies = ("Go on.", "Practically, you could try a plan and a list.", "I hear you, that sounds hard, tell me more.")
+    results = []
+    for size in (1, 2, 3):
+        learner = Learner(tiny_model, settings(micro_batch_size=size, loss_agg="seq-mean-token-mean"), seed=0)
+        results.append(learner.update(own_logprobs(learner, sequences_of(tiny_model, replies), [1.0, -0.5, -0.5])))
+    for other in results[1:]:
+        assert other["actor/pg_loss"] == pytest.approx(results[0]["actor/pg_loss"], rel=1e-5, abs=1e-8)
+        assert other["actor/grad_norm"] == pytest.approx(results[0]["actor/grad_norm"], rel=1e-4)

@@ -15,16 +15,15 @@ GRAVITON3 = frozenset({"fp", "asimd", "sve", "bf16", "i8mm"})
     [(AVX2_ONLY, "float32"), (AVX512_BF16, "bfloat16"), (SAPPHIRE_RAPIDS, "bfloat16"), (GRAVITON3, "bfloat16")],
 )
 def test_auto_takes_bf16_only_where_the_cpu_computes_it_natively(flags, expected):
-    choice = choose_rollout_dtype("auto", "vllm", flags, gpu=False)
+    choice = choose_rollout_dtype("auto", flags, gpu=False)
     assert choice.dtype == expected and choice.reason.startswith("auto: ")
     if expected == "float32":
         assert "no native bf16" in choice.reason
 
 
-def test_a_gpu_gets_bf16_the_hf_backend_fp32_and_an_explicit_dtype_is_kept():
-    assert choose_rollout_dtype("auto", "vllm", AVX2_ONLY, gpu=True).dtype == "bfloat16"
-    assert choose_rollout_dtype("auto", "hf", AVX512_BF16, gpu=False).dtype == "float32"
-    explicit = choose_rollout_dtype("bfloat16", "vllm", AVX2_ONLY, gpu=False)
+def test_a_gpu_gets_bf16_and_an_explicit_dtype_is_kept():
+    assert choose_rollout_dtype("auto", AVX2_ONLY, gpu=True).dtype == "bfloat16"
+    explicit = choose_rollout_dtype("bfloat16", AVX2_ONLY, gpu=False)
     assert explicit.dtype == "bfloat16" and explicit.reason == "set by policy.dtype"
 
 
