@@ -5,7 +5,8 @@
 Runs the demo job (configs/demo.yaml, MLflow on a temporary sqlite) for --steps steps and splits
 each step's wall time into generate / simulate / learn / sync / log; the rest is overhead (Ray
 calls, batching, scoring). Step 0 (engine warm-up) is left out. Prints per-phase seconds per step,
-`overhead_frac` (share of step time outside the named phases) and `sync_frac`.
+`overhead_frac` (share of step time outside the named phases), `sync_frac` and
+`response_tokens_per_step` (the last step's policy tokens).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def main() -> None:
         "overhead_s": sum(t.overhead_s for t in timed) / len(timed),
         "overhead_frac": sum(t.overhead_s for t in timed) / total,
         "sync_frac": sum(t.phases["sync"] for t in timed) / total,
+        "response_tokens_per_step": summary.last_metrics["rollout/response_tokens_mean"] * cfg.rollout.group_size
+        * cfg.rollout.groups_per_step,
     }
     print(json.dumps(result))
 

@@ -1,0 +1,119 @@
+"""goldilocks side by side with TRL's GRPOTrainer, on the same single-turn work.
+
+    python bench/peer_trl.py [--sizes tiny,small] [--steps 5]
+
+Both train the same locally built policy: 8 prompts (real dialogue openings) x 4 completions x up
+to 32 new tokens a step, fp32, no reference model (beta = 0), lr 1e-6, on every core of this
+machine. TRL runs in a virtual environment of its own that this script makes once (under the
+model cache, with the CPU torch the Makefile installs; never a dependency of goldilocks) and
+generates with HF. goldilocks runs its loop single-turn (`simulator.max_turns=1`) through
+bench/step.py, with the rollout in fp32 (the same precision) and in its `auto` dtype. The first
+step of each is left out (warm-up). Prints seconds per step and tokens/s for each, and per size
+`ratio`: goldilocks's best steps/s over TRL's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+ROOT = Path(__file__).resolve().parent.parent
+TRL_PINS = ("torch==2.13.0+cpu", "transformers==5.19.0", "trl==1.16.0")
+
+
+def trl_python(log) -> Path:
+    from workers.policy_model.bootstrap import cache_root
+
+    venv = cache_root() / "peer-trl-venv"
+    python = venv / "bin" / "python"
+    if not (venv / ".installed").exists():
+        log(f"making TRL's virtual environment in {venv} (once)")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(python), "-m", "pip", "install", "-q"]
+        if subprocess.run([*pip, "--dry-run", "--no-deps", "--no-index", TRL_PINS[0]], capture_output=True).returncode:
+            pip += ["--extra-index-url", "https://download.pytorch.org/whl/cpu"]
+        subprocess.run([*pip, *TRL_PINS], check=True)
+        (venv / ".installed").touch()
+    return python
+
+
+def chat_prompts(model_dir: str, n: int) -> list[list[dict[str, str]]]:
+    from workers.env.english_scenarios import english_split
+    from workers.env.phrases import phrase_bank
+    from workers.env.rule_simulator import RuleSimulator
+
+    scenarios = english_split("train")
+    system = phrase_bank().system_prompt
+    prompts = []
+    for i in range(n):
+        opening = RuleSimulator(max_turns=1, pass_threshold=70).start(scenarios[i % len(scenarios)], 0.2)
+        prompts.append([{"role": "system", "content": system}, {"role": "user", "content": opening}])
+    return prompts
+
+
+def last_json(out: subprocess.CompletedProcess, what: str) -> dict:
+    if out.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_trl(python: Path, model_dir: str, steps: int) -> dict:
+    prompts = json.dumps(chat_prompts(model_dir, 8))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
+    out = subprocess.run(
+        [str(python), str(ROOT / "bench" / "_trl_grpo.py"), model_dir, str(steps + 1), prompts],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    return last_json(out, "TRL")
+
+
+def run_goldilocks(size: str, steps: int, dtype: str) -> dict:
+    overrides = [
+        f"policy.model={size}", f"policy.dtype={dtype}", "simulator.max_turns=1", "rollout.groups_per_step=8",
+        "rollout.group_size=4", "rollout.max_new_tokens=32", "algo.kl_coef=0", "algo.lr=1e-6",
+        "algo.micro_batch_size=32", "algo.warmup_steps=0", "trainer.eval_every=0", "trainer.sample_every=1000",
+    ]
+    command = [sys.executable, str(ROOT / "bench" / "step.py"), "--steps", str(steps + 1)]
+    for item in overrides:
+        command += ["--set", item]
+    return last_json(subprocess.run(command, capture_output=True, text=True, check=False), f"goldilocks {dtype}")
+
+
+def main() -> None:
+    from workers.policy_model.bootstrap import ensure_model
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="tiny,small")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps of each (after one warm-up step)")
+    args = parser.parse_args()
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    python = trl_python(log)
+    result: dict = {}
+    for size in args.sizes.split(","):
+        model_dir = str(ensure_model(size, 0, log=log))
+        trl = run_trl(python, model_dir, args.steps)
+        figures = {"trl_hf": {"step_s": trl["step_s"], "tokens_per_s": trl["tokens_per_step"] / trl["step_s"]}}
+        for dtype in ("float32", "auto"):
+            ours = run_goldilocks(size, args.steps, dtype)
+            figures[f"goldilocks_sync_{dtype}"] = {
+                "step_s": ours["step_s"],
+                "tokens_per_s": ours["response_tokens_per_step"] / ours["step_s"],
+            }
+        best = min(v["step_s"] for k, v in figures.items() if k.startswith("goldilocks"))
+        figures["ratio"] = trl["step_s"] / best
+        result[size] = figures
+        log(f"{size}: " + ", ".join(f"{k} {v['step_s']:.2f} s/step" for k, v in figures.items() if k != "ratio"))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
