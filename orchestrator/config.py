@@ -205,6 +205,11 @@ class AlgoConfig(_Section):
 
 class TrainerConfig(_Section):
     steps: int = Field(30, ge=1, description="Training steps.")
+    pipeline: Literal["sync", "one_step_off"] = Field(
+        "sync",
+        description="`one_step_off`: the rollout of step t+1 runs on the weights that generated step t while the learner "
+        "trains on step t (a lag of one update, corrected by the importance weights; README, 'Pipelined training').",
+    )
     checkpoint_every: int = Field(
         10, ge=0, description="Steps between checkpoints (0: only the last); metrics reach MLflow with each one."
     )
@@ -278,6 +283,11 @@ class ResourcesConfig(_Section):
 
     rollout: RolloutResources = RolloutResources()
     learner: LearnerResources = LearnerResources()
+    share_cpus: bool = Field(
+        True,
+        description="Synchronous loop: each phase runs on every CPU the run reserved while the other actors wait; "
+        "false: each actor on its own reservation, as when rollout and learner sit on separate machines.",
+    )
     placement: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = Field(
         "PACK", description="Placement group strategy: PACK keeps actors on few nodes (fast weight sync)."
     )

@@ -36,7 +36,7 @@ from orchestrator.curve_plots import plot_curves
 from orchestrator.evaluation import eval_requests, eval_scenarios, level_metrics, summarise
 from orchestrator.placement import Placement, reserve
 from orchestrator.ray_session import cpus_needed, ray_session
-from orchestrator.rollout_pool import RolloutPool, WorkersLost
+from orchestrator.rollout_pool import PendingRollout, RolloutPool, Timing, WorkersLost
 from orchestrator.tracking import MlflowTracker, Tracker
 from workers.backends import SamplingConfig
 from workers.env.llm_simulator import SimulatorUnavailable
@@ -210,7 +210,11 @@ def learner_settings(config: ExperimentConfig) -> LearnerSettings:
 def actor_threads(config: ExperimentConfig) -> tuple[int, int]:
     """(each rollout worker's, the learner's) CPU threads. The synchronous loop never runs the two
     phases at once, so each phase gets every CPU the run reserved: the learner all of them, the
-    rollout workers (which generate together) an equal share each."""
+    rollout workers (which generate together) an equal share each. The pipelined loop runs them
+    at once, and `resources.share_cpus: false` asks for it: each keeps its own reservation."""
+    res = config.resources
+    if config.trainer.pipeline == "one_step_off" or not res.share_cpus:
+        return max(1, int(res.rollout.num_cpus)), max(1, int(res.learner.num_cpus))
     total = max(1, int(cpus_needed(config)))
     return max(1, total // config.rollout.num_workers), total
 
@@ -311,6 +315,188 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Pat
     )
 
 
+@dataclass
+class InFlight:
+    """A step's rollout, submitted and perhaps collected."""
+
+    step: int
+    difficulty: float
+    sampler_rng: list
+    """The scenario sampler's state before this step's draw (what a checkpoint before it keeps)."""
+    pending: PendingRollout
+    episodes: list[Episode] | None = None
+    timing: Timing | None = None
+
+
+class StepRunner:
+    """The phases of a training step, as named functions for the loops below to put in order, and
+    the bookkeeping steps leave behind: metrics buffered until the next checkpoint (so a resumed
+    run logs each step once), timings, the skipped-update count."""
+
+    def __init__(self, config: ExperimentConfig, run: RunStart, controller, pool: RolloutPool, learner, fresh: bool):
+        self.config, self.run, self.controller, self.pool, self.learner = config, run, controller, pool, learner
+        self.fresh = fresh
+        self.learner_version = pool.version
+        self.timings: list[StepTiming] = []
+        self.metrics: dict[str, float] = {}
+        self.pending: list[tuple[int, dict[str, float]]] = []
+        self.skips = SkippedUpdates(config.algo.max_skipped_updates, total=int(run.faults.get("skipped_updates", 0)))
+
+    def begin(self, step: int) -> tuple[StepTiming, float]:
+        """The test hook of `faults.kill_driver_at_step`: the driver SIGKILLs itself here, in a
+        fresh run only (a resumed run goes past it)."""
+        if step == self.config.faults.kill_driver_at_step and self.fresh:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return StepTiming(), time.perf_counter()
+
+    def submit(self, step: int) -> InFlight:
+        sampler_rng = rng_state(self.run.rng)
+        difficulty = self.controller.propose(step)
+        kill = 0 if step == self.config.faults.kill_rollout_worker_at_step else None
+        requests = sample_requests(self.config, self.run.rng, difficulty, step)
+        return InFlight(step, difficulty, sampler_rng, self.pool.submit(requests, kill_worker=kill))
+
+    def collect(self, flight: InFlight) -> list[Episode]:
+        if flight.episodes is not None:
+            return flight.episodes
+        try:
+            flight.episodes, flight.timing = self.pool.collect(flight.pending)
+        except (SimulatorUnavailable, WorkersLost) as exc:
+            cause = getattr(exc, "cause", exc)  # Ray's wrapper keeps the worker's own exception here
+            if flight.step == 0:
+                raise StepFailed(f"step 0 failed before any update: {cause}") from None
+            path = self.commit(flight.step, flight.sampler_rng)
+            raise StepFailed(
+                f"step {flight.step} failed: {cause}\nthe policy after {flight.step} finished steps is checkpointed in {path}"
+            ) from None
+        return flight.episodes
+
+    def learn(self, batch: TrainBatch, timing: StepTiming, flight: InFlight) -> dict[str, float]:
+        """`actor/policy_lag`: updates between the weights that generated the batch and the learner's."""
+        import ray
+
+        tick = time.perf_counter()
+        metrics = ray.get(self.learner.update.remote(batch))
+        metrics["faults/skipped_updates"] = self.skips.record(metrics.pop("faults/skipped_update") > 0)
+        metrics["actor/policy_lag"] = float(self.learner_version - flight.pending.version)
+        self.learner_version += 1
+        timing.phases["learn"] = time.perf_counter() - tick
+        return metrics
+
+    def sync(self, timing: StepTiming) -> None:
+        tick = time.perf_counter()
+        self.pool.sync(self.learner_version)
+        timing.phases["sync"] += time.perf_counter() - tick
+
+    def eval_due(self, step: int) -> bool:
+        every = self.config.trainer.eval_every
+        return bool(every) and ((step + 1) % every == 0 or step == self.config.trainer.steps - 1)
+
+    def commit(self, finished: int, sampler_rng: list) -> Path:
+        """Checkpoint after `finished` steps, then hand the buffered metrics to MLflow."""
+        faults = {"skipped_updates": self.skips.total, "rollout_restarts": self.pool.restarts}
+        study = self.run.study
+        state = TrainerState(finished, self.run.initial_policy, study["study_name"], study["storage"], sampler_rng, faults)
+        path = save_checkpoint(self.learner, self.run.run_dir, state, self.config.trainer.keep_checkpoints)
+        for step, values in self.pending:
+            self.run.tracker.log_metrics(values, step)
+        self.pending.clear()
+        return path
+
+    def finish(
+        self, flight: InFlight, metrics: dict[str, float], timing: StepTiming, start: float, next_rng: list
+    ) -> None:
+        """Evaluate (on the workers' weights, synced by the caller), log, checkpoint, call on_step."""
+        config, step, tracker = self.config, flight.step, self.run.tracker
+        assert flight.episodes is not None and flight.timing is not None
+        timing.phases["generate"], timing.phases["simulate"] = flight.timing.generate_s, flight.timing.simulate_s
+        last = step == config.trainer.steps - 1
+        if self.eval_due(step):
+            eval_metrics, eval_episodes = evaluate(self.pool, config, timing)
+            metrics |= eval_metrics
+            tracker.log_table(sample_dialogues(eval_episodes, step, config.trainer.samples_per_log), f"eval/step_{step:06d}.json")
+        tick = time.perf_counter()
+        band = {"curriculum/band_low": config.curriculum.band[0], "curriculum/band_high": config.curriculum.band[1]}
+        metrics |= band | {"curriculum/difficulty": flight.difficulty, "faults/rollout_restarts": float(self.pool.restarts)}
+        metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync", "eval")}
+        tokens = sum(e.response_tokens for e in flight.episodes)
+        metrics["perf/tokens_per_s"] = tokens / max(timing.phases["generate"], 1e-9)
+        metrics["perf/step_s"] = tick - start
+        self.pending.append((step, metrics))
+        if step % config.trainer.sample_every == 0 or last:
+            rows = sample_dialogues(flight.episodes, step, config.trainer.samples_per_log)
+            tracker.log_table(rows, f"dialogues/step_{step:06d}.json")
+        every = config.trainer.checkpoint_every
+        if last or (every and (step + 1) % every == 0) or self.skips.exhausted:
+            path = self.commit(step + 1, next_rng)
+        if self.skips.exhausted:
+            raise StepFailed(
+                f"step {step}: {self.skips.in_a_row} updates in a row had a non-finite loss or gradient and were "
+                f"skipped (algo.max_skipped_updates); the policy, unchanged by them, is checkpointed in {path}"
+            )
+        timing.phases["log"] = time.perf_counter() - tick
+        timing.step_s = time.perf_counter() - start
+        self.timings.append(timing)
+        self.metrics = metrics
+
+    def stop_here(self, step: int, next_rng: list) -> None:
+        """A pruned trial ends after this step: its buffered metrics reach MLflow with a checkpoint."""
+        if self.pending:
+            self.commit(step + 1, next_rng)
+
+
+def synchronous_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]], None]) -> None:
+    """propose -> rollout -> score -> learn -> sync -> observe -> log / checkpoint, one step at a time."""
+    for step in range(steps.run.step, steps.config.trainer.steps):
+        timing, start = steps.begin(step)
+        flight = steps.submit(step)
+        batch, stats, metrics = score(steps.collect(flight), steps.config)
+        metrics |= steps.learn(batch, timing, flight)
+        steps.sync(timing)
+        steps.controller.observe(step, flight.difficulty, stats)
+        next_rng = rng_state(steps.run.rng)
+        steps.finish(flight, metrics, timing, start, next_rng)
+        _call(on_step, steps, step, next_rng)
+
+
+def one_step_off_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]], None]) -> None:
+    """Step t+1 generates on the weights that generated step t while the learner trains on step t
+    (a policy lag of one update). Step t's outcome is observed before t+1's difficulty is proposed,
+    as in the synchronous loop; the weights of update t reach the workers once t+1's rollout is in.
+    An evaluation waits for the rollout in flight and the sync, so it sees the newest weights."""
+    final = steps.config.trainer.steps
+    flight: InFlight | None = None
+    for step in range(steps.run.step, final):
+        timing, start = steps.begin(step)
+        flight = flight or steps.submit(step)
+        episodes = steps.collect(flight)
+        if steps.pool.version < steps.learner_version:
+            steps.sync(timing)
+        batch, stats, metrics = score(episodes, steps.config)
+        steps.controller.observe(step, flight.difficulty, stats)
+        following = steps.submit(step + 1) if step + 1 < final else None
+        metrics |= steps.learn(batch, timing, flight)
+        if following is None or steps.eval_due(step):
+            if following is not None:
+                steps.collect(following)
+            steps.sync(timing)
+        next_rng = following.sampler_rng if following is not None else rng_state(steps.run.rng)
+        steps.finish(flight, metrics, timing, start, next_rng)
+        _call(on_step, steps, step, next_rng)
+        flight = following
+
+
+def _call(on_step: Callable[[int, dict[str, float]], None], steps: StepRunner, step: int, next_rng: list) -> None:
+    try:
+        on_step(step, steps.metrics)
+    except RunStopped:
+        steps.stop_here(step, next_rng)
+        raise
+
+
+LOOPS = {"sync": synchronous_loop, "one_step_off": one_step_off_loop}
+
+
 def train(
     config: ExperimentConfig,
     on_step: Callable[[int, dict[str, float]], None] = lambda step, metrics: None,
@@ -324,7 +510,7 @@ def train(
     import ray
 
     run = open_run(config, tracker, resume_from, log)
-    tracker, run_dir, rng = run.tracker, run.run_dir, run.rng
+    tracker, run_dir = run.tracker, run.run_dir
     controller = make_controller(config, **run.study)
     if run.step:
         redone = controller.resume_at(run.step)
@@ -333,23 +519,7 @@ def train(
             f" ({redone} to redo)"
         )
     tracker.set_tags({f"curriculum.{k}": v for k, v in run.study.items()})
-    timings: list[StepTiming] = []
-    metrics: dict[str, float] = {}
-    pending: list[tuple[int, dict[str, float]]] = []
-    band = {"curriculum/band_low": config.curriculum.band[0], "curriculum/band_high": config.curriculum.band[1]}
-    skips = SkippedUpdates(config.algo.max_skipped_updates, total=int(run.faults.get("skipped_updates", 0)))
     status = "FAILED"
-
-    def commit(finished: int, sampler_rng: list) -> Path:
-        """Checkpoint after `finished` steps, then hand the buffered metrics to MLflow."""
-        faults = {"skipped_updates": skips.total, "rollout_restarts": pool.restarts}
-        state = TrainerState(finished, run.initial_policy, run.study["study_name"], run.study["storage"], sampler_rng, faults)
-        path = save_checkpoint(learner, run_dir, state, config.trainer.keep_checkpoints)
-        for step, values in pending:
-            tracker.log_metrics(values, step)
-        pending.clear()
-        return path
-
     try:
         with ray_session(config), reserve(config, log) as placement:
             log("starting rollout workers and learner on Ray")
@@ -368,79 +538,16 @@ def train(
             if run.step:
                 # The workers loaded the checkpoint's weights as v0; tag them with the learner's count.
                 pool.sync(ray.get(learner.restore.remote(run.policy)))
-            for step in range(run.step, config.trainer.steps):
-                if step == config.faults.kill_driver_at_step and resume_from is None:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                timing = StepTiming()
-                start = time.perf_counter()
-                sampler_rng = rng_state(rng)
-                difficulty = controller.propose(step)
-                kill = 0 if step == config.faults.kill_rollout_worker_at_step else None
-                try:
-                    episodes, rollout_timing = pool.rollout(sample_requests(config, rng, difficulty, step), kill_worker=kill)
-                except (SimulatorUnavailable, WorkersLost) as exc:
-                    cause = getattr(exc, "cause", exc)  # Ray's wrapper keeps the worker's own exception here
-                    if step == 0:
-                        raise StepFailed(f"step {step} failed before any update: {cause}") from None
-                    path = commit(step, sampler_rng)
-                    raise StepFailed(
-                        f"step {step} failed: {cause}\nthe policy after {step} finished steps is checkpointed in {path}"
-                    ) from None
-                timing.phases["generate"], timing.phases["simulate"] = rollout_timing.generate_s, rollout_timing.simulate_s
-                batch, stats, metrics = score(episodes, config)
-
-                tick = time.perf_counter()
-                metrics |= ray.get(learner.update.remote(batch))
-                metrics["faults/skipped_updates"] = skips.record(metrics.pop("faults/skipped_update") > 0)
-                timing.phases["learn"] = time.perf_counter() - tick
-
-                tick = time.perf_counter()
-                pool.sync(pool.version + 1)
-                timing.phases["sync"] = time.perf_counter() - tick
-
-                controller.observe(step, difficulty, stats)
-                last = step == config.trainer.steps - 1
-                every = config.trainer.eval_every
-                if every and ((step + 1) % every == 0 or last):
-                    eval_metrics, eval_episodes = evaluate(pool, config, timing)
-                    metrics |= eval_metrics
-                    rows = sample_dialogues(eval_episodes, step, config.trainer.samples_per_log)
-                    tracker.log_table(rows, f"eval/step_{step:06d}.json")
-                tick = time.perf_counter()
-                metrics |= band | {"curriculum/difficulty": difficulty, "faults/rollout_restarts": float(pool.restarts)}
-                metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync", "eval")}
-                metrics["perf/tokens_per_s"] = sum(e.response_tokens for e in episodes) / max(timing.phases["generate"], 1e-9)
-                metrics["perf/step_s"] = tick - start
-                pending.append((step, metrics))
-                if step % config.trainer.sample_every == 0 or last:
-                    rows = sample_dialogues(episodes, step, config.trainer.samples_per_log)
-                    tracker.log_table(rows, f"dialogues/step_{step:06d}.json")
-                every = config.trainer.checkpoint_every
-                if last or (every and (step + 1) % every == 0) or skips.exhausted:
-                    path = commit(step + 1, rng_state(rng))
-                if skips.exhausted:
-                    raise StepFailed(
-                        f"step {step}: {skips.in_a_row} updates in a row had a non-finite loss or gradient and were "
-                        f"skipped (algo.max_skipped_updates); the policy, unchanged by them, is checkpointed in {path}"
-                    )
-                timing.phases["log"] = time.perf_counter() - tick
-                timing.step_s = time.perf_counter() - start
-                timings.append(timing)
-                try:
-                    on_step(step, metrics)
-                except RunStopped:
-                    if pending:
-                        commit(step + 1, rng_state(rng))
-                    status = "KILLED"
-                    raise
+            steps = StepRunner(config, run, controller, pool, learner, fresh=resume_from is None)
+            LOOPS[config.trainer.pipeline](steps, on_step)
         plot = plot_curves(tracker.metric_history, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")
         tracker.log_file(plot, "plots")
-        (run_dir / "timings.json").write_text(json.dumps([asdict(t) for t in timings], indent=1))
+        (run_dir / "timings.json").write_text(json.dumps([asdict(t) for t in steps.timings], indent=1))
         (run_dir / FINISHED).touch()
         status = "FINISHED"
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, RunStopped):
         status = "KILLED"
         raise
     finally:
         tracker.finish(status)
-    return RunSummary(tracker.run_id, run_dir, timings, metrics)
+    return RunSummary(tracker.run_id, run_dir, steps.timings, steps.metrics)

@@ -2,9 +2,9 @@
 a worker that dies mid-step (killed, out of memory) brought back instead of ending the run.
 
 Ray restarts a dead worker actor (`max_restarts`) by running its constructor again, which loads
-the run's starting weights. The pool then pushes it the learner's current weights (between the
-sync and the update they are exactly the version the step samples from) and re-runs only the dead
-worker's groups; the other workers' finished groups are kept. Each re-run group keeps its request
+the run's starting weights. The pool then pushes it the weights it last synced (the version the
+step samples from, even when the learner has updated since, as in the pipelined loop) and re-runs
+only the dead worker's groups; the other workers' finished groups are kept. Each re-run group keeps its request
 seeds, so the step is the one it would have been.
 """
 
@@ -29,6 +29,15 @@ RESTART_TIMEOUT_S = 300.0
 """How long a restarting worker may take to come back (a large policy loads for minutes)."""
 
 
+@dataclass(frozen=True)
+class PendingRollout:
+    """A rollout under way: the weights version it samples from and each worker's share."""
+
+    version: int
+    shards: dict[int, list[EpisodeRequest]]
+    refs: dict[int, object]
+
+
 @dataclass
 class Timing:
     generate_s: float = 0.0
@@ -45,11 +54,18 @@ class RolloutPool:
     weight_dtype: str = "float32"
     """The rollout dtype: the learner casts its weights to it before they cross to the workers."""
     log: Callable[[str], None] = print
+    weights: object = None
+    """The object-store reference of the weights last synced (None: the run's starting weights,
+    which a restarted worker loads by itself)."""
 
     def rollout(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> tuple[list[Episode], Timing]:
-        """Whole groups go to one worker (round-robin); workers run in parallel, so a phase costs
-        the slowest worker's time. `kill_worker` is the fault-injection switch of the tests and
-        bench/faults.py: that worker is killed (as by the OOM killer) once its work is under way."""
+        return self.collect(self.submit(requests, kill_worker))
+
+    def submit(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> PendingRollout:
+        """Start a rollout on the workers' current weights and return at once. Whole groups go to
+        one worker (round-robin); workers run in parallel, so a phase costs the slowest worker's
+        time. `kill_worker` is the fault-injection switch of the tests and bench/faults.py: that
+        worker is killed (as by the OOM killer) once its work is under way."""
         import ray
 
         n = len(self.workers)
@@ -57,15 +73,26 @@ class RolloutPool:
         refs = {i: self.workers[i].rollout.remote(shard, self.version) for i, shard in shards.items()}
         if kill_worker is not None:
             ray.kill(self.workers[kill_worker], no_restart=False)
-        results = [self._collect(i, refs[i], lambda i=i: self.workers[i].rollout.remote(shards[i], self.version)) for i in refs]
+        return PendingRollout(self.version, shards, refs)
+
+    def collect(self, pending: PendingRollout) -> tuple[list[Episode], Timing]:
+        """Wait for a submitted rollout; a dead worker's groups are re-run on the weights they
+        were submitted with."""
+        if pending.version != self.version:
+            raise VersionMismatch(f"a rollout submitted on v{pending.version} is collected after a sync to v{self.version}")
+        results = [
+            self._collect(i, ref, lambda i=i: self.workers[i].rollout.remote(pending.shards[i], self.version))
+            for i, ref in pending.refs.items()
+        ]
         timing = Timing(max(r.generate_s for r in results), max(r.simulate_s for r in results))
         return sorted((e for r in results for e in r.episodes), key=lambda e: e.group), timing
 
     def sync(self, version: int) -> None:
         """Every worker to the learner's weights, which must be `version`: the learner tags its
-        weights with its own count and each worker reports what it loaded."""
-        weights = self.learner.weights.remote(self.weight_dtype)
-        refs = [w.update_weights.remote(weights) for w in self.workers]
+        weights with its own count and each worker reports what it loaded. The pool keeps them,
+        so a worker that dies later is brought back to exactly this version."""
+        self.weights = self.learner.weights.remote(self.weight_dtype)
+        refs = [w.update_weights.remote(self.weights) for w in self.workers]
         self.version = version
         for i, ref in enumerate(refs):
             self._check_version(i, self._collect(i, ref, again=None))
@@ -99,7 +126,6 @@ class RolloutPool:
         from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
         self.log(f"rollout worker {i} died ({type(cause).__name__}); waiting for Ray to restart it")
-        weights = self.learner.weights.remote(self.weight_dtype)
         retrying = Retrying(
             retry=retry_if_exception_type(ActorUnavailableError),
             wait=wait_fixed(1.0),
@@ -109,7 +135,10 @@ class RolloutPool:
         try:
             for attempt in retrying:
                 with attempt:
-                    self._check_version(i, ray.get(self.workers[i].update_weights.remote(weights)))
+                    if self.weights is None:
+                        ray.get(self.workers[i].__ray_ready__.remote())
+                    else:
+                        self._check_version(i, ray.get(self.workers[i].update_weights.remote(self.weights)))
         except ActorDiedError:
             raise WorkersLost(
                 f"rollout worker {i} died and Ray will not restart it: faults.max_rollout_restarts="

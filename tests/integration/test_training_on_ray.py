@@ -27,6 +27,9 @@ PER_STEP = [
     "actor/kl",
     "actor/clip_frac",
     "actor/grad_norm",
+    "actor/rollout_logprob_diff",
+    "actor/policy_lag",
+    "reward/frac_zero_std",
     "rollout/turns_mean",
     "rollout/response_tokens_mean",
     "perf/step_s",
@@ -197,3 +200,48 @@ def test_a_crashed_run_resumes_from_its_checkpoint_and_logs_every_step_once(tiny
 
     assert [t.user_attrs["step"] for t in trials_on_record(study)] == [0, 1, 2, 3, 4]
     assert len(study.trials) == 6
+
+
+def test_the_pipelined_loop_lags_one_update_survives_a_dead_worker_and_resumes(tiny_model, tmp_path):
+    """one_step_off: step t+1 samples from the weights that sampled step t (lag 1; 0 for the first
+    step of a run or a resume, whose rollout starts from the learner's weights). A rollout worker
+    killed mid-step is brought back on the weights its groups were submitted with; a crash after
+    step 2 resumes at step 3, and every step is logged exactly once."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    cfg = load_config(
+        None,
+        [
+            f"workdir={tmp_path}/runs",
+            f"tracking.uri={uri}",
+            "trainer.pipeline=one_step_off",
+            "trainer.steps=5",
+            "trainer.checkpoint_every=1",
+            "rollout.num_workers=2",
+            "rollout.group_size=2",
+            "rollout.groups_per_step=4",
+            "faults.kill_rollout_worker_at_step=1",
+            "trainer.eval_every=2",
+            "trainer.eval_scenarios=2",
+            "trainer.eval_levels=[0.5]",
+        ],
+    )
+
+    def crash_after_step_2(step, metrics):
+        if step == 2:
+            raise RuntimeError("driver lost")
+
+    with pytest.raises(RuntimeError, match="driver lost"):
+        train(cfg, on_step=crash_after_step_2, log=lambda m: None)
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    seen = []
+    summary = train(cfg, on_step=lambda step, m: seen.append(step), log=lambda m: None, resume_from=run_dir)
+    assert seen == [3, 4] and (summary.run_dir / "FINISHED").exists()
+    client = MlflowClient(tracking_uri=uri)
+
+    def history(key):
+        return [(m.step, m.value) for m in sorted(client.get_metric_history(run_dir.name, key), key=lambda m: m.step)]
+
+    assert history("actor/policy_lag") == [(0, 0.0), (1, 1.0), (2, 1.0), (3, 0.0), (4, 1.0)]
+    assert [s for s, _ in history("reward/mean")] == [0, 1, 2, 3, 4]
+    assert history("faults/rollout_restarts")[-1] == (4, 1.0)
+    assert [s for s, _ in history("eval/0.5/score")] == [1, 3, 4]

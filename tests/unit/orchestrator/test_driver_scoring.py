@@ -120,3 +120,6 @@ def test_each_synchronous_phase_gets_every_cpu_the_run_reserved():
     assert actor_threads(two) == (2, 4)
     tiny = load_config(None, ["resources.rollout.num_cpus=0.5", "resources.learner.num_cpus=0.5"])
     assert actor_threads(tiny) == (1, 1)
+    piped = load_config(None, ["trainer.pipeline=one_step_off", "resources.rollout.num_cpus=3", "resources.learner.num_cpus=2"])
+    assert actor_threads(piped) == (3, 2)  # they run at once: each keeps its own reservation
+    assert actor_threads(load_config(None, ["resources.share_cpus=false"])) == (1, 1)
