@@ -7,7 +7,8 @@ to 32 new tokens a step, fp32, no reference model (beta = 0), lr 1e-6, on every 
 machine. TRL runs in a virtual environment of its own that this script makes once (under the
 model cache, with the CPU torch the Makefile installs; never a dependency of goldilocks) and
 generates with HF. goldilocks runs its loop single-turn (`simulator.max_turns=1`) through
-bench/step.py, with the rollout in fp32 (the same precision) and in its `auto` dtype. The first
+bench/step.py: synchronous with the rollout in fp32 (the same precision) and in its `auto` dtype,
+and pipelined (`one_step_off`) in `auto`. The first
 step of each is left out (warm-up). Prints seconds per step and tokens/s for each, and per size
 `ratio`: goldilocks's best steps/s over TRL's.
 """
@@ -73,16 +74,17 @@ def run_trl(python: Path, model_dir: str, steps: int) -> dict:
     return last_json(out, "TRL")
 
 
-def run_goldilocks(size: str, steps: int, dtype: str) -> dict:
+def run_goldilocks(size: str, steps: int, dtype: str, pipeline: str) -> dict:
     overrides = [
-        f"policy.model={size}", f"policy.dtype={dtype}", "simulator.max_turns=1", "rollout.groups_per_step=8",
+        f"policy.model={size}", f"policy.dtype={dtype}", f"trainer.pipeline={pipeline}",
+        "simulator.max_turns=1", "rollout.groups_per_step=8",
         "rollout.group_size=4", "rollout.max_new_tokens=32", "algo.kl_coef=0", "algo.lr=1e-6",
         "algo.micro_batch_size=32", "algo.warmup_steps=0", "trainer.eval_every=0", "trainer.sample_every=1000",
     ]
     command = [sys.executable, str(ROOT / "bench" / "step.py"), "--steps", str(steps + 1)]
     for item in overrides:
         command += ["--set", item]
-    return last_json(subprocess.run(command, capture_output=True, text=True, check=False), f"goldilocks {dtype}")
+    return last_json(subprocess.run(command, capture_output=True, text=True, check=False), f"goldilocks {pipeline} {dtype}")
 
 
 def main() -> None:
@@ -102,9 +104,9 @@ def main() -> None:
         model_dir = str(ensure_model(size, 0, log=log))
         trl = run_trl(python, model_dir, args.steps)
         figures = {"trl_hf": {"step_s": trl["step_s"], "tokens_per_s": trl["tokens_per_step"] / trl["step_s"]}}
-        for dtype in ("float32", "auto"):
-            ours = run_goldilocks(size, args.steps, dtype)
-            figures[f"goldilocks_sync_{dtype}"] = {
+        for pipeline, dtype in (("sync", "float32"), ("sync", "auto"), ("one_step_off", "auto")):
+            ours = run_goldilocks(size, args.steps, dtype, pipeline)
+            figures[f"goldilocks_{pipeline}_{dtype}"] = {
                 "step_s": ours["step_s"],
                 "tokens_per_s": ours["response_tokens_per_step"] / ours["step_s"],
             }

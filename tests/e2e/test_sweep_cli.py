@@ -31,6 +31,20 @@ def trials_by_state(storage: str) -> dict[str, list]:
     return out
 
 
+def polled_states(storage: str, path: Path) -> dict[str, list]:
+    """The study while the sweep may still be creating its database: an observer that opens it
+    mid-creation races the sweep to create the schema (UNIQUE constraint on alembic_version), which
+    only means "not yet"."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not path.exists():
+        return {}
+    try:
+        return trials_by_state(storage)
+    except SQLAlchemyError:
+        return {}
+
+
 def sweep_in_background(cwd: Path, log_name: str) -> subprocess.Popen:
     """In its own session, so the driver and the Ray cluster it started can be killed together."""
     with open(cwd / log_name, "w") as log:
@@ -56,7 +70,7 @@ def test_a_sweep_runs_two_trials_at_once_and_a_rerun_finishes_it_after_a_kill(ti
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and first.poll() is None:
-            states = trials_by_state(storage) if (tmp_path / "runs" / "sweep-smoke.db").exists() else {}
+            states = polled_states(storage, tmp_path / "runs" / "sweep-smoke.db")
             if states.get("COMPLETE") and states.get("RUNNING"):
                 break
             time.sleep(2)
