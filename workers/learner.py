@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from workers.cpu_threads import use_threads
-from workers.rl.losses import LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
+from workers.rl.losses import LOG_RATIO_LIMIT, LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
 from workers.rl.token_logprobs import attention_from_lengths, token_entropy, token_logprobs
 from workers.types import TrainBatch, WeightSnapshot
 
@@ -213,8 +213,8 @@ class Learner:
         if s.tis_cap is not None:
             m.is_weight = truncated_is_weight(old, m.rollout, s.tis_cap)
             sums["tis_weight_mean"] += m.is_weight[mask].sum().item()
-            raw = torch.exp((old - m.rollout).clamp(max=20.0))
-            sums["tis_capped_frac"] += (raw > s.tis_cap)[mask].sum().item()
+            capped = (old - m.rollout).clamp(max=LOG_RATIO_LIMIT) > math.log(s.tis_cap)
+            sums["tis_capped_frac"] += capped[mask].sum().item()
 
     def weights(self, dtype: str = "float32") -> WeightSnapshot:
         """The full state for the rollout workers in their dtype (half the bytes for a bf16

@@ -41,6 +41,19 @@ PER_STEP = [
 ]
 
 
+def crash_after_step_2(cfg, tmp_path):
+    """Train until the driver is lost after step 2 finished; the run's directory."""
+
+    def lose_the_driver(step, metrics):
+        if step == 2:
+            raise RuntimeError("driver lost")
+
+    with pytest.raises(RuntimeError, match="driver lost"):
+        train(cfg, on_step=lose_the_driver, log=lambda m: None)
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    return run_dir
+
+
 def test_two_workers_train_log_and_checkpoint(tiny_model, tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     cfg = load_config(
@@ -168,13 +181,7 @@ def test_a_crashed_run_resumes_from_its_checkpoint_and_logs_every_step_once(tiny
         ],
     )
 
-    def crash_after_step_2(step, metrics):
-        if step == 2:
-            raise RuntimeError("driver lost")
-
-    with pytest.raises(RuntimeError, match="driver lost"):
-        train(cfg, on_step=crash_after_step_2, log=lambda m: None)
-    (run_dir,) = (tmp_path / "runs").iterdir()
+    run_dir = crash_after_step_2(cfg, tmp_path)
     client = MlflowClient(tracking_uri=uri)
     assert client.get_run(run_dir.name).info.status == "FAILED"
     assert [m.step for m in client.get_metric_history(run_dir.name, "reward/mean")] == [0, 1]
@@ -226,13 +233,7 @@ def test_the_pipelined_loop_lags_one_update_survives_a_dead_worker_and_resumes(t
         ],
     )
 
-    def crash_after_step_2(step, metrics):
-        if step == 2:
-            raise RuntimeError("driver lost")
-
-    with pytest.raises(RuntimeError, match="driver lost"):
-        train(cfg, on_step=crash_after_step_2, log=lambda m: None)
-    (run_dir,) = (tmp_path / "runs").iterdir()
+    run_dir = crash_after_step_2(cfg, tmp_path)
     seen = []
     summary = train(cfg, on_step=lambda step, m: seen.append(step), log=lambda m: None, resume_from=run_dir)
     assert seen == [3, 4] and (summary.run_dir / "FINISHED").exists()
