@@ -53,6 +53,7 @@ def main() -> None:
         "response_tokens_per_step": summary.last_metrics["rollout/response_tokens_mean"] * cfg.rollout.group_size
         * cfg.rollout.groups_per_step,
     }
+    result["last_update_s"] = summary.last_metrics["perf/update_s"]
     print(json.dumps(result))
 
 

@@ -28,7 +28,7 @@ from optuna.trial import TrialState
 
 from orchestrator.band_sampler import BandSampler
 from orchestrator.config import ExperimentConfig
-from orchestrator.optuna_storage import open_storage
+from orchestrator.optuna_storage import open_run_storage
 from orchestrator.pass_curve import adarft_step, band_distance, informative_fraction, sampling_noise_var
 from orchestrator.study_records import GROUP_POINTS_ATTR, STEP_ATTR, rewind, trials_on_record
 
@@ -129,7 +129,7 @@ def make_controller(config: ExperimentConfig, study_name: str, storage: str | No
         rule = _rule(config, centre)
     study = optuna.create_study(
         study_name=study_name,
-        storage=None if storage is None else open_storage(storage),
+        storage=None if storage is None else open_run_storage(storage),
         sampler=sampler,
         direction="minimize",
         load_if_exists=True,

@@ -371,12 +371,17 @@ class StepRunner:
             ) from None
         return flight.episodes
 
-    def learn(self, batch: TrainBatch, timing: StepTiming, flight: InFlight) -> dict[str, float]:
+    def start_learning(self, batch: TrainBatch) -> tuple[object, float]:
+        """The update runs on the learner while the driver goes on with work that needs no new
+        weights (observing the step, proposing the next): `learned` waits for it."""
+        return self.learner.update.remote(batch), time.perf_counter()
+
+    def learned(self, started: tuple[object, float], timing: StepTiming, flight: InFlight) -> dict[str, float]:
         """`actor/policy_lag`: updates between the weights that generated the batch and the learner's."""
         import ray
 
-        tick = time.perf_counter()
-        metrics = ray.get(self.learner.update.remote(batch))
+        update, tick = started
+        metrics = ray.get(update)
         metrics["faults/skipped_updates"] = self.skips.record(metrics.pop("faults/skipped_update") > 0)
         metrics["actor/policy_lag"] = float(self.learner_version - flight.pending.version)
         self.learner_version += 1
@@ -451,9 +456,10 @@ def synchronous_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]
         timing, start = steps.begin(step)
         flight = steps.submit(step)
         batch, stats, metrics = score(steps.collect(flight), steps.config)
-        metrics |= steps.learn(batch, timing, flight)
-        steps.sync(timing)
+        update = steps.start_learning(batch)
         steps.controller.observe(step, flight.difficulty, stats)
+        metrics |= steps.learned(update, timing, flight)
+        steps.sync(timing)
         next_rng = rng_state(steps.run.rng)
         steps.finish(flight, metrics, timing, start, next_rng)
         _call(on_step, steps, step, next_rng)
@@ -473,9 +479,10 @@ def one_step_off_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float
         if steps.pool.version < steps.learner_version:
             steps.sync(timing)
         batch, stats, metrics = score(episodes, steps.config)
+        update = steps.start_learning(batch)
         steps.controller.observe(step, flight.difficulty, stats)
         following = steps.submit(step + 1) if step + 1 < final else None
-        metrics |= steps.learn(batch, timing, flight)
+        metrics |= steps.learned(update, timing, flight)
         if following is None or steps.eval_due(step):
             if following is not None:
                 steps.collect(following)

@@ -21,3 +21,25 @@ def journal(path: str) -> optuna.storages.JournalStorage:
 def open_storage(url: str) -> str | optuna.storages.BaseStorage:
     """A journal file as Optuna's JournalStorage; an RDB URL as itself, for Optuna to open."""
     return journal(url) if is_journal(url) else url
+
+
+def _fast_sqlite(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def open_run_storage(url: str) -> str | optuna.storages.BaseStorage:
+    """A run's own controller study, which the run alone writes, a step at a time. On sqlite it
+    runs in WAL mode with `synchronous=NORMAL`: a commit no longer waits for the disk, which took
+    a tenth of a small policy's step. A power cut can lose the last steps' trials, never corrupt
+    the file; a resumed run rewinds the study to its checkpoint in any case."""
+    if not url.startswith("sqlite:"):
+        return open_storage(url)
+    import sqlalchemy
+
+    storage = optuna.storages.RDBStorage(url)
+    sqlalchemy.event.listen(storage.engine, "connect", _fast_sqlite)
+    storage.engine.dispose()
+    return storage

@@ -16,7 +16,9 @@ from, but blind to which side of p = 0.5 a group lies (the prior's b > 0 breaks 
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -97,10 +99,17 @@ def _mean_and_weights(signal: Signal, p: np.ndarray, n: np.ndarray) -> tuple[np.
     return q, dq / var, dq**2 / var
 
 
-def fit_pass_curve(observations: list[Observation], decay: float, signal: Signal = "pass_rate") -> PassCurve:
+def fit_pass_curve(observations: Sequence[Observation], decay: float, signal: Signal = "pass_rate") -> PassCurve:
     """Weighted, regularised logistic fit; `decay` in (0, 1] is the per-step recency factor."""
     if not 0.0 < decay <= 1.0:
         raise ValueError(f"decay must lie in (0, 1], got {decay}")
+    return _fit(tuple(observations), decay, signal)
+
+
+@functools.lru_cache(maxsize=1024)
+def _fit(observations: tuple[Observation, ...], decay: float, signal: Signal) -> PassCurve:
+    """Memoised: `choose_decay` refits the same windows of history at every step (all but one of
+    its holdout forecasts were made, identically, a step earlier)."""
     theta = PRIOR_MEAN.copy()
     d = np.array([o.difficulty for o in observations], dtype=float)
     k = np.array([o.passes for o in observations], dtype=float)

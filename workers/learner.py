@@ -11,6 +11,7 @@ tis_cap) corrects for the sampler's difference; `actor/rollout_logprob_diff` rep
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import torch
 
 from workers.cpu_threads import use_threads
 from workers.rl.losses import LOG_RATIO_LIMIT, LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
-from workers.rl.token_logprobs import attention_from_lengths, token_entropy, token_logprobs
+from workers.rl.token_logprobs import attention_from_lengths, next_token_entropy, next_token_logprobs
 from workers.types import TrainBatch, WeightSnapshot
 
 
@@ -51,19 +52,32 @@ TRAINING_STATE = "optimizer.pt"
 
 @dataclass
 class _MicroBatch:
-    """One forward's rows, trimmed to their longest row, on the learner's device."""
+    """One forward's rows, trimmed to their longest row, on the learner's device. Everything the
+    loss reads is flat over the micro-batch's policy tokens [N], at (`row`, `col`): logits are
+    computed there only, never for prompt or user tokens."""
 
     rows: torch.Tensor
     """Their indices in the batch."""
     ids: torch.Tensor
     attention: torch.Tensor
-    mask: torch.Tensor
+    row: torch.Tensor
+    col: torch.Tensor
+    targets: torch.Tensor
     rollout: torch.Tensor
     advantages: torch.Tensor
     weights: torch.Tensor
     old: torch.Tensor | None = None
     ref: torch.Tensor | None = None
     is_weight: torch.Tensor | None = None
+
+
+def logits_at(model, ids: torch.Tensor, attention: torch.Tensor, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
+    """[N, V]: a causal LM's logits at the N positions (row, col) of a forward over `ids`. The
+    output layer runs on those positions only, not on all B x T: the prompt and user tokens of a
+    dialogue (most of it) never cost a vocabulary-wide matmul and softmax, nor the memory of a
+    [B, T, V] tensor."""
+    hidden = model.get_decoder()(input_ids=ids, attention_mask=attention, use_cache=False).last_hidden_state
+    return model.get_output_embeddings()(hidden[row, col])
 
 
 class Learner:
@@ -100,6 +114,7 @@ class Learner:
             self.optimizer, lambda n: min(1.0, (n + 1) / (settings.warmup_steps + 1))
         )
         self.version = 0
+        self._check_policy_logits()
 
     def _micro_batches(self, batch: TrainBatch) -> list[_MicroBatch]:
         """Rows sorted by length before they are cut into micro-batches, so each is padded only to
@@ -108,33 +123,56 @@ class Learner:
         mask = torch.from_numpy(batch.policy_mask)
         weights = token_weights(mask, torch.from_numpy(batch.episode), s.loss_agg, s.loss_norm_tokens)
         order = torch.from_numpy(np.argsort(batch.lengths, kind="stable"))
+        ids, rollout = torch.from_numpy(batch.token_ids), torch.from_numpy(batch.rollout_logprobs)
+        advantages = torch.from_numpy(batch.advantages)
         out = []
         for start in range(0, len(batch), s.micro_batch_size):
             rows = order[start : start + s.micro_batch_size]
             lengths = torch.from_numpy(batch.lengths)[rows]
             width = int(lengths.max())
+            # Column 0 has no context to be predicted from: never a policy token.
+            row, col = (mask[rows, :width] > 0).nonzero(as_tuple=True)
             parts = (
-                torch.from_numpy(batch.token_ids)[rows, :width],
+                ids[rows, :width],
                 attention_from_lengths(lengths, width),
-                mask[rows, :width],
-                torch.from_numpy(batch.rollout_logprobs)[rows, :width],
-                torch.from_numpy(batch.advantages)[rows][:, None].expand(-1, width),
-                weights[rows, :width],
+                row,
+                col,
+                ids[rows[row], col],
+                rollout[rows[row], col],
+                advantages[rows[row]],
+                weights[rows[row], col],
             )
             out.append(_MicroBatch(rows, *(t.to(self.device) for t in parts)))
         return out
 
-    def _logits(self, model, m: _MicroBatch) -> torch.Tensor:
-        return model(input_ids=m.ids, attention_mask=m.attention, use_cache=False).logits
+    def _policy_logits(self, model, m: _MicroBatch) -> torch.Tensor:
+        return logits_at(model, m.ids, m.attention, m.row, m.col - 1)
+
+    def _check_policy_logits(self) -> None:
+        """`logits_at` assumes the model's logits are its output layer applied to the decoder's
+        last hidden state, as in the Qwen and Llama families. A family that does more (logit
+        soft-capping, scaling) would train on the wrong distribution: refuse it at start."""
+        x = (torch.arange(6, device=self.device) % self.model.config.vocab_size)[None, :]
+        positions = torch.arange(6, device=self.device)
+        self.model.eval()
+        with torch.no_grad():
+            full = self.model(input_ids=x, use_cache=False).logits[0]
+            ours = logits_at(self.model, x, torch.ones_like(x), torch.zeros_like(positions), positions)
+        self.model.train()
+        if not torch.allclose(full, ours, rtol=1e-4, atol=1e-4):
+            raise ValueError(
+                f"{type(self.model).__name__}'s logits are not its output layer applied to its decoder's "
+                "hidden states (soft-capping or scaling?): the learner cannot score policy tokens alone"
+            )
 
     def score(self, batch: TrainBatch) -> torch.Tensor:
-        """The policy's log-probs [R, T] of the batch's tokens (under the sampling temperature),
-        without gradients: what the learner would use as the old policy."""
+        """The policy's log-probs [R, T] of the batch's policy tokens (0 elsewhere), under the
+        sampling temperature and without gradients: what the learner would use as the old policy."""
         out = torch.zeros(batch.token_ids.shape, dtype=torch.float32)
         with torch.no_grad():
             for m in self._micro_batches(batch):
-                logp = token_logprobs(self._logits(self.model, m), m.ids, self.settings.temperature)
-                out[m.rows, : logp.size(1)] = logp.cpu()
+                logp = next_token_logprobs(self._policy_logits(self.model, m), m.targets, self.settings.temperature)
+                out[m.rows[m.row.cpu()], m.col.cpu()] = logp.cpu()
         return out
 
     def update(self, batch: TrainBatch) -> dict[str, float]:
@@ -144,6 +182,7 @@ class Learner:
         says so. The reference log-probs (and, for ppo_epochs > 1, the old ones) are computed once,
         before the first epoch."""
         s = self.settings
+        start = time.perf_counter()
         tokens = int(batch.policy_mask.sum())
         if tokens == 0:
             raise ValueError("batch has no policy tokens to learn from")
@@ -151,9 +190,9 @@ class Learner:
         with torch.no_grad():
             for m in micro:
                 if self.reference is not None:
-                    m.ref = token_logprobs(self._logits(self.reference, m), m.ids, s.temperature)
+                    m.ref = next_token_logprobs(self._policy_logits(self.reference, m), m.targets, s.temperature)
                 if s.ppo_epochs > 1:
-                    m.old = token_logprobs(self._logits(self.model, m), m.ids, s.temperature)
+                    m.old = next_token_logprobs(self._policy_logits(self.model, m), m.targets, s.temperature)
         sums = dict.fromkeys(("pg_loss", "kl", "clip_frac", "dual_clip_frac"), 0.0)
         first = dict.fromkeys(("entropy", "rollout_logprob_diff"), 0.0)
         if s.tis_cap is not None:
@@ -162,8 +201,8 @@ class Learner:
         for epoch in range(s.ppo_epochs):
             self.optimizer.zero_grad(set_to_none=True)
             for m in micro:
-                logits = self._logits(self.model, m)
-                logp = token_logprobs(logits, m.ids, s.temperature)
+                logits = self._policy_logits(self.model, m)
+                logp = next_token_logprobs(logits, m.targets, s.temperature)
                 old = m.old if m.old is not None else logp.detach()
                 if epoch == 0:
                     self._first_pass_stats(m, old, logits, first)
@@ -201,20 +240,20 @@ class Learner:
         metrics["actor/grad_norm"] = sum(grad_norms) / epochs
         metrics["actor/lr"] = lr
         metrics["faults/skipped_update"] = float(skipped)
+        metrics["perf/update_s"] = time.perf_counter() - start
         return metrics
 
     def _first_pass_stats(self, m: _MicroBatch, old: torch.Tensor, logits: torch.Tensor, sums: dict[str, float]) -> None:
         """Token sums of what the first epoch sees: the policy's entropy, the learner/rollout
         log-prob gap, and the truncated importance weights it sets on `m` for every epoch."""
         s = self.settings
-        mask = m.mask
-        sums["entropy"] += token_entropy(logits, s.temperature)[mask].sum().item()
-        sums["rollout_logprob_diff"] += (old - m.rollout).abs()[mask].sum().item()
+        sums["entropy"] += next_token_entropy(logits, s.temperature).sum().item()
+        sums["rollout_logprob_diff"] += (old - m.rollout).abs().sum().item()
         if s.tis_cap is not None:
             m.is_weight = truncated_is_weight(old, m.rollout, s.tis_cap)
-            sums["tis_weight_mean"] += m.is_weight[mask].sum().item()
+            sums["tis_weight_mean"] += m.is_weight.sum().item()
             capped = (old - m.rollout).clamp(max=LOG_RATIO_LIMIT) > math.log(s.tis_cap)
-            sums["tis_capped_frac"] += capped[mask].sum().item()
+            sums["tis_capped_frac"] += capped.sum().item()
 
     def weights(self, dtype: str = "float32") -> WeightSnapshot:
         """The full state for the rollout workers in their dtype (half the bytes for a bf16

@@ -68,8 +68,8 @@ def test_a_sampled_pad_id_mid_sequence_changes_nothing_around_it(tiny_model):
     batch = TrainBatch.from_sequences([long, short], [1.0, -1.0])
     scored = learner.score(batch)
     for row, seq in enumerate((long, short)):
-        n = len(seq.token_ids)
-        assert torch.allclose(scored[row, :n], alone(learner, seq.token_ids), atol=1e-4)
+        policy = torch.tensor(seq.policy_mask, dtype=torch.bool)
+        assert torch.allclose(scored[row, : len(policy)][policy], alone(learner, seq.token_ids)[policy], atol=1e-4)
 
 
 @pytest.mark.parametrize("layout", ["no-pad", "qwen-instruct"])
@@ -87,9 +87,10 @@ def test_the_learner_trains_a_checkpoint_of_another_token_layout(layout, model_c
 def test_the_learner_scores_under_the_sampling_temperature(tiny_model):
     learner = Learner(tiny_model, settings(temperature=0.7), seed=0)
     seq = sequences_of(tiny_model)[0]
-    scored = learner.score(TrainBatch.from_sequences([seq], [1.0]))[0]
-    assert torch.allclose(scored, alone(learner, seq.token_ids, 0.7), atol=1e-5)
-    assert not torch.allclose(scored, alone(learner, seq.token_ids, 1.0), atol=1e-2)
+    policy = torch.tensor(seq.policy_mask, dtype=torch.bool)
+    scored = learner.score(TrainBatch.from_sequences([seq], [1.0]))[0][policy]
+    assert torch.allclose(scored, alone(learner, seq.token_ids, 0.7)[policy], atol=1e-5)
+    assert not torch.allclose(scored, alone(learner, seq.token_ids, 1.0)[policy], atol=1e-2)
 
 
 def test_a_rollout_mismatch_is_reported_and_corrected_by_a_truncated_weight(tiny_model):
@@ -121,7 +122,8 @@ def test_old_and_reference_logprobs_are_computed_once_per_update(tiny_model):
     frozen reference is scored once per micro-batch, not once per epoch; no forward builds a KV cache."""
     learner = Learner(tiny_model, settings(ppo_epochs=3, kl_coef=0.1, micro_batch_size=1, lr=5e-3), seed=0)
     calls = {"reference": 0, "cache": []}
-    ref_forward, forward = learner.reference.forward, learner.model.forward
+    reference, policy = learner.reference.get_decoder(), learner.model.get_decoder()
+    ref_forward, forward = reference.forward, policy.forward
 
     def counting(*a, **kw):
         calls["reference"] += 1
@@ -131,7 +133,7 @@ def test_old_and_reference_logprobs_are_computed_once_per_update(tiny_model):
         calls["cache"].append(kw.get("use_cache"))
         return forward(*a, **kw)
 
-    learner.reference.forward, learner.model.forward = counting, recording
+    reference.forward, policy.forward = counting, recording
     metrics = learner.update(own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0]))
     assert calls["reference"] == 2 and set(calls["cache"]) == {False}
     assert metrics["actor/clip_frac"] > 0 and metrics["actor/kl"] > 0
@@ -184,7 +186,7 @@ def test_a_restored_learner_continues_the_same_optimisation(tiny_model, tmp_path
     straight.save(str(tmp_path / "ckpt"))
     resumed = Learner(str(tmp_path / "ckpt"), settings(**kw), seed=5, reference_dir=tiny_model)
     resumed.restore(str(tmp_path / "ckpt"))
-    a, b = straight.update(batch), resumed.update(batch)
+    a, b = ({k: v for k, v in learner.update(batch).items() if not k.startswith("perf/")} for learner in (straight, resumed))
     assert a == pytest.approx(b, rel=1e-6) and a["actor/kl"] > 0
     assert resumed.version == straight.version == 2
     for p, q in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
@@ -223,3 +225,33 @@ def test_micro_batch_size_and_row_order_leave_the_loss_and_gradient_alone(tiny_m
         assert other["actor/pg_loss"] == pytest.approx(results[0]["actor/pg_loss"], rel=1e-5)
         assert results[0]["actor/pg_loss"] == pytest.approx(-0.25, rel=1e-4)
         assert other["actor/grad_norm"] == pytest.approx(results[0]["actor/grad_norm"], rel=1e-4)
+
+
+def test_policy_token_logits_are_the_full_forwards_at_those_positions(tiny_model):
+    """The output layer runs on policy tokens only: what it gives there is what the model's own
+    forward gives, in a batch of rows of two lengths whose prompt tokens get no logits at all."""
+    from workers.learner import logits_at
+
+    learner = Learner(tiny_model, settings(), seed=0)
+    batch = TrainBatch.from_sequences(sequences_of(tiny_model), [1.0, -1.0])
+    ids = torch.from_numpy(batch.token_ids)
+    attention = torch.from_numpy((np.arange(ids.shape[1])[None, :] < batch.lengths[:, None]).astype(np.int64))
+    row, col = torch.from_numpy(batch.policy_mask).nonzero(as_tuple=True)
+    with torch.no_grad():
+        full = learner.model(input_ids=ids, attention_mask=attention).logits
+        assert torch.allclose(logits_at(learner.model, ids, attention, row, col - 1), full[row, col - 1], atol=1e-5)
+
+
+def test_a_model_whose_logits_are_not_its_output_layer_is_refused(tiny_model, monkeypatch):
+    from transformers import Qwen2ForCausalLM
+
+    forward = Qwen2ForCausalLM.forward
+
+    def soft_capped(self, *a, **kw):
+        out = forward(self, *a, **kw)
+        out.logits = 30.0 * torch.tanh(out.logits / 30.0)
+        return out
+
+    monkeypatch.setattr(Qwen2ForCausalLM, "forward", soft_capped)
+    with pytest.raises(ValueError, match="soft-capping"):
+        Learner(tiny_model, settings(), seed=0)

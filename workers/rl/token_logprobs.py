@@ -22,26 +22,28 @@ def attention_from_lengths(lengths: torch.Tensor, width: int) -> torch.Tensor:
     return (torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]).long()
 
 
-def scaled_logits(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Next-token logits [B, T-1, V] of the sampling distribution, in fp32: column t predicts
-    ids[t + 1], divided by the sampling temperature as vLLM divides them before it samples."""
-    z = logits[:, :-1].float()
-    return z / temperature if temperature != 1.0 else z
-
-
-def token_logprobs(logits: torch.Tensor, ids: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """[B, T]: column t holds log p(ids[t] | ids[<t]) under softmax(logits / temperature). Column 0
-    has no context and is 0; callers mask it out (a prompt token is never a policy token)."""
-    z = scaled_logits(logits, temperature)
-    picked = torch.gather(z, -1, ids[:, 1:].unsqueeze(-1)).squeeze(-1) - torch.logsumexp(z, dim=-1)
-    return torch.cat([torch.zeros_like(picked[:, :1]), picked], dim=1)
+def next_token_logprobs(logits: torch.Tensor, targets: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """log p(target) under softmax(logits / temperature), in fp32, for logits [..., V] and targets
+    [...]: the distribution vLLM samples from once it has divided its logits by the temperature."""
+    z = logits.float()
+    if temperature != 1.0:
+        z = z / temperature
+    return torch.gather(z, -1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(z, dim=-1)
 
 
 @torch.no_grad()
-def token_entropy(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """[B, T] entropy of each next-token distribution, aligned like token_logprobs. Without
-    gradient: it is a metric here (there is no entropy bonus), and an autograd graph through it
-    would keep another [B, T, V] tensor alive until backward."""
-    z = scaled_logits(logits.detach(), temperature)
-    entropy = torch.logsumexp(z, dim=-1) - (torch.softmax(z, dim=-1) * z).sum(-1)
-    return torch.cat([torch.zeros_like(entropy[:, :1]), entropy], dim=1)
+def next_token_entropy(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Entropy of softmax(logits / temperature) for logits [..., V]. Without gradient: it is a
+    metric here (there is no entropy bonus), and an autograd graph through it would keep another
+    copy of the logits alive until backward."""
+    z = logits.detach().float()
+    if temperature != 1.0:
+        z = z / temperature
+    return torch.logsumexp(z, dim=-1) - (torch.softmax(z, dim=-1) * z).sum(-1)
+
+
+def token_logprobs(logits: torch.Tensor, ids: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """[B, T] from a full forward's logits [B, T, V]: column t holds log p(ids[t] | ids[<t]).
+    Column 0 has no context and is 0 (a prompt token is never a policy token)."""
+    picked = next_token_logprobs(logits[:, :-1], ids[:, 1:], temperature)
+    return torch.cat([torch.zeros_like(picked[:, :1]), picked], dim=1)

@@ -11,7 +11,13 @@ from workers.rl.losses import (
     token_weights,
     truncated_is_weight,
 )
-from workers.rl.token_logprobs import attention_from_lengths, sequence_batch, token_entropy, token_logprobs
+from workers.rl.token_logprobs import (
+    attention_from_lengths,
+    next_token_entropy,
+    next_token_logprobs,
+    sequence_batch,
+    token_logprobs,
+)
 
 ONES = torch.ones(1, 3)
 
@@ -119,8 +125,10 @@ def test_token_logprobs_and_entropy_hand_computed():
     ids = torch.tensor([[0, 1]])
     assert token_logprobs(logits, ids)[0].tolist() == pytest.approx([0.0, math.log(0.75)])
     h = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
-    entropy = token_entropy(logits, 1.0)
-    assert entropy[0].tolist() == pytest.approx([0.0, h]) and not entropy.requires_grad
+    entropy = next_token_entropy(logits[0], 1.0)
+    assert entropy.tolist() == pytest.approx([h, math.log(2.0)]) and not entropy.requires_grad
+    flat = next_token_logprobs(logits[0, :1], ids[0, 1:])
+    assert flat.tolist() == pytest.approx([math.log(0.75)]) and flat.requires_grad
 
 
 def test_token_logprobs_are_those_of_the_temperature_scaled_distribution():
