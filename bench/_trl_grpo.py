@@ -1,7 +1,9 @@
 """TRL's GRPOTrainer on one model, single-turn: run by bench/peer_trl.py inside TRL's own virtual
 environment (goldilocks is not installed there). Prints one JSON object on its last line.
 
-    python bench/_trl_grpo.py MODEL_DIR STEPS PROMPTS_JSON
+    python bench/_trl_grpo.py MODEL_DIR STEPS PROMPTS_JSON hf|vllm
+
+`vllm`: TRL generates with vLLM in the training process (`vllm_mode="colocate"`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import tempfile
 import time
 
 
-def main(model_dir: str, steps: int, prompts_json: str) -> None:
+def main(model_dir: str, steps: int, prompts_json: str, generator: str) -> None:
     import torch
     from datasets import Dataset
     from transformers import TrainerCallback
@@ -50,6 +52,8 @@ def main(model_dir: str, steps: int, prompts_json: str) -> None:
             bf16=False,
             save_strategy="no",
             seed=0,
+            use_vllm=generator == "vllm",
+            vllm_mode="colocate",
         )
         trainer = GRPOTrainer(
             model=model_dir,
@@ -67,4 +71,4 @@ def main(model_dir: str, steps: int, prompts_json: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), sys.argv[3])
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4])

@@ -1,7 +1,7 @@
 """Fault tolerance on the demo job: a rollout worker killed mid-run and the driver killed with
 SIGKILL, then `goldilocks run --resume auto`; versus the same job uninterrupted.
 
-    python bench/faults.py [--steps 20] [--kill-worker-at 5] [--kill-driver-at 12] [--out DIR]
+    python bench/faults.py [--steps 20] [--kill-worker-at 5] [--kill-driver-at 12] [--out DIR] [--set key=value ...]
 
 Both jobs run `goldilocks run` (configs/demo.yaml) as subprocesses, each with its own MLflow
 store. The faulty one uses the test-only switches `faults.kill_rollout_worker_at_step` (Ray
@@ -11,7 +11,8 @@ would after a crash), then resumes from the newest checkpoint. From MLflow: `ste
 (distinct steps logged), `duplicate_steps` (values logged more than once for a step) and
 `missing_steps` (steps without a value), both summed over every per-step metric, the worker restarts counted, and
 `overhead_frac` = (faulty wall time, resume included) / (uninterrupted wall time) - 1. The last
-line is one JSON object.
+line is one JSON object. `--set` goes to both jobs (`--set trainer.pipeline=one_step_off`: the
+same faults in pipelined training).
 """
 
 from __future__ import annotations
@@ -58,9 +59,12 @@ def main() -> None:
     parser.add_argument("--kill-worker-at", type=int, default=5)
     parser.add_argument("--kill-driver-at", type=int, default=12)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="key=value for both jobs")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="gl-faults-"))
     common = ["--set", f"trainer.steps={args.steps}", "--set", "trainer.checkpoint_every=5"]
+    for item in args.overrides:
+        common += ["--set", item]
 
     clean_dir, faulty_dir = out / "uninterrupted", out / "faulty"
     for d in (clean_dir, faulty_dir):
@@ -94,6 +98,7 @@ def main() -> None:
         "uninterrupted_s": round(clean_s, 1),
         "faulty_s": round(first_s + resume_s, 1),
         "overhead_frac": round((first_s + resume_s) / clean_s - 1, 3),
+        "overrides": args.overrides,
         "out": str(out),
     }
     print(json.dumps(result))

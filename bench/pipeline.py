@@ -8,8 +8,10 @@ and learner GPUs are apart on a cluster, where the synchronous loop leaves each 
 time; `sync_shared` lets each phase use both cores (the default here); `one_step_off` runs the two
 at once, each on its own core. Prints steps/s ratios (one_step_off over each sync), the mean reward
 of the last quarter of the steps per seed, and band's tracking ratio after a 20% warm-up (pooled
-over seeds). Last line: {"speedup", "speedup_vs_shared", "reward_last_quarter": {...},
-"tracking_ratio": {...}}.
+over seeds). `reward_gap_sd`: the pipelined seeds' mean last-quarter reward minus the synchronous
+(own cores) seeds', in standard deviations of those synchronous seeds (within +-1: no cost to
+learning at equal steps). Last line: {"speedup", "speedup_vs_shared", "reward_last_quarter":
+{...}, "reward_gap_sd", "tracking_ratio": {...}}.
 """
 
 from __future__ import annotations
@@ -65,6 +67,14 @@ def one_run(mode: str, seed: int, steps: int, tmp: str) -> dict:
     }
 
 
+def reward_gap_sd(runs: dict[str, list[dict]]) -> float | None:
+    sync = [r["reward_last_quarter"] for r in runs["sync_own_cores"]]
+    piped = [r["reward_last_quarter"] for r in runs["one_step_off"]]
+    if len(sync) < 2 or statistics.stdev(sync) == 0:
+        return None
+    return (statistics.mean(piped) - statistics.mean(sync)) / statistics.stdev(sync)
+
+
 def main() -> None:
     from orchestrator.pass_curve import tracking_ratio
 
@@ -86,6 +96,7 @@ def main() -> None:
         "speedup_vs_shared": step_s["sync_shared"] / step_s["one_step_off"],
         "step_s": step_s,
         "reward_last_quarter": {mode: [r["reward_last_quarter"] for r in rs] for mode, rs in runs.items()},
+        "reward_gap_sd": reward_gap_sd(runs),
         "tracking_ratio": {
             mode: tracking_ratio(
                 [p for r in rs for p in r["pass_rates"]], [v for r in rs for v in r["noise_vars"]], 0.5
