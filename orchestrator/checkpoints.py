@@ -40,6 +40,9 @@ class TrainerState:
     """`random.Random.getstate()` of the scenario sampler, as JSON lists."""
     faults: dict[str, float] = field(default_factory=dict)
     """The run's `faults/*` counts so far, so a resumed run's counts go on from them."""
+    entropies: dict[str, float] = field(default_factory=dict)
+    """The policy entropy of the last two steps (step -> entropy; JSON keys are strings): what the
+    entropy guard's next proposals see."""
 
     def restore_rng(self) -> random.Random:
         rng = random.Random()

@@ -149,6 +149,13 @@ class CurriculumConfig(_Section):
     )
     max_step: float = Field(0.1, gt=0, le=1, description="`band`: largest difficulty change per step.")
     spread: float = Field(0.0, ge=0, le=0.5, description="Per-group difficulty jitter (+-), so a batch measures nearby levels.")
+    entropy_floor: float | None = Field(
+        None,
+        gt=0,
+        description="Entropy guard (any controller; off: null): while the policy's mean token entropy is below this, "
+        "the difficulty is held, and after `entropy_patience` such steps eased by `max_step` a step until it recovers.",
+    )
+    entropy_patience: int = Field(3, ge=0, description="Steps below `entropy_floor` that hold the difficulty before it eases.")
     adarft_eta: float = Field(0.5, gt=0, description="`adarft`: step size eta (the paper's 50 on a 0-100 scale).")
     adarft_alpha: float = Field(2.0, gt=0, description="`adarft`: sensitivity alpha.")
     storage: str | None = Field(

@@ -13,8 +13,10 @@ Chosen by `curriculum.controller`:
 * `tpe`, `gp` - Optuna's own samplers on the same objective, which assume it does not drift.
 
 Schedules and rules enqueue their value, so their history lands in the study like everyone
-else's. The study is the controller's whole state: a resumed run re-opens it by name (the MLflow
-run id) and continues where it stopped; a step that was asked but never told is marked failed.
+else's. With `curriculum.entropy_floor` set, an entropy guard overrides any of them while the
+policy's entropy is below the floor (`EntropyGuard`), enqueueing its value the same way. The
+study is the controller's whole state: a resumed run re-opens it by name (the MLflow run id) and
+continues where it stopped; a step that was asked but never told is marked failed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from orchestrator.band_sampler import BandSampler
 from orchestrator.config import ExperimentConfig
 from orchestrator.optuna_storage import open_run_storage
 from orchestrator.pass_curve import adarft_step, band_distance, informative_fraction, sampling_noise_var
-from orchestrator.study_records import GROUP_POINTS_ATTR, STEP_ATTR, rewind, trials_on_record
+from orchestrator.study_records import ENTROPY_ATTR, GROUP_POINTS_ATTR, STEP_ATTR, rewind, trials_on_record
 
 DIFFICULTY = "difficulty"
 _DISTRIBUTIONS = {DIFFICULTY: FloatDistribution(0.0, 1.0)}
@@ -55,21 +57,64 @@ Rule = Callable[[int, optuna.Study], float]
 Objective = Callable[[BatchStats], float]
 
 
+@dataclass(frozen=True)
+class EntropyGuard:
+    """A policy whose entropy has collapsed learns little from harder users (its groups stop
+    differing), and pushing the difficulty on can only lower its pass rate further. Below the
+    floor the difficulty is held; after `patience` steps below it, it eases by `max_step` a step
+    until the entropy is back above the floor."""
+
+    floor: float
+    patience: int
+    max_step: float
+
+    def difficulty(self, entropies: list[float], last: float) -> float | None:
+        """The guarded difficulty, or None when the guard is not acting. `entropies`: what each
+        step saw, oldest first, the step being proposed last."""
+        below = 0
+        for entropy in reversed(entropies):
+            if entropy >= self.floor:
+                break
+            below += 1
+        if below == 0:
+            return None
+        return last if below <= self.patience else max(0.0, last - self.max_step)
+
+
 class StudyController:
-    def __init__(self, study: optuna.Study, objective: Objective, rule: Rule | None = None):
+    def __init__(self, study: optuna.Study, objective: Objective, rule: Rule | None = None, guard: EntropyGuard | None = None):
         self.study = study
         self.objective = objective
         self.rule = rule
+        self.guard = guard
+        self.guard_acting = False
+        """Whether the guard chose the difficulty of the latest proposal (`curriculum/entropy_guard`)."""
         self._trial: optuna.Trial | None = None
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             study.tell(stale.number, state=TrialState.FAIL)
 
-    def propose(self, step: int) -> float:
-        if self.rule is not None:
+    def propose(self, step: int, entropy: float | None = None) -> float:
+        """`entropy`: the policy's newest entropy (None before the learner has reported one)."""
+        guarded = self._guarded(entropy)
+        self.guard_acting = guarded is not None
+        if guarded is not None:
+            self.study.enqueue_trial({DIFFICULTY: guarded})
+        elif self.rule is not None:
             self.study.enqueue_trial({DIFFICULTY: self.rule(step, self.study)})
         self._trial = self.study.ask(_DISTRIBUTIONS)
         self._trial.set_user_attr(STEP_ATTR, step)
+        if self.guard is not None and entropy is not None:
+            self._trial.set_user_attr(ENTROPY_ATTR, entropy)
         return float(self._trial.params[DIFFICULTY])
+
+    def _guarded(self, entropy: float | None) -> float | None:
+        if self.guard is None or entropy is None:
+            return None
+        done = trials_on_record(self.study)
+        if not done:
+            return None
+        seen = [t.user_attrs[ENTROPY_ATTR] for t in done if ENTROPY_ATTR in t.user_attrs]
+        return self.guard.difficulty([*seen, entropy], done[-1].params[DIFFICULTY])
 
     def observe(self, step: int, difficulty: float, stats: BatchStats) -> None:
         if self._trial is None:
@@ -134,7 +179,8 @@ def make_controller(config: ExperimentConfig, study_name: str, storage: str | No
         direction="minimize",
         load_if_exists=True,
     )
-    return StudyController(study, _objective(config), rule)
+    guard = None if c.entropy_floor is None else EntropyGuard(c.entropy_floor, c.entropy_patience, c.max_step)
+    return StudyController(study, _objective(config), rule, guard)
 
 
 def _objective(config: ExperimentConfig) -> Objective:

@@ -291,6 +291,8 @@ class RunStart:
     initial_policy: str
     faults: dict[str, float]
     """`faults/*` counts so far (from the checkpoint)."""
+    entropies: dict[int, float]
+    """The policy entropy of the steps before the first (from the checkpoint)."""
 
 
 def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Path | None, log: Callable[[str], None]) -> RunStart:
@@ -302,7 +304,7 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Pat
         save_config(config, run_dir)
         storage = config.curriculum.storage or default_storage(str(run_dir.resolve()))
         study = {"study_name": tracker.run_id, "storage": storage}
-        return RunStart(tracker, run_dir, study, 0, random.Random(config.seed), initial, initial, {})
+        return RunStart(tracker, run_dir, study, 0, random.Random(config.seed), initial, initial, {}, {})
     found = checkpoints(resume_from)
     if not found:
         raise ResumeError(f"{resume_from} has no complete checkpoint to resume from")
@@ -310,9 +312,9 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Pat
     tracker = tracker or MlflowTracker(config, resume_run_id=resume_from.name)
     log(f"resuming run {tracker.run_id} after step {state.step} from {found[-1]}")
     study = {"study_name": state.study_name, "storage": state.storage}
-    return RunStart(
-        tracker, resume_from, study, state.step, state.restore_rng(), str(found[-1]), state.initial_policy, state.faults
-    )
+    entropies = {int(step): value for step, value in state.entropies.items()}
+    policy, rng = str(found[-1]), state.restore_rng()
+    return RunStart(tracker, resume_from, study, state.step, rng, policy, state.initial_policy, state.faults, entropies)
 
 
 @dataclass
@@ -324,6 +326,7 @@ class InFlight:
     sampler_rng: list
     """The scenario sampler's state before this step's draw (what a checkpoint before it keeps)."""
     pending: PendingRollout
+    guard_acting: bool = False
     episodes: list[Episode] | None = None
     timing: Timing | None = None
 
@@ -341,6 +344,8 @@ class StepRunner:
         self.metrics: dict[str, float] = {}
         self.pending: list[tuple[int, dict[str, float]]] = []
         self.skips = SkippedUpdates(config.algo.max_skipped_updates, total=int(run.faults.get("skipped_updates", 0)))
+        self.entropies = dict(run.entropies)
+        self.lag = 1 if config.trainer.pipeline == "one_step_off" else 0
 
     def begin(self, step: int) -> tuple[StepTiming, float]:
         """The test hook of `faults.kill_driver_at_step`: the driver SIGKILLs itself here, in a
@@ -350,11 +355,14 @@ class StepRunner:
         return StepTiming(), time.perf_counter()
 
     def submit(self, step: int) -> InFlight:
+        """The proposal sees the entropy of the newest step whose update has finished by now:
+        step - 1 in the synchronous loop, step - 2 in the pipelined one (a resumed run alike)."""
         sampler_rng = rng_state(self.run.rng)
-        difficulty = self.controller.propose(step)
+        difficulty = self.controller.propose(step, self.entropies.get(step - 1 - self.lag))
         kill = 0 if step == self.config.faults.kill_rollout_worker_at_step else None
         requests = sample_requests(self.config, self.run.rng, difficulty, step)
-        return InFlight(step, difficulty, sampler_rng, self.pool.submit(requests, kill_worker=kill))
+        pending = self.pool.submit(requests, kill_worker=kill)
+        return InFlight(step, difficulty, sampler_rng, pending, self.controller.guard_acting)
 
     def collect(self, flight: InFlight) -> list[Episode]:
         if flight.episodes is not None:
@@ -384,6 +392,7 @@ class StepRunner:
         metrics = ray.get(update)
         metrics["faults/skipped_updates"] = self.skips.record(metrics.pop("faults/skipped_update") > 0)
         metrics["actor/policy_lag"] = float(self.learner_version - flight.pending.version)
+        self.entropies[flight.step] = metrics["actor/entropy"]
         self.learner_version += 1
         timing.phases["learn"] = time.perf_counter() - tick
         return metrics
@@ -401,7 +410,10 @@ class StepRunner:
         """Checkpoint after `finished` steps, then hand the buffered metrics to MLflow."""
         faults = {"skipped_updates": self.skips.total, "rollout_restarts": self.pool.restarts}
         study = self.run.study
-        state = TrainerState(finished, self.run.initial_policy, study["study_name"], study["storage"], sampler_rng, faults)
+        entropies = {str(step): self.entropies[step] for step in (finished - 2, finished - 1) if step in self.entropies}
+        state = TrainerState(
+            finished, self.run.initial_policy, study["study_name"], study["storage"], sampler_rng, faults, entropies
+        )
         path = save_checkpoint(self.learner, self.run.run_dir, state, self.config.trainer.keep_checkpoints)
         for step, values in self.pending:
             self.run.tracker.log_metrics(values, step)
@@ -423,6 +435,8 @@ class StepRunner:
         tick = time.perf_counter()
         band = {"curriculum/band_low": config.curriculum.band[0], "curriculum/band_high": config.curriculum.band[1]}
         metrics |= band | {"curriculum/difficulty": flight.difficulty, "faults/rollout_restarts": float(self.pool.restarts)}
+        if config.curriculum.entropy_floor is not None:
+            metrics["curriculum/entropy_guard"] = float(flight.guard_acting)
         metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync", "eval")}
         tokens = sum(e.response_tokens for e in flight.episodes)
         metrics["perf/tokens_per_s"] = tokens / max(timing.phases["generate"], 1e-9)

@@ -11,6 +11,9 @@ from optuna.trial import FrozenTrial, TrialState
 GROUP_POINTS_ATTR = "group_points"
 """Trial user attribute: [[difficulty, passes, episodes], ...], one entry per group."""
 STEP_ATTR = "step"
+ENTROPY_ATTR = "entropy"
+"""Trial user attribute (with `curriculum.entropy_floor` set): the policy entropy the step's
+proposal saw, the newest the learner had reported."""
 REWOUND_ATTR = "rewound_trials"
 """Study user attribute: numbers of the trials whose steps a resumed run re-did."""
 

@@ -213,7 +213,9 @@ def test_the_pipelined_loop_lags_one_update_survives_a_dead_worker_and_resumes(t
     """one_step_off: step t+1 samples from the weights that sampled step t (lag 1; 0 for the first
     step of a run or a resume, whose rollout starts from the learner's weights). A rollout worker
     killed mid-step is brought back on the weights its groups were submitted with; a crash after
-    step 2 resumes at step 3, and every step is logged exactly once."""
+    step 2 resumes at step 3, and every step is logged exactly once. An entropy floor above any
+    entropy: step t's proposal sees step t - 2's entropy, so the guard holds from step 2 and eases
+    from step 3 on, the resumed step included (its entropy came back with the checkpoint)."""
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     cfg = load_config(
         None,
@@ -230,6 +232,11 @@ def test_the_pipelined_loop_lags_one_update_survives_a_dead_worker_and_resumes(t
             "trainer.eval_every=2",
             "trainer.eval_scenarios=2",
             "trainer.eval_levels=[0.5]",
+            "curriculum.controller=fixed",
+            "curriculum.initial_difficulty=0.5",
+            "curriculum.entropy_floor=100",
+            "curriculum.entropy_patience=1",
+            "curriculum.max_step=0.1",
         ],
     )
 
@@ -246,3 +253,5 @@ def test_the_pipelined_loop_lags_one_update_survives_a_dead_worker_and_resumes(t
     assert [s for s, _ in history("reward/mean")] == [0, 1, 2, 3, 4]
     assert history("faults/rollout_restarts")[-1] == (4, 1.0)
     assert [s for s, _ in history("eval/0.5/score")] == [1, 3, 4]
+    assert [v for _, v in history("curriculum/entropy_guard")] == [0.0, 0.0, 1.0, 1.0, 1.0]
+    assert [v for _, v in history("curriculum/difficulty")] == pytest.approx([0.5, 0.5, 0.5, 0.4, 0.3])

@@ -95,3 +95,49 @@ def test_a_reopened_band_study_continues_where_it_stopped(tmp_path, kind):
 def test_noise_sd_from_the_groups():
     s = BatchStats(0.5, 1.0, 0.5, group_difficulties=(0.3, 0.3), group_passes=(0, 8), group_size=8)
     assert s.noise_sd == pytest.approx(math.sqrt(0.5 / 2))
+
+
+def test_the_entropy_guard_holds_below_the_floor_then_eases_until_entropy_recovers():
+    from orchestrator.controllers import EntropyGuard
+
+    guard = EntropyGuard(floor=0.5, patience=2, max_step=0.1)
+    assert guard.difficulty([0.9, 0.6], last=0.7) is None
+    assert guard.difficulty([0.9, 0.4], last=0.7) == 0.7
+    assert guard.difficulty([0.9, 0.4, 0.3], last=0.7) == 0.7
+    assert guard.difficulty([0.9, 0.4, 0.3, 0.2], last=0.7) == pytest.approx(0.6)
+    assert guard.difficulty([0.4, 0.3, 0.2, 0.1], last=0.05) == 0.0
+    assert guard.difficulty([0.4, 0.3, 0.2, 0.1, 0.55], last=0.3) is None
+
+
+@pytest.mark.parametrize("name", ["fixed", "linear", "adarft", "band", "tpe"])
+def test_every_controller_gives_way_to_the_entropy_guard_and_a_reopened_study_keeps_its_count(name, tmp_path):
+    """Entropy 1.0 for three steps, then 0.2 (below the floor 0.5, patience 1), then 0.8 again: the
+    difficulty holds one step, eases by max_step a step, and the controller takes over once the
+    entropy is back; a study re-opened mid-way goes on counting from its trials."""
+    config = load_config(
+        None,
+        [f"curriculum.controller={name}", "curriculum.initial_difficulty=0.6", "curriculum.final_difficulty=0.9",
+         "curriculum.entropy_floor=0.5", "curriculum.entropy_patience=1", "curriculum.max_step=0.1", "trainer.steps=9"],
+    )
+    storage = f"sqlite:///{tmp_path}/curriculum.db"
+    entropies = [None, 1.0, 1.0, 0.2, 0.2, 0.2, 0.8, 0.8]
+    c = make_controller(config, "run", storage)
+    proposals, acting = [], []
+    for step, entropy in enumerate(entropies):
+        if step == 5:
+            c = make_controller(config, "run", storage)
+        proposals.append(c.propose(step, entropy))
+        acting.append(c.guard_acting)
+        c.observe(step, proposals[-1], stats(0.5, proposals[-1]))
+    assert acting == [False, False, False, True, True, True, False, False]
+    assert proposals[3] == proposals[2]
+    assert proposals[4] == pytest.approx(proposals[3] - 0.1) and proposals[5] == pytest.approx(proposals[4] - 0.1)
+    if name == "fixed":
+        assert proposals[6] == 0.6
+
+
+def test_without_a_floor_the_guard_never_acts():
+    c = controller("curriculum.controller=fixed", "curriculum.initial_difficulty=0.4")
+    for step in range(3):
+        assert c.propose(step, 0.0) == 0.4 and not c.guard_acting
+        c.observe(step, 0.4, stats(0.5))
