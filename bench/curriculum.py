@@ -1,33 +1,41 @@
 """The curriculum experiment: the same training budget under each controller, on the demo setup.
 
     python bench/curriculum.py [--steps 40] [--seeds 0,1,2] [--out DIR] [--init-policy DIR |
-                               --warm-start-steps 60] [--set key=value ...]
+                               --warm-start-steps 60] [--target 60] [--results FILE] [--set key=value ...]
     python bench/curriculum.py --summarise --out DIR [--controllers ...] [--seeds ...]
 
 Every run starts from the same policy: by default the demo job trained for `--warm-start-steps`
-at its fixed difficulty 0.3 (seed 0), so that the knob spans the band from the first step - the
-freshly built tiny policy passes ~0.1 even at d = 0, where no controller can reach the band.
+at its fixed difficulty 0.3 (seed 0), so that the knob spans the band from the first step.
 `--init-policy` names such a model directory instead (`--warm-start-steps 0`: the fresh policy).
 
-Controllers: fixed@0.2, fixed@0.5, fixed@0.9, linear (0.2 -> 0.9), adarft, band; on request also
-band/informative (steers by the informative-group share) and adarft+spread / band+spread (each
-group's difficulty jittered by +-0.3, which lets a batch sit halfway down a cliff in the pass
-curve, like the one the rule user has where it hides its cue). Each run trains the demo job
-(`configs/demo.yaml`, with the experiment's SETUP, plus `--set`) on a private Ray cluster with
-MLflow in DIR, and evaluates held-out scenarios every fifth of the run at levels 0.2 / 0.5 / 0.8
-and 1.0 (the last only to check that the policy has not outgrown the knob). Figures after a
-warm-up of 20% of the steps, per controller (mean over seeds, and per seed): tracking_ratio,
-in_band_frac, informative_frac, eval_hard_score (final held-out score at 0.8; eval_score@0.5 and
-eval_score@0.2 beside it), pass_at_1 (final success rate at d = 1), steps_to_target (first
-evaluation step whose 0.8 score reaches --target). Writes DIR/curriculum.png; the last line is one
-JSON object keyed by controller, plus `setup`. `--summarise` reads those figures back from the
-finished runs in DIR (its MLflow store), without training again.
+Controllers: fixed@0.2 / 0.5 / 0.8, linear (0.2 -> 0.9), adarft, band, each also `+spread` (every
+group's difficulty jittered by +-0.3), band/informative (steers by the informative-group share) and
+band+guard (the entropy guard at half the warm start's final entropy, or `--entropy-floor`). Each
+run trains the demo job (`configs/demo.yaml`, with the experiment's SETUP, plus `--set`) on a
+private Ray cluster with MLflow in DIR, and evaluates held-out scenarios every `--eval-every` steps
+(default a tenth of the run) at 0.2 / 0.5 / 0.8 and 1.0. Figures after a warm-up of 20% of the
+steps, per controller and seed: tracking_ratio, in_band_frac, informative_frac, the final held-out
+score and success rate at each level, and the steps and episodes until the score at 0.8 first
+reaches `--target` (chosen before the runs; null when never).
+
+An experiment cut off resumes where it stopped when run again with the same --out: finished runs
+are read back from MLflow, an unfinished one continues from its newest checkpoint, the warm start
+is reused. Writes DIR/curriculum.png (seed 0's curves), DIR/held_out_0.8.png (score at 0.8 against
+steps, mean and range over seeds, one line per controller; also an MLflow artifact of a summary
+run) and DIR/curriculum.json, copied to `--results`; its last line is that JSON: {"command",
+"commit", "cpu", "target", "setup", "controllers": {NAME: {"tracking_ratio",
+"tracking_ratio_per_seed", "in_band_frac", "informative_frac", "eval": {D: score},
+"success_rate": {D: rate}, "steps_to_target": [..], "episodes_to_target": [..]}}}.
+`--summarise` recomputes it from the finished runs in DIR without training.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -37,60 +45,97 @@ from orchestrator.config import load_config
 from orchestrator.pass_curve import tracking_ratio
 from orchestrator.run_report import plot_runs
 
-CONTROLLERS = {
+PLAIN = {
     "fixed@0.2": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.2"],
     "fixed@0.5": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.5"],
-    "fixed@0.9": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.9"],
+    "fixed@0.8": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.8"],
     "linear": ["curriculum.controller=linear", "curriculum.initial_difficulty=0.2", "curriculum.final_difficulty=0.9"],
     "adarft": ["curriculum.controller=adarft", "curriculum.initial_difficulty=0.3"],
     "band": ["curriculum.controller=band", "curriculum.initial_difficulty=0.3"],
-    "band/informative": ["curriculum.controller=band", "curriculum.initial_difficulty=0.3", "curriculum.signal=informative_frac"],
 }
 SPREAD = "curriculum.spread=0.3"
+CONTROLLERS = PLAIN | {f"{name}+spread": [*options, SPREAD] for name, options in PLAIN.items()}
+CONTROLLERS["band/informative"] = [*PLAIN["band"], "curriculum.signal=informative_frac"]
+CONTROLLERS["band+guard"] = [*PLAIN["band"]]
+"""Its floor is added at run time: `--entropy-floor`, or half the warm start's final entropy."""
 SETUP = ["rollout.group_size=4", "rollout.groups_per_step=72", "algo.lr=2e-4"]
 """The experiment's training setup, for every controller alike. 72 groups (288 episodes, groups of
 4 as in RLVER) keep noise_sd under a quarter of the band's width (0.05) with groups jittered by
 +-0.3; the demo's 12 groups of 8 gave ~0.11. lr 2e-4, not the demo's 1e-3: at 1e-3 the tiny
 policy's pass rate at a fixed difficulty jumps by 0.15-0.3 between steps, which no controller can
-foresee (`band` R 3.3 at noise_sd 0.05, seed 0); at 2e-4 it still climbs the knob from 0.3 to ~0.9
-within 20 steps."""
-CONTROLLERS |= {f"{name}+spread": [*CONTROLLERS[name], SPREAD] for name in ("adarft", "band")}
-DEFAULT = "fixed@0.2,fixed@0.5,fixed@0.9,linear,adarft,band"
+foresee."""
+DEFAULT = ",".join([*PLAIN, *(f"{name}+spread" for name in PLAIN), "band+guard"])
 LEVELS = [0.2, 0.5, 0.8, 1.0]
 EXPERIMENT = "curriculum-bench"
 
 
-def one_run(name: str, seed: int, steps: int, workdir: Path, extra: list[str]) -> dict:
-    from orchestrator.driver import train
-
-    cfg = load_config(
+def run_config(name: str, seed: int, args: argparse.Namespace, extra: list[str]):
+    return load_config(
         None,
         [
             *SETUP,
             *CONTROLLERS[name],
             *extra,
             f"seed={seed}",
-            f"trainer.steps={steps}",
-            f"trainer.eval_every={max(1, steps // 5)}",
+            f"trainer.steps={args.steps}",
+            f"trainer.eval_every={args.eval_every or max(1, args.steps // 10)}",
             f"trainer.eval_levels={LEVELS}",
-            "trainer.checkpoint_every=0",
-            f"workdir={workdir}/runs",
-            f"tracking.uri=sqlite:///{workdir}/mlflow.db",
+            f"trainer.checkpoint_every={max(1, args.steps // 4)}",
+            "trainer.keep_checkpoints=1",
+            f"workdir={args.out}/runs",
+            f"tracking.uri=sqlite:///{args.out}/mlflow.db",
             f"tracking.experiment={EXPERIMENT}",
             f"tracking.run_name={name}-seed{seed}",
         ],
     )
-    history: dict[str, list[tuple[int, float]]] = {}
-
-    def on_step(step: int, metrics: dict[str, float]) -> None:
-        for key, value in metrics.items():
-            history.setdefault(key, []).append((step, value))
-
-    train(cfg, on_step=on_step, log=lambda message: None)
-    return _run(history, cfg.model_dump(mode="json"))
 
 
-def _run(history: dict[str, list[tuple[int, float]]], config: dict) -> dict:
+def find_run(out: Path, run_name: str, finished: bool):
+    """The newest run of that name in OUT's MLflow store: FINISHED, or (finished False) one that
+    was cut off and left a checkpoint behind."""
+    from mlflow.tracking import MlflowClient
+
+    from orchestrator.checkpoints import checkpoints
+
+    client = MlflowClient(f"sqlite:///{out}/mlflow.db")
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        return None
+    status = "= 'FINISHED'" if finished else "!= 'FINISHED'"
+    for run in client.search_runs(
+        [experiment.experiment_id],
+        f"tags.mlflow.runName = '{run_name}' and attributes.status {status}",
+        order_by=["attributes.start_time DESC"],
+    ):
+        if finished or checkpoints(out / "runs" / run.info.run_id):
+            return run
+    return None
+
+
+def ensure_run(name: str, seed: int, args: argparse.Namespace, extra: list[str]) -> dict:
+    """The run's figures' raw material: read back when it finished before, else trained (continued
+    from its checkpoint when an earlier invocation was cut off)."""
+    from orchestrator.driver import train
+
+    run_name = f"{name}-seed{seed}"
+    if find_run(args.out, run_name, finished=True) is None:
+        cut = find_run(args.out, run_name, finished=False)
+        resume = args.out / "runs" / cut.info.run_id if cut else None
+        print(f"{run_name}: {'continuing ' + cut.info.run_id if cut else 'training'}", flush=True)
+        train(run_config(name, seed, args, extra), log=lambda message: None, resume_from=resume)
+    return stored_run(args.out, run_name)
+
+
+def stored_run(out: Path, run_name: str) -> dict:
+    from mlflow.tracking import MlflowClient
+
+    found = find_run(out, run_name, finished=True)
+    if found is None:
+        raise SystemExit(f"{out}/mlflow.db: no finished run {run_name} in experiment {EXPERIMENT!r}")
+    client = MlflowClient(f"sqlite:///{out}/mlflow.db")
+    run_id = found.info.run_id
+    history = {key: sorted((m.step, m.value) for m in client.get_metric_history(run_id, key)) for key in found.data.metrics}
+    config = json.loads((out / "runs" / run_id / "config.json").read_text())
     c = config["curriculum"]
     return {
         "history": history,
@@ -102,51 +147,31 @@ def _run(history: dict[str, list[tuple[int, float]]], config: dict) -> dict:
     }
 
 
-def stored_run(out: Path, name: str, seed: int) -> dict:
-    """A finished run of an earlier experiment in OUT, read back from its MLflow store and run
-    directory: `--summarise` recomputes the figures without training again."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(f"sqlite:///{out}/mlflow.db")
-    experiment = client.get_experiment_by_name(EXPERIMENT)
-    found = (
-        client.search_runs(
-            [experiment.experiment_id],
-            f"tags.mlflow.runName = '{name}-seed{seed}' and attributes.status = 'FINISHED'",
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
-        if experiment
-        else []
-    )
-    if not found:
-        raise SystemExit(f"{out}/mlflow.db: no finished run {name}-seed{seed} in experiment {EXPERIMENT!r}")
-    run_id = found[0].info.run_id
-    history = {key: sorted((m.step, m.value) for m in client.get_metric_history(run_id, key)) for key in found[0].data.metrics}
-    return _run(history, json.loads((out / "runs" / run_id / "config.json").read_text()))
-
-
-def warm_start(steps: int, workdir: Path, extra: list[str]) -> str:
-    """The demo job's policy after `steps` steps at fixed d = 0.3: the experiment's common start."""
+def warm_start(steps: int, out: Path, extra: list[str]) -> tuple[str, float]:
+    """The demo job's policy after `steps` steps at fixed d = 0.3 (the experiment's common start)
+    and its final entropy; a warm start an earlier invocation finished is reused."""
     from orchestrator.driver import train
 
-    cfg = load_config(
-        None,
-        [
-            *extra,
-            f"trainer.steps={steps}",
-            "trainer.checkpoint_every=0",
-            f"workdir={workdir}/runs",
-            f"tracking.uri=sqlite:///{workdir}/mlflow.db",
-            f"tracking.experiment={EXPERIMENT}",
-            "tracking.run_name=warm-start",
-        ],
-    )
-    summary = train(cfg, log=lambda message: None)
-    return str(summary.run_dir / "checkpoints" / f"step_{steps:06d}")
+    if find_run(out, "warm-start", finished=True) is None:
+        print(f"warm start: the demo job for {steps} steps at d = 0.3", flush=True)
+        cfg = load_config(
+            None,
+            [
+                *extra,
+                f"trainer.steps={steps}",
+                "trainer.checkpoint_every=0",
+                f"workdir={out}/runs",
+                f"tracking.uri=sqlite:///{out}/mlflow.db",
+                f"tracking.experiment={EXPERIMENT}",
+                "tracking.run_name=warm-start",
+            ],
+        )
+        train(cfg, log=lambda message: None)
+    run = find_run(out, "warm-start", finished=True)
+    return str(out / "runs" / run.info.run_id / "checkpoints" / f"step_{steps:06d}"), run.data.metrics["actor/entropy"]
 
 
-def figures(run: dict, target: float) -> dict[str, float | None]:
+def figures(run: dict, target: float) -> dict:
     h, warmup = run["history"], run["steps"] // 5
 
     def after(key: str) -> list[float]:
@@ -154,19 +179,93 @@ def figures(run: dict, target: float) -> dict[str, float | None]:
 
     pass_rates, noise = after("curriculum/pass_rate"), [x**2 for x in after("curriculum/noise_sd")]
     low, high = run["band"]
-    hard = h["eval/0.8/score"]
-    reached = [s for s, v in hard if v >= target]
+    reached = [s for s, v in h["eval/0.8/score"] if v >= target]
+    steps = reached[0] + 1 if reached else None
     return {
         "tracking_ratio": tracking_ratio(pass_rates, noise, run["centre"]) if sum(noise) > 0 else None,
         "in_band_frac": float(np.mean([low <= p <= high for p in pass_rates])),
         "informative_frac": float(np.mean(after("curriculum/informative_group_frac"))),
-        "eval_hard_score": hard[-1][1],
-        "eval_score@0.5": h["eval/0.5/score"][-1][1],
-        "eval_score@0.2": h["eval/0.2/score"][-1][1],
-        "pass_at_1": h["eval/1/success_rate"][-1][1],
-        "steps_to_target": reached[0] + 1 if reached else None,
+        "eval": {f"{d:g}": h[f"eval/{d:g}/score"][-1][1] for d in LEVELS},
+        "success_rate": {f"{d:g}": h[f"eval/{d:g}/success_rate"][-1][1] for d in LEVELS},
+        "steps_to_target": steps,
+        "episodes_to_target": steps * run["episodes_per_step"] if steps else None,
         "noise_sd": float(np.sqrt(np.mean(noise))),
     }
+
+
+def summary(per_seed: list[dict]) -> dict:
+    """Means over seeds of the scalar figures, per-level means of the evaluations, and the
+    per-seed lists the comparison needs (steps to target stays per seed: a mean over seeds that
+    never reached it would be no number)."""
+
+    def mean(values: list) -> float | None:
+        kept = [v for v in values if v is not None]
+        return float(np.mean(kept)) if kept else None
+
+    return {
+        "tracking_ratio": mean([p["tracking_ratio"] for p in per_seed]),
+        "tracking_ratio_per_seed": [p["tracking_ratio"] for p in per_seed],
+        "in_band_frac": mean([p["in_band_frac"] for p in per_seed]),
+        "informative_frac": mean([p["informative_frac"] for p in per_seed]),
+        "eval": {d: mean([p["eval"][d] for p in per_seed]) for d in per_seed[0]["eval"]},
+        "success_rate": {d: mean([p["success_rate"][d] for p in per_seed]) for d in per_seed[0]["success_rate"]},
+        "steps_to_target": [p["steps_to_target"] for p in per_seed],
+        "episodes_to_target": [p["episodes_to_target"] for p in per_seed],
+    }
+
+
+def plot_held_out(runs: dict[str, list[dict]], target: float, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for name, seeds in runs.items():
+        steps = [s + 1 for s, _ in seeds[0]["history"]["eval/0.8/score"]]
+        scores = np.array([[v for _, v in r["history"]["eval/0.8/score"]][: len(steps)] for r in seeds])
+        ax.plot(steps, scores.mean(axis=0), label=name, linestyle="--" if "+spread" in name else "-")
+        ax.fill_between(steps, scores.min(axis=0), scores.max(axis=0), alpha=0.12)
+    ax.axhline(target, color="grey", linewidth=0.8)
+    ax.set_xlabel("training steps")
+    ax.set_ylabel("held-out score at d = 0.8")
+    ax.set_title(f"mean and range over {len(next(iter(runs.values())))} seeds; grey: target {target:g}")
+    ax.legend(fontsize=7, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def machine() -> str:
+    from workers.backends.dtype_choice import cpu_flags
+
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    shown = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
+    return f"{os.cpu_count()} x {model}; {' '.join(shown)}"
+
+
+def commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent)
+    return out.stdout.strip() or "unknown"
+
+
+def log_summary(out: Path, paths: list[Path], result: dict) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{out}/mlflow.db")
+    mlflow.set_experiment(EXPERIMENT)
+    with mlflow.start_run(run_name="summary"):
+        for path in paths:
+            mlflow.log_artifact(str(path))
+        mlflow.log_dict(result, "curriculum.json")
 
 
 def _line(figures: dict) -> str:
@@ -180,8 +279,11 @@ def main() -> None:
     parser.add_argument("--warm-start-steps", type=int, default=60, help="demo steps that make the common start")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--target", type=float, default=60.0, help="eval score at 0.8 counted as reached")
+    parser.add_argument("--eval-every", type=int, default=0, help="steps between evaluations (default: a tenth)")
+    parser.add_argument("--entropy-floor", type=float, default=None, help="band+guard's floor")
     parser.add_argument("--controllers", default=DEFAULT, help=f"comma-separated, of {', '.join(CONTROLLERS)}")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--results", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--summarise", action="store_true", help="figures of the finished runs in --out; no training")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
@@ -191,42 +293,50 @@ def main() -> None:
         parser.error(f"--controllers: unknown {', '.join(sorted(unknown))}; known: {', '.join(CONTROLLERS)}")
     if args.summarise and args.out is None:
         parser.error("--summarise reads an earlier experiment: name its directory with --out")
-    out = args.out or Path(tempfile.mkdtemp(prefix="gl-curriculum-"))
-    out.mkdir(parents=True, exist_ok=True)
+    args.out = args.out or Path(tempfile.mkdtemp(prefix="gl-curriculum-"))
+    args.out.mkdir(parents=True, exist_ok=True)
+    init, floor = args.init_policy, args.entropy_floor
+    if not args.summarise and init is None and args.warm_start_steps:
+        init, entropy = warm_start(args.warm_start_steps, args.out, args.overrides)
+        floor = floor or entropy / 2
+    if "band+guard" in names and floor is None and not args.summarise:
+        parser.error("band+guard needs --entropy-floor when there is no warm start to take it from")
+    overrides = [*args.overrides, f"policy.model={init}"] if init else args.overrides
     runs: dict[str, list[dict]] = {name: [] for name in names}
     per_seed: dict[str, list[dict]] = {name: [] for name in names}
-    init = args.init_policy
-    if not args.summarise and init is None and args.warm_start_steps:
-        print(f"warm start: the demo job for {args.warm_start_steps} steps at d = 0.3", flush=True)
-        init = warm_start(args.warm_start_steps, out, args.overrides)
-    overrides = [*args.overrides, f"policy.model={init}"] if init else args.overrides
     for seed in seeds:
         for name in names:
-            runs[name].append(stored_run(out, name, seed) if args.summarise else one_run(name, seed, args.steps, out, overrides))
-            per_seed[name].append(figures(runs[name][-1], args.target))
-            if not args.summarise:
-                with (out / "runs.jsonl").open("a") as f:
-                    f.write(json.dumps({"controller": name, "seed": seed, **per_seed[name][-1]}) + "\n")
+            extra = [*overrides, f"curriculum.entropy_floor={floor}"] if name == "band+guard" else overrides
+            run = stored_run(args.out, f"{name}-seed{seed}") if args.summarise else ensure_run(name, seed, args, extra)
+            runs[name].append(run)
+            per_seed[name].append(figures(run, args.target))
             print(f"{name:18s} seed {seed}  " + _line(per_seed[name][-1]), flush=True)
-    result: dict[str, dict] = {}
-    for name in names:
-        mean = {
-            k: float(np.mean(values)) if (values := [p[k] for p in per_seed[name] if p[k] is not None]) else None
-            for k in per_seed[name][0]
-        }
-        result[name] = {**mean, "per_seed": per_seed[name]}
-        print(f"{name:18s} mean    " + _line(mean), flush=True)
-    plot_runs({name: seeds[0]["history"] for name, seeds in runs.items()}, out / "curriculum.png", f"seed {seeds[0]}")
     first = runs[names[0]][0]
-    result["setup"] = {
-        "episodes_per_step": first["episodes_per_step"],
-        "band": first["band"],
-        "noise_sd": float(np.mean([r["noise_sd"] for name in runs for r in result[name]["per_seed"]])),
-        "steps": first["steps"],
-        "seeds": seeds,
-        "init_policy": first["init_policy"],
-        "out": str(out),
+    result = {
+        "command": " ".join(["python", *sys.argv]),
+        "commit": commit(),
+        "cpu": machine(),
+        "target": args.target,
+        "setup": {
+            "episodes_per_step": first["episodes_per_step"],
+            "band": first["band"],
+            "steps": first["steps"],
+            "seeds": seeds,
+            "init_policy": first["init_policy"],
+            "entropy_floor": floor,
+            "noise_sd": float(np.mean([p["noise_sd"] for name in names for p in per_seed[name]])),
+            "out": str(args.out),
+        },
+        "controllers": {name: summary(per_seed[name]) for name in names},
     }
+    for name in names:
+        print(f"{name:18s} mean    " + _line(result["controllers"][name]), flush=True)
+    curves = plot_runs({name: r[0]["history"] for name, r in runs.items()}, args.out / "curriculum.png", f"seed {seeds[0]}")
+    held_out = plot_held_out(runs, args.target, args.out / "held_out_0.8.png")
+    (args.out / "curriculum.json").write_text(json.dumps(result, indent=1))
+    if args.results:
+        args.results.write_text(json.dumps(result, indent=1))
+    log_summary(args.out, [curves, held_out], result)
     print(json.dumps(result))
 
 
