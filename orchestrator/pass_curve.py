@@ -110,7 +110,6 @@ def fit_pass_curve(observations: Sequence[Observation], decay: float, signal: Si
 def _fit(observations: tuple[Observation, ...], decay: float, signal: Signal) -> PassCurve:
     """Memoised: `choose_decay` refits the same windows of history at every step (all but one of
     its holdout forecasts were made, identically, a step earlier)."""
-    theta = PRIOR_MEAN.copy()
     d = np.array([o.difficulty for o in observations], dtype=float)
     k = np.array([o.passes for o in observations], dtype=float)
     n = np.array([o.episodes for o in observations], dtype=float)
@@ -118,18 +117,34 @@ def _fit(observations: tuple[Observation, ...], decay: float, signal: Signal) ->
     age = np.array([o.age for o in observations], dtype=float)
     y = k if signal == "pass_rate" else ((k > 0) & (k < n)).astype(float)
     x = np.stack([np.ones_like(d), -d, -age], axis=1)
-    information = np.diag(PRIOR_PRECISION)
+    theta, covariance = fisher_fit(x, y, n, w, PRIOR_MEAN, PRIOR_PRECISION, signal)
+    return PassCurve(a=float(theta[0]), b=float(theta[1]), slope_sd=float(math.sqrt(covariance[1, 1])), drift=float(theta[2]))
+
+
+def fisher_fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    n: np.ndarray,
+    w: np.ndarray,
+    prior_mean: np.ndarray,
+    prior_precision: np.ndarray,
+    signal: Signal = "pass_rate",
+) -> tuple[np.ndarray, np.ndarray]:
+    """The posterior mode and its Laplace covariance of a logistic model logit p = x @ theta,
+    each row weighted by `w`, under a Gaussian prior with a diagonal precision: Fisher scoring,
+    its steps clipped (the informative likelihood is not log-concave)."""
+    theta = prior_mean.copy()
+    information = np.diag(prior_precision)
     for _ in range(50):
         p = 1.0 / (1.0 + np.exp(-(x @ theta)))
         mean, gain, fisher = _mean_and_weights(signal, p, n)
-        score = x.T @ (w * (y - mean) * gain) - PRIOR_PRECISION * (theta - PRIOR_MEAN)
-        information = (x.T * (w * fisher)) @ x + np.diag(PRIOR_PRECISION)
+        score = x.T @ (w * (y - mean) * gain) - prior_precision * (theta - prior_mean)
+        information = (x.T * (w * fisher)) @ x + np.diag(prior_precision)
         step = np.clip(np.linalg.solve(information, score), -MAX_SCORING_STEP, MAX_SCORING_STEP)
         theta = theta + step
         if np.max(np.abs(step)) < 1e-8:
             break
-    covariance = np.linalg.inv(information)
-    return PassCurve(a=float(theta[0]), b=float(theta[1]), slope_sd=float(math.sqrt(covariance[1, 1])), drift=float(theta[2]))
+    return theta, np.linalg.inv(information)
 
 
 Point = tuple[float, float, float]
