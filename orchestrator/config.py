@@ -130,7 +130,7 @@ class SimulatorConfig(_Section):
 
 
 class CurriculumConfig(_Section):
-    controller: Literal["fixed", "linear", "adarft", "band", "tpe", "gp"] = Field(
+    controller: Literal["fixed", "linear", "adarft", "band", "per_scenario", "tpe", "gp"] = Field(
         "fixed", description="Difficulty controller (orchestrator/controllers.py)."
     )
     initial_difficulty: float = Field(0.3, ge=0, le=1, description="Difficulty of step 0 (and all steps for `fixed`).")
@@ -141,13 +141,18 @@ class CurriculumConfig(_Section):
         description="What the controller steers: the batch pass rate into `band`, or the share of groups with mixed "
         "outcomes up to at least what a pass rate at the band's edges gives (band, tpe, gp).",
     )
-    window: int = Field(12, ge=1, description="`band`: recent steps the pass-rate fit looks at.")
+    window: int = Field(12, ge=1, description="`band`, `per_scenario`: recent steps the pass-rate fit looks at.")
     decay: Annotated[float, Field(gt=0, le=1)] | Literal["auto"] = Field(
         "auto",
         description="`band`: per-step recency weight of that evidence; `auto` picks, every step, the weight whose "
         "one-step-ahead forecasts of recent steps were best.",
     )
-    max_step: float = Field(0.1, gt=0, le=1, description="`band`: largest difficulty change per step.")
+    max_step: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="`band`, `per_scenario` (per bucket), the entropy guard's easing: largest difficulty change per step.",
+    )
     spread: float = Field(0.0, ge=0, le=0.5, description="Per-group difficulty jitter (+-), so a batch measures nearby levels.")
     entropy_floor: float | None = Field(
         None,
@@ -169,6 +174,11 @@ class CurriculumConfig(_Section):
         low, high = self.band
         if not 0.0 < low <= high < 1.0:
             raise ValueError(f"band must satisfy 0 < low <= high < 1, got [{low}, {high}]")
+        if self.controller == "per_scenario" and (self.signal != "pass_rate" or self.spread > 0):
+            raise ValueError(
+                "per_scenario sets every group's own difficulty from its bucket's pass counts: it takes signal=pass_rate "
+                "and no spread"
+            )
         if self.signal == "informative_frac" and self.controller == "adarft":
             raise ValueError(
                 "signal=informative_frac does not say whether a batch was too easy or too hard, which adarft's rule "

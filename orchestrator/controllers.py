@@ -10,6 +10,8 @@ Chosen by `curriculum.controller`:
 * `adarft` - AdaRFT's published rule (arXiv 2504.05520), the peer to beat;
 * `band` - ours (band_sampler.py): fits pass rate vs difficulty over a recency-weighted window and
   aims at the band centre;
+* `per_scenario` - each group at its own level, from its scenario bucket's pass curve
+  (scenario_planner.py); the step's trial holds the mean level and every group's bucket;
 * `tpe`, `gp` - Optuna's own samplers on the same objective, which assume it does not drift.
 
 Schedules and rules enqueue their value, so their history lands in the study like everyone
@@ -32,7 +34,15 @@ from orchestrator.band_sampler import BandSampler
 from orchestrator.config import ExperimentConfig
 from orchestrator.optuna_storage import open_run_storage
 from orchestrator.pass_curve import adarft_step, band_distance, informative_fraction, sampling_noise_var
-from orchestrator.study_records import ENTROPY_ATTR, GROUP_POINTS_ATTR, STEP_ATTR, rewind, trials_on_record
+from orchestrator.scenario_planner import ScenarioPlanner
+from orchestrator.study_records import (
+    ENTROPY_ATTR,
+    GROUP_BUCKETS_ATTR,
+    GROUP_POINTS_ATTR,
+    STEP_ATTR,
+    rewind,
+    trials_on_record,
+)
 
 DIFFICULTY = "difficulty"
 _DISTRIBUTIONS = {DIFFICULTY: FloatDistribution(0.0, 1.0)}
@@ -46,6 +56,8 @@ class BatchStats:
     group_difficulties: tuple[float, ...] = ()
     group_passes: tuple[int, ...] = ()
     group_size: int = 1
+    group_buckets: tuple[str, ...] = ()
+    """Each group's scenario bucket (need/personality), when the driver knows it."""
 
     @property
     def noise_sd(self) -> float:
@@ -82,23 +94,40 @@ class EntropyGuard:
 
 
 class StudyController:
-    def __init__(self, study: optuna.Study, objective: Objective, rule: Rule | None = None, guard: EntropyGuard | None = None):
+    def __init__(
+        self,
+        study: optuna.Study,
+        objective: Objective,
+        rule: Rule | None = None,
+        guard: EntropyGuard | None = None,
+        planner: ScenarioPlanner | None = None,
+    ):
         self.study = study
         self.objective = objective
         self.rule = rule
         self.guard = guard
+        self.planner = planner
         self.guard_acting = False
         """Whether the guard chose the difficulty of the latest proposal (`curriculum/entropy_guard`)."""
+        self.group_levels: list[float] | None = None
+        """The latest proposal's level for each group (`per_scenario`); None: one for all."""
         self._trial: optuna.Trial | None = None
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             study.tell(stale.number, state=TrialState.FAIL)
 
-    def propose(self, step: int, entropy: float | None = None) -> float:
-        """`entropy`: the policy's newest entropy (None before the learner has reported one)."""
+    def propose(self, step: int, entropy: float | None = None, buckets: tuple[str, ...] = ()) -> float:
+        """`entropy`: the policy's newest entropy (None before the learner has reported one);
+        `buckets`: the scenario bucket of each group the step will draw (`per_scenario`)."""
         guarded = self._guarded(entropy)
         self.guard_acting = guarded is not None
+        self.group_levels = None
         if guarded is not None:
             self.study.enqueue_trial({DIFFICULTY: guarded})
+        elif self.planner is not None:
+            if not buckets:
+                raise ValueError("per_scenario places each group by its scenario bucket: propose needs the step's buckets")
+            self.group_levels = self.planner.levels(self.study, list(buckets))
+            self.study.enqueue_trial({DIFFICULTY: sum(self.group_levels) / len(self.group_levels)})
         elif self.rule is not None:
             self.study.enqueue_trial({DIFFICULTY: self.rule(step, self.study)})
         self._trial = self.study.ask(_DISTRIBUTIONS)
@@ -125,6 +154,8 @@ class StudyController:
         trial.set_user_attr("noise_sd", stats.noise_sd)
         points = [[d, k, stats.group_size] for d, k in zip(stats.group_difficulties, stats.group_passes, strict=True)]
         trial.set_user_attr(GROUP_POINTS_ATTR, points)
+        if self.planner is not None and stats.group_buckets:
+            trial.set_user_attr(GROUP_BUCKETS_ATTR, list(stats.group_buckets))
         self.study.tell(trial, self.objective(stats))
 
     def completed_steps(self) -> int:
@@ -171,7 +202,7 @@ def make_controller(config: ExperimentConfig, study_name: str, storage: str | No
         sampler = optuna.samplers.GPSampler(seed=config.seed)
     else:
         sampler = optuna.samplers.RandomSampler(seed=config.seed)
-        rule = _rule(config, centre)
+        rule = None if c.controller == "per_scenario" else _rule(config, centre)
     study = optuna.create_study(
         study_name=study_name,
         storage=None if storage is None else open_run_storage(storage),
@@ -180,7 +211,10 @@ def make_controller(config: ExperimentConfig, study_name: str, storage: str | No
         load_if_exists=True,
     )
     guard = None if c.entropy_floor is None else EntropyGuard(c.entropy_floor, c.entropy_patience, c.max_step)
-    return StudyController(study, _objective(config), rule, guard)
+    planner = None
+    if c.controller == "per_scenario":
+        planner = ScenarioPlanner(centre, c.initial_difficulty, c.window, c.max_step, config.seed)
+    return StudyController(study, _objective(config), rule, guard, planner)
 
 
 def _objective(config: ExperimentConfig) -> Objective:

@@ -14,7 +14,7 @@ import random
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from orchestrator.rollout_pool import PendingRollout, RolloutPool, Timing, Worke
 from orchestrator.tracking import MlflowTracker, Tracker
 from workers.backends import SamplingConfig
 from workers.env.llm_simulator import SimulatorUnavailable
-from workers.env.scenario import Scenario
+from workers.env.scenario import Scenario, scenario_bucket
 from workers.learner import Learner, LearnerSettings
 from workers.rl.advantages import ADVANTAGES, informative_group_fraction, zero_std_fraction
 from workers.rollout_worker import RolloutSettings, RolloutWorker
@@ -85,22 +85,34 @@ def resolve_policy_model(name: str, seed: int, log: Callable[[str], None] = prin
     return name
 
 
-def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: float, step: int) -> list[EpisodeRequest]:
+def draw_scenarios(config: ExperimentConfig, rng: random.Random) -> list[Scenario]:
     """One scenario per group, distinct while the split has enough; a batch of more groups than
-    scenarios takes them all once per round (the two-intent demo split has 42). With
-    `curriculum.spread` each group's difficulty is jittered around the proposal, so one batch also
-    measures the pass rate of nearby levels."""
+    scenarios takes them all once per round (the two-intent demo split has 42)."""
     scenarios = config.simulator.scenarios_of(config.simulator.split)
     picked: list[Scenario] = []
     while len(picked) < config.rollout.groups_per_step:
         picked += rng.sample(scenarios, k=min(config.rollout.groups_per_step - len(picked), len(scenarios)))
-    spread = config.curriculum.spread
-    levels = [min(1.0, max(0.0, difficulty + spread * (2 * rng.random() - 1))) if spread else difficulty for _ in picked]
+    return picked
+
+
+def requests_for(
+    config: ExperimentConfig, rng: random.Random, scenarios: list[Scenario], levels: float | list[float], step: int
+) -> list[EpisodeRequest]:
+    """Whole groups of one scenario each, at the group's level: one per group (`per_scenario`),
+    or one proposal for all, jittered per group with `curriculum.spread` so a batch also
+    measures the pass rate of nearby levels."""
+    if isinstance(levels, float | int):
+        spread = config.curriculum.spread
+        levels = [min(1.0, max(0.0, levels + spread * (2 * rng.random() - 1))) if spread else levels for _ in scenarios]
     return [
         EpisodeRequest(scenario, level, group, seed=config.seed * 1_000_003 + step * 1009 + group)
-        for group, (scenario, level) in enumerate(zip(picked, levels, strict=True))
+        for group, (scenario, level) in enumerate(zip(scenarios, levels, strict=True))
         for _ in range(config.rollout.group_size)
     ]
+
+
+def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: float, step: int) -> list[EpisodeRequest]:
+    return requests_for(config, rng, draw_scenarios(config, rng), difficulty, step)
 
 
 def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch, BatchStats, dict[str, float]]:
@@ -326,6 +338,8 @@ class InFlight:
     sampler_rng: list
     """The scenario sampler's state before this step's draw (what a checkpoint before it keeps)."""
     pending: PendingRollout
+    buckets: tuple[str, ...]
+    """Each group's scenario bucket (need/personality)."""
     guard_acting: bool = False
     episodes: list[Episode] | None = None
     timing: Timing | None = None
@@ -358,11 +372,17 @@ class StepRunner:
         """The proposal sees the entropy of the newest step whose update has finished by now:
         step - 1 in the synchronous loop, step - 2 in the pipelined one (a resumed run alike)."""
         sampler_rng = rng_state(self.run.rng)
-        difficulty = self.controller.propose(step, self.entropies.get(step - 1 - self.lag))
+        scenarios = draw_scenarios(self.config, self.run.rng)
+        buckets = tuple(scenario_bucket(s) for s in scenarios)
+        difficulty = self.controller.propose(step, self.entropies.get(step - 1 - self.lag), buckets)
+        levels = self.controller.group_levels or difficulty
         kill = 0 if step == self.config.faults.kill_rollout_worker_at_step else None
-        requests = sample_requests(self.config, self.run.rng, difficulty, step)
+        requests = requests_for(self.config, self.run.rng, scenarios, levels, step)
         pending = self.pool.submit(requests, kill_worker=kill)
-        return InFlight(step, difficulty, sampler_rng, pending, self.controller.guard_acting)
+        return InFlight(step, difficulty, sampler_rng, pending, buckets, self.controller.guard_acting)
+
+    def observe(self, flight: InFlight, stats: BatchStats) -> None:
+        self.controller.observe(flight.step, flight.difficulty, replace(stats, group_buckets=flight.buckets))
 
     def collect(self, flight: InFlight) -> list[Episode]:
         if flight.episodes is not None:
@@ -471,7 +491,7 @@ def synchronous_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]
         flight = steps.submit(step)
         batch, stats, metrics = score(steps.collect(flight), steps.config)
         update = steps.start_learning(batch)
-        steps.controller.observe(step, flight.difficulty, stats)
+        steps.observe(flight, stats)
         metrics |= steps.learned(update, timing, flight)
         steps.sync(timing)
         next_rng = rng_state(steps.run.rng)
@@ -494,7 +514,7 @@ def one_step_off_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float
             steps.sync(timing)
         batch, stats, metrics = score(episodes, steps.config)
         update = steps.start_learning(batch)
-        steps.controller.observe(step, flight.difficulty, stats)
+        steps.observe(flight, stats)
         following = steps.submit(step + 1) if step + 1 < final else None
         metrics |= steps.learned(update, timing, flight)
         if following is None or steps.eval_due(step):

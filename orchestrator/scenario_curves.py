@@ -40,16 +40,21 @@ class BucketCurves:
     """(a, b, c, u_1 .. u_B)."""
     covariance: np.ndarray
 
-    def levels(self, target: float, rng: np.random.Generator | None = None, ahead: int = 1) -> dict[str, float]:
+    def levels(
+        self, target: float, buckets: list[str], rng: np.random.Generator | None = None, ahead: int = 1
+    ) -> dict[str, float]:
         """Each bucket's difficulty whose predicted pass rate, `ahead` steps on, is `target`
-        (unclamped), under the posterior mode or, given `rng`, one draw from the posterior."""
+        (unclamped), under the posterior mode or, given `rng`, one draw from the posterior. A
+        bucket the fit has not seen gets the prior's offset: 0 at the mode, a draw from it else."""
         theta = self.theta if rng is None else rng.multivariate_normal(self.theta, self.covariance)
         a, b, c = theta[:3]
+        offsets = dict(zip(self.buckets, theta[3:], strict=True))
         logit = math.log(target / (1.0 - target))
-        return {
-            bucket: float((a + u + c * ahead - logit) / max(b, MIN_SLOPE))
-            for bucket, u in zip(self.buckets, theta[3:], strict=True)
-        }
+        out = {}
+        for bucket in buckets:
+            u = offsets.get(bucket, 0.0 if rng is None else rng.normal(0.0, BUCKET_SD))
+            out[bucket] = float((a + u + c * ahead - logit) / max(b, MIN_SLOPE))
+        return out
 
     def pass_rate(self, bucket: str, difficulty: float, ahead: int = 0) -> float:
         a, b, c = self.theta[:3]

@@ -10,6 +10,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 GROUP_POINTS_ATTR = "group_points"
 """Trial user attribute: [[difficulty, passes, episodes], ...], one entry per group."""
+GROUP_BUCKETS_ATTR = "group_buckets"
+"""Trial user attribute (`per_scenario`): each group's scenario bucket, in `group_points` order."""
 STEP_ATTR = "step"
 ENTROPY_ATTR = "entropy"
 """Trial user attribute (with `curriculum.entropy_floor` set): the policy entropy the step's

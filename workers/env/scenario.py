@@ -30,6 +30,11 @@ class Scenario:
     """Persona names `realise` may draw."""
 
 
+def scenario_bucket(scenario: Scenario) -> str:
+    """The group a per-scenario curriculum pools its evidence in: need x personality."""
+    return f"{scenario.intent}/{scenario.personality}"
+
+
 def realise(scenario: Scenario, seed: int) -> Scenario:
     """The scenario as one group meets it: counterpart and name drawn from the group's seed (every
     member of a GRPO group meets the same user; another group may meet another counterpart)."""
