@@ -9,8 +9,9 @@ at its fixed difficulty 0.3 (seed 0), so that the knob spans the band from the f
 `--init-policy` names such a model directory instead (`--warm-start-steps 0`: the fresh policy).
 
 Controllers: fixed@0.2 / 0.5 / 0.8, linear (0.2 -> 0.9), adarft, band, each also `+spread` (every
-group's difficulty jittered by +-0.3), band/informative (steers by the informative-group share) and
-band+guard (the entropy guard at half the warm start's final entropy, or `--entropy-floor`). Each
+group's difficulty jittered by +-0.3), per_scenario (each group at its scenario bucket's own
+level), band/informative (steers by the informative-group share) and band+guard (the entropy
+guard at half the warm start's final entropy, or `--entropy-floor`). Each
 run trains the demo job (`configs/demo.yaml`, with the experiment's SETUP, plus `--set`) on a
 private Ray cluster with MLflow in DIR, and evaluates held-out scenarios every `--eval-every` steps
 (default a tenth of the run) at 0.2 / 0.5 / 0.8 and 1.0. Figures after a warm-up of 20% of the
@@ -57,6 +58,7 @@ SPREAD = "curriculum.spread=0.3"
 CONTROLLERS = PLAIN | {f"{name}+spread": [*options, SPREAD] for name, options in PLAIN.items()}
 CONTROLLERS["band/informative"] = [*PLAIN["band"], "curriculum.signal=informative_frac"]
 CONTROLLERS["band+guard"] = [*PLAIN["band"]]
+CONTROLLERS["per_scenario"] = ["curriculum.controller=per_scenario", "curriculum.initial_difficulty=0.3"]
 """Its floor is added at run time: `--entropy-floor`, or half the warm start's final entropy."""
 SETUP = ["rollout.group_size=4", "rollout.groups_per_step=72", "algo.lr=2e-4"]
 """The experiment's training setup, for every controller alike. 72 groups (288 episodes, groups of
@@ -64,7 +66,7 @@ SETUP = ["rollout.group_size=4", "rollout.groups_per_step=72", "algo.lr=2e-4"]
 +-0.3; the demo's 12 groups of 8 gave ~0.11. lr 2e-4, not the demo's 1e-3: at 1e-3 the tiny
 policy's pass rate at a fixed difficulty jumps by 0.15-0.3 between steps, which no controller can
 foresee."""
-DEFAULT = ",".join([*PLAIN, *(f"{name}+spread" for name in PLAIN), "band+guard"])
+DEFAULT = ",".join([*PLAIN, *(f"{name}+spread" for name in PLAIN), "band+guard", "per_scenario"])
 LEVELS = [0.2, 0.5, 0.8, 1.0]
 EXPERIMENT = "curriculum-bench"
 

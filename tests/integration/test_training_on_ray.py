@@ -162,8 +162,9 @@ def test_a_simulator_outage_fails_the_step_after_securing_a_checkpoint(tiny_mode
 
 def test_a_crashed_run_resumes_from_its_checkpoint_and_logs_every_step_once(tiny_model, tmp_path):
     """The driver dies after step 2 finished, one step past its last checkpoint: the resumed run
-    re-does step 2 with the same scenarios, its controller continues the stored study, and MLflow
-    ends with exactly one value per step."""
+    re-does step 2 with the same scenarios, its controller (`per_scenario`, which places each group
+    by its scenario bucket) continues the stored study, and MLflow ends with exactly one value per
+    step."""
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     cfg = load_config(
         None,
@@ -177,7 +178,7 @@ def test_a_crashed_run_resumes_from_its_checkpoint_and_logs_every_step_once(tiny
             "trainer.samples_per_log=24",
             "rollout.group_size=2",
             "rollout.groups_per_step=3",
-            "curriculum.controller=band",
+            "curriculum.controller=per_scenario",
         ],
     )
 
@@ -207,6 +208,11 @@ def test_a_crashed_run_resumes_from_its_checkpoint_and_logs_every_step_once(tiny
 
     assert [t.user_attrs["step"] for t in trials_on_record(study)] == [0, 1, 2, 3, 4]
     assert len(study.trials) == 6
+    for trial in trials_on_record(study):
+        buckets = trial.user_attrs["group_buckets"]
+        assert len(buckets) == 3 and all("/" in b for b in buckets)
+        levels = [d for d, _, _ in trial.user_attrs["group_points"]]
+        assert trial.params["difficulty"] == pytest.approx(sum(levels) / 3)
 
 
 def test_the_pipelined_loop_lags_one_update_survives_a_dead_worker_and_resumes(tiny_model, tmp_path):
