@@ -23,7 +23,7 @@ from optuna.distributions import BaseDistribution, FloatDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial
 
-from orchestrator.pass_curve import MIN_SLOPE, Signal, choose_decay, fit_pass_curve, observations
+from orchestrator.pass_curve import MIN_SLOPE, Point, Signal, choose_decay, fit_pass_curve, observations
 from orchestrator.study_records import GROUP_POINTS_ATTR, trials_on_record
 
 HOLDOUT = 8
@@ -34,6 +34,12 @@ FALLBACK_DECAY = 0.85
 UNCERTAIN_SLOPE = 0.5
 """Explore while the slope's posterior sd exceeds this share of the slope itself: relative, since
 a cliff's steep slope is known well enough to aim by long before its sd is small in absolute terms."""
+
+
+def recency_decay(steps: list[list[Point]], window: int, signal: Signal) -> float:
+    """`decay: auto`'s memory for the next fit: the best forecaster of the last HOLDOUT steps,
+    or FALLBACK_DECAY while there are too few steps to score memories on."""
+    return choose_decay(steps, window, HOLDOUT, signal) if len(steps) > MIN_STEPS_TO_CHOOSE else FALLBACK_DECAY
 
 
 class BandSampler(BaseSampler):
@@ -89,9 +95,7 @@ class BandSampler(BaseSampler):
         """The next difficulty from the recent trials (oldest first): the last `window` of them
         are fitted; with `decay` None the `HOLDOUT` before those also pick the memory."""
         steps = [[tuple(point) for point in t.user_attrs.get(GROUP_POINTS_ATTR, [])] for t in recent]
-        decay = self.decay or (
-            choose_decay(steps, self.window, HOLDOUT, self.signal) if len(steps) > MIN_STEPS_TO_CHOOSE else FALLBACK_DECAY
-        )
+        decay = self.decay or recency_decay(steps, self.window, self.signal)
         evidence = observations(steps[-self.window :])
         last = recent[-1].params[param_name]
         curve = fit_pass_curve(evidence, decay, self.signal)

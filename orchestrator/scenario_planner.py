@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import optuna
 
-from orchestrator.band_sampler import FALLBACK_DECAY, HOLDOUT, MIN_STEPS_TO_CHOOSE
-from orchestrator.pass_curve import choose_decay
+from orchestrator.band_sampler import HOLDOUT, recency_decay
 from orchestrator.scenario_curves import BucketObservation, fit_bucket_curves
 from orchestrator.study_records import GROUP_BUCKETS_ATTR, GROUP_POINTS_ATTR, trials_on_record
 
@@ -31,18 +30,19 @@ class ScenarioPlanner:
 
     def levels(self, study: optuna.Study, buckets: list[str]) -> list[float]:
         """One difficulty per group, for groups of these buckets, from the study's record."""
-        done = [t for t in trials_on_record(study) if GROUP_BUCKETS_ATTR in t.user_attrs][-(self.window + HOLDOUT) :]
+        record = trials_on_record(study)
+        done = [t for t in record if GROUP_BUCKETS_ATTR in t.user_attrs][-(self.window + HOLDOUT) :]
         if not done:
             return [self.initial] * len(buckets)
         steps = [[tuple(p) for p in t.user_attrs[GROUP_POINTS_ATTR]] for t in done]
-        decay = choose_decay(steps, self.window, HOLDOUT, "pass_rate") if len(steps) > MIN_STEPS_TO_CHOOSE else FALLBACK_DECAY
+        decay = recency_decay(steps, self.window, "pass_rate")
         recent = done[-self.window :]
         evidence = [
             BucketObservation(d, k, n, age=len(recent) - 1 - i, bucket=bucket)
             for i, t in enumerate(recent)
             for (d, k, n), bucket in zip(t.user_attrs[GROUP_POINTS_ATTR], t.user_attrs[GROUP_BUCKETS_ATTR], strict=True)
         ]
-        rng = np.random.default_rng(None if self.seed is None else [self.seed, len(trials_on_record(study))])
+        rng = np.random.default_rng(None if self.seed is None else [self.seed, len(record)])
         aims = fit_bucket_curves(evidence, decay).levels(self.target, sorted(set(buckets)), rng)
         last = _last_levels(done)
         fallback = float(np.mean([d for d, _, _ in done[-1].user_attrs[GROUP_POINTS_ATTR]]))
