@@ -22,12 +22,16 @@ def attention_from_lengths(lengths: torch.Tensor, width: int) -> torch.Tensor:
     return (torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]).long()
 
 
-def next_token_logprobs(logits: torch.Tensor, targets: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """log p(target) under softmax(logits / temperature), in fp32, for logits [..., V] and targets
-    [...]: the distribution vLLM samples from once it has divided its logits by the temperature."""
+def sampling_logits(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """logits / temperature in fp32: the distribution vLLM samples from once it has divided its
+    logits by the temperature."""
     z = logits.float()
-    if temperature != 1.0:
-        z = z / temperature
+    return z / temperature if temperature != 1.0 else z
+
+
+def next_token_logprobs(logits: torch.Tensor, targets: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """log p(target) under softmax(logits / temperature) for logits [..., V] and targets [...]."""
+    z = sampling_logits(logits, temperature)
     return torch.gather(z, -1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(z, dim=-1)
 
 
@@ -36,9 +40,7 @@ def next_token_entropy(logits: torch.Tensor, temperature: float = 1.0) -> torch.
     """Entropy of softmax(logits / temperature) for logits [..., V]. Without gradient: it is a
     metric here (there is no entropy bonus), and an autograd graph through it would keep another
     copy of the logits alive until backward."""
-    z = logits.detach().float()
-    if temperature != 1.0:
-        z = z / temperature
+    z = sampling_logits(logits.detach(), temperature)
     return torch.logsumexp(z, dim=-1) - (torch.softmax(z, dim=-1) * z).sum(-1)
 
 
