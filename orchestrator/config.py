@@ -153,6 +153,11 @@ class CurriculumConfig(_Section):
         le=1,
         description="`band`, `per_scenario` (per bucket), the entropy guard's easing: largest difficulty change per step.",
     )
+    bucket_by: Literal["personality", "need_personality"] = Field(
+        "personality",
+        description="`per_scenario`: the scenario buckets that get a level each. need_personality reveals the need "
+        "through what the level changes in the user's opening (README, per_scenario); personality cannot.",
+    )
     spread: float = Field(0.0, ge=0, le=0.5, description="Per-group difficulty jitter (+-), so a batch measures nearby levels.")
     entropy_floor: float | None = Field(
         None,

@@ -373,7 +373,7 @@ class StepRunner:
         step - 1 in the synchronous loop, step - 2 in the pipelined one (a resumed run alike)."""
         sampler_rng = rng_state(self.run.rng)
         scenarios = draw_scenarios(self.config, self.run.rng)
-        buckets = tuple(scenario_bucket(s) for s in scenarios)
+        buckets = tuple(scenario_bucket(s, self.config.curriculum.bucket_by) for s in scenarios)
         difficulty = self.controller.propose(step, self.entropies.get(step - 1 - self.lag), buckets)
         levels = self.controller.group_levels or difficulty
         kill = 0 if step == self.config.faults.kill_rollout_worker_at_step else None

@@ -30,9 +30,18 @@ class Scenario:
     """Persona names `realise` may draw."""
 
 
-def scenario_bucket(scenario: Scenario) -> str:
-    """The group a per-scenario curriculum pools its evidence in: need x personality."""
-    return f"{scenario.intent}/{scenario.personality}"
+def scenario_bucket(scenario: Scenario, by: str = "personality") -> str:
+    """The group a per-scenario curriculum pools its evidence in and sets one level for.
+
+    `personality` (what the opening shows anyway) cannot tell the policy anything through the
+    level; `need_personality` can: difficulty decides whether the opening carries a cue, so a need
+    kept at a higher level than another opens cue-less more often (bench/memorisation.py
+    --levels-from measures it)."""
+    if by == "personality":
+        return scenario.personality
+    if by == "need_personality":
+        return f"{scenario.intent}/{scenario.personality}"
+    raise ValueError(f"scenario buckets are by personality or need_personality, not {by!r}")
 
 
 def realise(scenario: Scenario, seed: int) -> Scenario:
