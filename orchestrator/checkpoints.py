@@ -43,6 +43,8 @@ class TrainerState:
     entropies: dict[str, float] = field(default_factory=dict)
     """The policy entropy of the last two steps (step -> entropy; JSON keys are strings): what the
     entropy guard's next proposals see."""
+    simulator_totals: dict[str, float] = field(default_factory=dict)
+    """The `llm` simulator's requests and tokens so far (`simulator/run_*`)."""
 
     def restore_rng(self) -> random.Random:
         rng = random.Random()

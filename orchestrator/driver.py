@@ -36,17 +36,20 @@ from orchestrator.curve_plots import plot_curves
 from orchestrator.evaluation import eval_requests, eval_scenarios, level_metrics, summarise
 from orchestrator.placement import Placement, reserve
 from orchestrator.ray_session import cpus_needed, ray_session
-from orchestrator.rollout_pool import PendingRollout, RolloutPool, Timing, WorkersLost
+from orchestrator.rollout_pool import PendingRollout, RolloutCost, RolloutPool, WorkersLost
 from orchestrator.tracking import MlflowTracker, Tracker
 from workers.backends import SamplingConfig
 from workers.env.llm_simulator import SimulatorUnavailable
 from workers.env.scenario import Scenario, scenario_bucket
+from workers.env.simulator_usage import SimulatorUsage
 from workers.learner import Learner, LearnerSettings
 from workers.rl.advantages import ADVANTAGES, informative_group_fraction, zero_std_fraction
 from workers.rollout_worker import RolloutSettings, RolloutWorker
 from workers.types import Episode, EpisodeRequest, TrainBatch
 
 PHASES = ("generate", "simulate", "learn", "sync", "eval", "log")
+RUN_TOTALS = ("requests", "prompt_tokens", "completion_tokens")
+"""The simulator's costs summed over a run (`simulator/run_*`)."""
 
 
 class StepFailed(RuntimeError):
@@ -150,14 +153,17 @@ def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch
     return batch, stats, metrics
 
 
-def evaluate(pool: RolloutPool, config: ExperimentConfig, timing: StepTiming) -> tuple[dict[str, float], list[Episode]]:
-    """The held-out evaluation (`trainer.eval_levels`) on the rollout workers' current weights."""
+def evaluate(
+    pool: RolloutPool, config: ExperimentConfig, timing: StepTiming
+) -> tuple[dict[str, float], list[Episode], SimulatorUsage]:
+    """The held-out evaluation (`trainer.eval_levels`) on the rollout workers' current weights,
+    and what it asked of the simulator."""
     t = config.trainer
     requests = eval_requests(eval_scenarios(config, "test", t.eval_scenarios), t.eval_levels, config.seed)
     tick = time.perf_counter()
-    episodes, _ = pool.rollout(requests)
+    episodes, cost = pool.rollout(requests)
     timing.phases["eval"] = time.perf_counter() - tick
-    return level_metrics(summarise(episodes, config.simulator.pass_threshold)), episodes
+    return level_metrics(summarise(episodes, config.simulator.pass_threshold)), episodes, cost.simulator_usage
 
 
 def sample_dialogues(episodes: list[Episode], step: int, k: int) -> list[dict[str, Any]]:
@@ -303,6 +309,8 @@ class RunStart:
     initial_policy: str
     faults: dict[str, float]
     """`faults/*` counts so far (from the checkpoint)."""
+    simulator_totals: dict[str, float]
+    """`simulator/run_*` totals so far (from the checkpoint)."""
     entropies: dict[int, float]
     """The policy entropy of the steps before the first (from the checkpoint)."""
 
@@ -316,7 +324,7 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Pat
         save_config(config, run_dir)
         storage = config.curriculum.storage or default_storage(str(run_dir.resolve()))
         study = {"study_name": tracker.run_id, "storage": storage}
-        return RunStart(tracker, run_dir, study, 0, random.Random(config.seed), initial, initial, {}, {})
+        return RunStart(tracker, run_dir, study, 0, random.Random(config.seed), initial, initial, {}, {}, {})
     found = checkpoints(resume_from)
     if not found:
         raise ResumeError(f"{resume_from} has no complete checkpoint to resume from")
@@ -326,7 +334,18 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Pat
     study = {"study_name": state.study_name, "storage": state.storage}
     entropies = {int(step): value for step, value in state.entropies.items()}
     policy, rng = str(found[-1]), state.restore_rng()
-    return RunStart(tracker, resume_from, study, state.step, rng, policy, state.initial_policy, state.faults, entropies)
+    return RunStart(
+        tracker,
+        resume_from,
+        study,
+        state.step,
+        rng,
+        policy,
+        state.initial_policy,
+        state.faults,
+        state.simulator_totals,
+        entropies,
+    )
 
 
 @dataclass
@@ -339,10 +358,10 @@ class InFlight:
     """The scenario sampler's state before this step's draw (what a checkpoint before it keeps)."""
     pending: PendingRollout
     buckets: tuple[str, ...]
-    """Each group's scenario bucket (need/personality)."""
+    """Each group's scenario bucket (`curriculum.bucket_by`)."""
     guard_acting: bool = False
     episodes: list[Episode] | None = None
-    timing: Timing | None = None
+    cost: RolloutCost | None = None
 
 
 class StepRunner:
@@ -359,6 +378,7 @@ class StepRunner:
         self.pending: list[tuple[int, dict[str, float]]] = []
         self.skips = SkippedUpdates(config.algo.max_skipped_updates, total=int(run.faults.get("skipped_updates", 0)))
         self.entropies = dict(run.entropies)
+        self.simulator_totals = {key: run.simulator_totals.get(key, 0.0) for key in RUN_TOTALS}
         self.lag = 1 if config.trainer.pipeline == "one_step_off" else 0
 
     def begin(self, step: int) -> tuple[StepTiming, float]:
@@ -388,7 +408,7 @@ class StepRunner:
         if flight.episodes is not None:
             return flight.episodes
         try:
-            flight.episodes, flight.timing = self.pool.collect(flight.pending)
+            flight.episodes, flight.cost = self.pool.collect(flight.pending)
         except (SimulatorUnavailable, WorkersLost) as exc:
             cause = getattr(exc, "cause", exc)  # Ray's wrapper keeps the worker's own exception here
             if flight.step == 0:
@@ -432,7 +452,14 @@ class StepRunner:
         study = self.run.study
         entropies = {str(step): self.entropies[step] for step in (finished - 2, finished - 1) if step in self.entropies}
         state = TrainerState(
-            finished, self.run.initial_policy, study["study_name"], study["storage"], sampler_rng, faults, entropies
+            finished,
+            self.run.initial_policy,
+            study["study_name"],
+            study["storage"],
+            sampler_rng,
+            faults,
+            entropies,
+            dict(self.simulator_totals),
         )
         path = save_checkpoint(self.learner, self.run.run_dir, state, self.config.trainer.keep_checkpoints)
         for step, values in self.pending:
@@ -440,16 +467,23 @@ class StepRunner:
         self.pending.clear()
         return path
 
-    def finish(
-        self, flight: InFlight, metrics: dict[str, float], timing: StepTiming, start: float, next_rng: list
-    ) -> None:
+    def simulator_cost(self, usage: SimulatorUsage) -> dict[str, float]:
+        """The step's simulator requests, tokens and latency (its evaluation's included) and the
+        run's totals so far (`simulator/run_*`, carried across a resume by the checkpoint)."""
+        for key in RUN_TOTALS:
+            self.simulator_totals[key] += getattr(usage, key)
+        return usage.metrics() | {f"simulator/run_{key}": value for key, value in self.simulator_totals.items()}
+
+    def finish(self, flight: InFlight, metrics: dict[str, float], timing: StepTiming, start: float, next_rng: list) -> None:
         """Evaluate (on the workers' weights, synced by the caller), log, checkpoint, call on_step."""
         config, step, tracker = self.config, flight.step, self.run.tracker
-        assert flight.episodes is not None and flight.timing is not None
-        timing.phases["generate"], timing.phases["simulate"] = flight.timing.generate_s, flight.timing.simulate_s
+        assert flight.episodes is not None and flight.cost is not None
+        timing.phases["generate"], timing.phases["simulate"] = flight.cost.generate_s, flight.cost.simulate_s
         last = step == config.trainer.steps - 1
+        usage = flight.cost.simulator_usage
         if self.eval_due(step):
-            eval_metrics, eval_episodes = evaluate(self.pool, config, timing)
+            eval_metrics, eval_episodes, eval_usage = evaluate(self.pool, config, timing)
+            usage = SimulatorUsage.total([usage, eval_usage])
             metrics |= eval_metrics
             tracker.log_table(sample_dialogues(eval_episodes, step, config.trainer.samples_per_log), f"eval/step_{step:06d}.json")
         tick = time.perf_counter()
@@ -457,6 +491,8 @@ class StepRunner:
         metrics |= band | {"curriculum/difficulty": flight.difficulty, "faults/rollout_restarts": float(self.pool.restarts)}
         if config.curriculum.entropy_floor is not None:
             metrics["curriculum/entropy_guard"] = float(flight.guard_acting)
+        if config.simulator.name == "llm":
+            metrics |= self.simulator_cost(usage)
         metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync", "eval")}
         tokens = sum(e.response_tokens for e in flight.episodes)
         metrics["perf/tokens_per_s"] = tokens / max(timing.phases["generate"], 1e-9)

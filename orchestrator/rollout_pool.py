@@ -11,8 +11,9 @@ seeds, so the step is the one it would have been.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from workers.env.simulator_usage import SimulatorUsage
 from workers.types import Episode, EpisodeRequest
 
 
@@ -39,9 +40,13 @@ class PendingRollout:
 
 
 @dataclass
-class Timing:
+class RolloutCost:
+    """What a rollout took: the slowest worker's generation and simulation time, and every
+    worker's simulator requests together."""
+
     generate_s: float = 0.0
     simulate_s: float = 0.0
+    simulator_usage: SimulatorUsage = field(default_factory=SimulatorUsage)
 
 
 @dataclass
@@ -58,7 +63,7 @@ class RolloutPool:
     """The object-store reference of the weights last synced (None: the run's starting weights,
     which a restarted worker loads by itself)."""
 
-    def rollout(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> tuple[list[Episode], Timing]:
+    def rollout(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> tuple[list[Episode], RolloutCost]:
         return self.collect(self.submit(requests, kill_worker))
 
     def submit(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> PendingRollout:
@@ -75,7 +80,7 @@ class RolloutPool:
             ray.kill(self.workers[kill_worker], no_restart=False)
         return PendingRollout(self.version, shards, refs)
 
-    def collect(self, pending: PendingRollout) -> tuple[list[Episode], Timing]:
+    def collect(self, pending: PendingRollout) -> tuple[list[Episode], RolloutCost]:
         """Wait for a submitted rollout; a dead worker's groups are re-run on the weights they
         were submitted with."""
         if pending.version != self.version:
@@ -84,8 +89,12 @@ class RolloutPool:
             self._collect(i, ref, lambda i=i: self.workers[i].rollout.remote(pending.shards[i], self.version))
             for i, ref in pending.refs.items()
         ]
-        timing = Timing(max(r.generate_s for r in results), max(r.simulate_s for r in results))
-        return sorted((e for r in results for e in r.episodes), key=lambda e: e.group), timing
+        cost = RolloutCost(
+            max(r.generate_s for r in results),
+            max(r.simulate_s for r in results),
+            SimulatorUsage.total(r.simulator_usage for r in results),
+        )
+        return sorted((e for r in results for e in r.episodes), key=lambda e: e.group), cost
 
     def sync(self, version: int) -> None:
         """Every worker to the learner's weights, which must be `version`: the learner tags its

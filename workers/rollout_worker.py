@@ -20,6 +20,7 @@ from workers.chat_format import opening_segment, user_segment
 from workers.cpu_threads import use_threads
 from workers.env.llm_simulator import ChatEndpoint, LlmSettings
 from workers.env.simulator import UserSimulator, make_simulator, start_all, step_all
+from workers.env.simulator_usage import SimulatorUsage
 from workers.thinking import END_WITH_ZERO, policy_system_prompt, visible_reply
 from workers.types import Episode, EpisodeRequest, RolloutResult, TokenSequence, WeightSnapshot
 
@@ -188,7 +189,8 @@ class RolloutWorker:
         for d in done:
             d.close()
         episodes = [self._episode(d) for d in sorted(done, key=lambda d: d.order)]
-        return RolloutResult(episodes, generate_s, simulate_s)
+        usage = self.endpoint.take_usage() if self.endpoint else SimulatorUsage()
+        return RolloutResult(episodes, generate_s, simulate_s, usage)
 
     def _simulator(self, seed: int) -> UserSimulator:
         s = self.settings

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from workers.env.scenario import Scenario
+from workers.env.simulator_usage import SimulatorUsage
 
 if TYPE_CHECKING:
     import torch
@@ -80,6 +81,7 @@ class RolloutResult:
     episodes: list[Episode]
     generate_s: float
     simulate_s: float
+    simulator_usage: SimulatorUsage = field(default_factory=SimulatorUsage)
 
 
 @dataclass

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.support.openai_stub import Answer, default_answer, is_analysis
+from tests.support.openai_stub import Answer, default_answer, is_analysis, words
 from workers.env.difficulty import episode_draws, rule_knobs
 from workers.env.llm_simulator import ChatEndpoint, LlmSettings, LlmSimulator, SimulatorUnavailable
 from workers.env.scenario_bank import load_scenarios
@@ -43,6 +43,30 @@ def test_the_simulator_plays_the_user_so_the_agent_speaks_as_user_in_its_chat(op
     roles = [m["role"] for m in reply_request["messages"]]
     assert roles == ["system", "assistant", "user"]
     assert reply_request["messages"][-1]["content"] == "Go on."
+
+
+def test_the_endpoint_counts_requests_tokens_and_latency_from_the_answers_usage(openai_stub):
+    openai_stub.respond = lambda r: Answer(default_answer(r).content, delay_s=0.05)
+    sim = simulator(openai_stub)
+    sim.start(SCENARIO, 0.2)
+    sim.step("Tell me more.")
+    usage = sim.endpoint.take_usage()
+    answers = [default_answer(r).content for r in openai_stub.requests]
+    assert usage.requests == len(openai_stub.requests) == 3 and usage.unreported == 0
+    assert usage.prompt_tokens == sum(words(r) for r in openai_stub.requests)
+    assert usage.completion_tokens == sum(len(a.split()) for a in answers)
+    assert len(usage.latencies_s) == 3 and min(usage.latencies_s) >= 0.05
+    metrics = usage.metrics()
+    assert metrics["simulator/requests"] == 3 and 0.05 <= metrics["simulator/latency_p50_s"] <= metrics["simulator/latency_p95_s"]
+    assert sim.endpoint.take_usage().requests == 0
+
+
+def test_an_answer_without_usage_is_counted_as_unreported(openai_stub):
+    openai_stub.respond = lambda r: Answer(default_answer(r).content, usage=False)
+    sim = simulator(openai_stub)
+    sim.start(SCENARIO, 0.2)
+    usage = sim.endpoint.take_usage()
+    assert (usage.requests, usage.unreported, usage.prompt_tokens) == (1, 1, 0)
 
 
 def test_a_malformed_analysis_is_a_counted_parse_failure_with_change_zero(openai_stub):

@@ -145,8 +145,15 @@ def test_a_simulator_outage_fails_the_step_after_securing_a_checkpoint(tiny_mode
         ],
     )
 
+    asked = [0]
+
     def on_step(step, metrics):
         assert metrics["simulator/parse_failures"] == 0 and "rollout/strategy_match_frac" not in metrics
+        assert metrics["simulator/requests"] == len(openai_stub.requests) - asked[-1]
+        assert metrics["simulator/run_requests"] == len(openai_stub.requests)
+        assert metrics["simulator/prompt_tokens"] > metrics["simulator/completion_tokens"] > 0
+        assert 0 < metrics["simulator/latency_p50_s"] <= metrics["simulator/latency_p95_s"]
+        asked.append(len(openai_stub.requests))
         down["now"] = step == 1
 
     expected = r"(?s)^step 2 failed: simulator endpoint http://127\.0\.0\.1.*503.*checkpointed in .*step_000002$"
@@ -155,7 +162,7 @@ def test_a_simulator_outage_fails_the_step_after_securing_a_checkpoint(tiny_mode
     assert not ray.is_initialized()
     (run_dir,) = (tmp_path / "runs").iterdir()
     state = json.loads((run_dir / "checkpoints" / "step_000002" / "trainer_state.json").read_text())
-    assert state["step"] == 2
+    assert state["step"] == 2 and state["simulator_totals"]["requests"] == asked[2]
     client = MlflowClient(tracking_uri=uri)
     (run,) = client.search_runs([client.get_experiment_by_name("goldilocks-demo").experiment_id])
     assert run.info.status == "FAILED"

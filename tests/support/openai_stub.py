@@ -17,6 +17,13 @@ class Answer:
     content: str = ""
     status: int = 200
     delay_s: float = 0.0
+    usage: bool = True
+    """Report token counts (words of the messages and of the answer), as an OpenAI server does."""
+
+
+def words(request: dict) -> int:
+    """The stub's prompt-token count of a request: its messages' words."""
+    return sum(len(m["content"].split()) for m in request["messages"])
 
 
 def is_analysis(request: dict) -> bool:
@@ -62,8 +69,11 @@ class OpenAIStub:
                             "choices": [
                                 {"index": 0, "message": {"role": "assistant", "content": answer.content}, "finish_reason": "stop"}
                             ],
-                            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                         }
+                        if answer.usage:
+                            prompt, completion = words(body), len(answer.content.split())
+                            counts = {"prompt_tokens": prompt, "completion_tokens": completion}
+                            payload["usage"] = counts | {"total_tokens": prompt + completion}
                     data = json.dumps(payload).encode()
                     self.send_response(answer.status)
                     self.send_header("Content-Type", "application/json")

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+import time
 from dataclasses import dataclass
 
 import openai
@@ -30,6 +31,7 @@ from workers.env.difficulty import RuleKnobs, episode_draws, rule_knobs
 from workers.env.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 from workers.env.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
 from workers.env.scenario import Scenario, realise
+from workers.env.simulator_usage import SimulatorUsage
 
 MAX_CHANGE = 10.0
 HELPED, HURT, NEUTRAL, UNPARSED = "helped", "hurt", "neutral", "unparsed"
@@ -95,10 +97,12 @@ def emotion_delta(change: float, emotion: float, knobs: RuleKnobs) -> float:
 
 class ChatEndpoint:
     """One OpenAI-compatible endpoint shared by a worker's simulators: a client and a semaphore
-    per event loop (the rollout worker runs one loop per turn)."""
+    per event loop (the rollout worker runs one loop per turn). It counts what it was asked
+    (`take_usage`)."""
 
     def __init__(self, settings: LlmSettings):
         self.settings = settings
+        self.usage = SimulatorUsage()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: openai.AsyncOpenAI | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -117,6 +121,11 @@ class ChatEndpoint:
             self._loop = loop
         return self._client, self._slots
 
+    def take_usage(self) -> SimulatorUsage:
+        """The requests since the last call, and a fresh count."""
+        usage, self.usage = self.usage, SimulatorUsage()
+        return usage
+
     async def chat(self, messages: list[dict[str, str]], *, max_tokens: int, seed: int, json_mode: bool = False) -> str:
         """One completion; `seed` makes the endpoint's sampling repeatable where it honours it (vLLM does)."""
         client, slots = self._bind()
@@ -131,6 +140,7 @@ class ChatEndpoint:
         )
         try:
             async with slots:
+                tick = time.perf_counter()
                 async for attempt in retrying:
                     with attempt:
                         response = await client.chat.completions.create(
@@ -141,6 +151,12 @@ class ChatEndpoint:
                             seed=seed,
                             **extra,
                         )
+                counts = response.usage
+                self.usage.record(
+                    time.perf_counter() - tick,
+                    counts.prompt_tokens if counts else None,
+                    counts.completion_tokens if counts else None,
+                )
         except _TRANSIENT as exc:
             raise SimulatorUnavailable(
                 f"simulator endpoint {s.endpoint} (model {s.model!r}) failed after {s.max_retries + 1} tries: "
