@@ -68,7 +68,14 @@ class RolloutConfig(_Section):
 class SimulatorConfig(_Section):
     name: Literal["rule", "llm"] = Field("rule", description="User simulator: `rule` (deterministic) or `llm` (an endpoint).")
     scenarios: Literal["en", "rlver"] = Field("en", description="Scenario bank: ours (English) or RLVER's (Chinese).")
-    max_turns: int = Field(3, ge=1, le=16, description="Agent replies before the user stops.")
+    profile: Literal["goldilocks", "rlver"] = Field(
+        "goldilocks",
+        description="`llm`: the user's rules. goldilocks: d drives start emotion, cues, patience and scaled changes; "
+        "rlver: RLVER's released user (start 30, additive changes, five-step analysis, d picks the persona level only).",
+    )
+    max_turns: int | None = Field(
+        None, ge=1, le=16, description="Agent replies before the user stops (default: 3; 8 under profile rlver, as RLVER)."
+    )
     pass_threshold: float = Field(70.0, gt=0, le=100, description="Final emotion that counts as a pass.")
     split: Literal["train", "all"] = Field("train", description="Scenario split used for training.")
     intents: list[str] | None = Field(
@@ -82,6 +89,15 @@ class SimulatorConfig(_Section):
     timeout_s: float = Field(60.0, gt=0, description="`llm`: seconds before one request is abandoned and retried.")
     max_retries: int = Field(3, ge=0, description="`llm`: retries of a failed request (exponential backoff).")
     json_mode: bool = Field(False, description="`llm`: have the endpoint decode analyses into a JSON schema (guided decoding).")
+    retry_budget_s: float = Field(
+        60.0, ge=0, description="`llm`: keep retrying a failing endpoint for at least this long (rides out a restart)."
+    )
+    start_emotion: float | None = Field(
+        None, ge=0, le=100, description="`rlver`: the user's first emotion (default 30, RLVER's; SAGE evaluates at 40)."
+    )
+    analysis_retries: int = Field(
+        3, ge=0, description="`rlver`: analyses asked for again when the last line is no readable change (then change 0)."
+    )
 
     @field_validator("intents")
     @classmethod
@@ -101,7 +117,17 @@ class SimulatorConfig(_Section):
             raise ValueError("simulator.name=llm needs simulator.endpoint and simulator.model")
         if self.name == "rule" and self.scenarios != "en":
             raise ValueError("the rule simulator reads English cue phrases: use simulator.scenarios=en (rlver needs llm)")
+        if self.profile == "rlver" and self.name != "llm":
+            raise ValueError("simulator.profile=rlver is a rule set for an LLM user: set simulator.name=llm")
+        if self.start_emotion is not None and self.profile != "rlver":
+            raise ValueError("simulator.start_emotion is the rlver profile's; goldilocks draws the start from the difficulty")
         return self
+
+    @property
+    def turn_limit(self) -> int:
+        """`max_turns`, or the profile's default when unset (kept unset, so a sweep that switches
+        the profile also switches the default)."""
+        return self.max_turns or (8 if self.profile == "rlver" else 3)
 
     def scenarios_of(self, split: str) -> tuple[Scenario, ...]:
         """The scenario bank's `split`, narrowed to `intents` when set."""
@@ -126,6 +152,10 @@ class SimulatorConfig(_Section):
             timeout_s=self.timeout_s,
             max_retries=self.max_retries,
             json_mode=self.json_mode,
+            profile=self.profile,
+            start_emotion=self.start_emotion,
+            analysis_retries=self.analysis_retries,
+            retry_budget_s=self.retry_budget_s,
         )
 
 

@@ -195,7 +195,7 @@ def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
         sampling=SamplingConfig(r.max_new_tokens, r.temperature, r.top_p),
         think_violation=config.policy.think_violation,
         simulator=config.simulator.name,
-        max_turns=config.simulator.max_turns,
+        max_turns=config.simulator.turn_limit,
         pass_threshold=config.simulator.pass_threshold,
         template=config.policy.template,
         llm=config.simulator.llm_settings(),
@@ -220,7 +220,7 @@ def learner_settings(config: ExperimentConfig) -> LearnerSettings:
         clip_ratio_c=a.clip_ratio_c,
         tis_cap=a.tis_cap,
         loss_agg=a.loss_agg,
-        loss_norm_tokens=float(config.simulator.max_turns * config.rollout.max_new_tokens),
+        loss_norm_tokens=float(config.simulator.turn_limit * config.rollout.max_new_tokens),
         device="cuda" if config.resources.learner.num_gpus else "cpu",
     )
 

@@ -113,7 +113,7 @@ def play_policy(policy: AgentPolicy, requests: Sequence[EpisodeRequest], config:
     sim_cfg = config.simulator
     llm = sim_cfg.llm_settings()
     endpoint = ChatEndpoint(llm) if llm else None
-    limits = {"max_turns": sim_cfg.max_turns, "pass_threshold": sim_cfg.pass_threshold}
+    limits = {"max_turns": sim_cfg.turn_limit, "pass_threshold": sim_cfg.pass_threshold}
     sims = [make_simulator(sim_cfg.name, **limits, seed=r.seed, endpoint=endpoint) for r in requests]
     openings = start_all(sims, [r.scenario for r in requests], [r.difficulty for r in requests])
     met = [realise(r.scenario, r.seed) for r in requests]
@@ -133,7 +133,7 @@ def play_policy(policy: AgentPolicy, requests: Sequence[EpisodeRequest], config:
             e = episodes[i]
             e.emotions.append(result.emotion)
             e.labels.append(result.label)
-            e.parse_failures += result.parse_failed
+            e.parse_failures += result.parse_failures
             e.transcript += [("agent", reply), ("user", result.message)]
             if not result.done:
                 still.append(i)

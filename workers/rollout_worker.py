@@ -177,7 +177,7 @@ class RolloutWorker:
             for d, turn in zip(speaking, step_all([d.sim for d in speaking], replies), strict=True):
                 d.emotions.append(turn.emotion)
                 d.labels.append(turn.label)
-                d.parse_failures += turn.parse_failed
+                d.parse_failures += turn.parse_failures
                 d.transcript.append(("user", turn.message))
                 if turn.done:
                     done.append(d)

@@ -22,4 +22,4 @@ def test_dialogues_run_against_vllm_serve_and_unreadable_analyses_fall_back(vllm
     assert all(0 <= t.emotion <= 100 and t.message for t in turns)
     assert all(t.label in (HELPED, HURT, NEUTRAL, UNPARSED) for t in turns)
     for t in turns:
-        assert t.parse_failed == (t.label == UNPARSED)
+        assert t.parse_failures == (t.label == UNPARSED)

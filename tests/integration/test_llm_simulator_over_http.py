@@ -15,7 +15,7 @@ SCENARIO = load_scenarios("en", "test")[0]
 
 
 def simulator(stub, **overrides) -> LlmSimulator:
-    settings = LlmSettings(endpoint=stub.url, model="stub-model", backoff_s=0.01, **overrides)
+    settings = LlmSettings(endpoint=stub.url, model="stub-model", backoff_s=0.01, **({"retry_budget_s": 0.0} | overrides))
     return LlmSimulator(ChatEndpoint(settings), max_turns=3, pass_threshold=70.0)
 
 
@@ -27,12 +27,15 @@ def test_a_turn_moves_emotion_by_the_scaled_change_and_returns_the_users_message
     turn = sim.step("Tell me more, I am listening.")
     knobs = rule_knobs(0.2, SCENARIO.personality, episode_draws(sim.seed, SCENARIO.id))
     assert turn.emotion == pytest.approx(start + 0.5 * knobs.relief * (100 - start))
-    assert turn.label == "helped" and not turn.parse_failed and not turn.done
+    assert turn.label == "helped" and turn.parse_failures == 0 and not turn.done
     assert turn.message == "I still feel a bit low about it."
     analysis = next(r for r in openai_stub.requests if is_analysis(r))
     assert analysis["model"] == "stub-model" and isinstance(analysis["seed"], int)
     assert "agree that I was not wrong" in analysis["messages"][0]["content"]
-    assert "listener: Tell me more, I am listening." in analysis["messages"][1]["content"]
+    transcript = analysis["messages"][1]["content"]
+    tag = transcript.split("<")[1].split(">")[0]
+    assert tag.startswith("reply-") and f"<{tag}>" in analysis["messages"][0]["content"]
+    assert transcript.endswith(f"listener:\n<{tag}>\nTell me more, I am listening.\n</{tag}>")
 
 
 def test_the_simulator_plays_the_user_so_the_agent_speaks_as_user_in_its_chat(openai_stub):
@@ -75,7 +78,7 @@ def test_a_malformed_analysis_is_a_counted_parse_failure_with_change_zero(openai
     sim.start(SCENARIO, 0.2)
     start = sim.emotion
     turn = sim.step("Hello.")
-    assert turn.parse_failed and turn.label == "unparsed" and turn.emotion == start
+    assert turn.parse_failures == 1 and turn.label == "unparsed" and turn.emotion == start
 
 
 def test_server_errors_are_retried_with_backoff(openai_stub):

@@ -27,8 +27,8 @@ def words(request: dict) -> int:
 
 
 def is_analysis(request: dict) -> bool:
-    """The simulator's emotion-analysis prompt asks for a JSON `change`."""
-    return '"change"' in request["messages"][0]["content"]
+    """An emotion-analysis request: its instructions name the fence around the agent's replies."""
+    return "<reply-" in request["messages"][0]["content"]
 
 
 def default_answer(request: dict) -> Answer:

@@ -73,5 +73,6 @@ class UserTurn:
     label: str
     """How the reply was read: a strategy, generic, mixed, degenerate, harmful, ... (`rule`);
     helped, hurt, neutral or unparsed (`llm`)."""
-    parse_failed: bool = False
-    """The `llm` simulator could not read its own emotion analysis (the change counted as 0)."""
+    parse_failures: int = 0
+    """Emotion analyses of this turn the `llm` simulator could not read (`rlver` asks again; the
+    label is `unparsed` when none could be read and the change counted as 0)."""

@@ -1,9 +1,10 @@
 """The `llm` simulator's prompt texts (files under `prompts/<language>/`) and how d selects them.
 
-Difficulty d in [0, 1] picks a prompt level by interpolation: simple at d = 0, normal at 0.5,
-hard at 1, the nearest level in between, and the exact strictness (d x 100) is written into the
-level line so two nearby difficulties still read differently. Whether the user may reveal the
-hidden need follows the `rule` simulator's cue knobs, so both simulators mean the same by d.
+Difficulty d in [0, 1] picks a prompt level: simple at d = 0, normal at 0.5, hard at 1, the
+nearest level in between. Under the `goldilocks` profile the exact strictness (d x 100) is written
+into the level line so two nearby difficulties still read differently, and whether the user may
+reveal the hidden need follows the `rule` simulator's cue knobs, so both simulators mean the same
+by d. Under the `rlver` profile the level is all d changes (`rlver_*.txt`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,17 @@ from workers.env.scenario import Scenario
 
 LANGUAGES = ("en", "zh")
 LEVEL_NAMES = ("simple", "normal", "hard")
+MOODS = ("S", "A", "B", "C", "F")
+"""RLVER's emotion buckets, best first (thresholds in `rlver_user.MOOD_FLOORS`)."""
+
+
+@dataclass(frozen=True)
+class RlverPrompts:
+    analyse: str
+    reply: str
+    opening: str
+    moods: tuple[str, str, str, str, str]
+    """How the user feels in each of `MOODS`; S and F also ask for a goodbye."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,7 @@ class PromptSet:
     """Say the need outright / hint at it / never reveal it."""
     goodbye: str
     leave: str
+    rlver: RlverPrompts
 
 
 def _lines(text: str, n: int, name: str) -> tuple[str, ...]:
@@ -58,6 +71,12 @@ def prompt_set(language: str) -> PromptSet:
         disclosure=_lines(read("disclosure.txt"), 3, f"{language}/disclosure.txt"),  # type: ignore[arg-type]
         goodbye=goodbye,
         leave=leave,
+        rlver=RlverPrompts(
+            analyse=read("rlver_analyse.txt"),
+            reply=read("rlver_reply.txt"),
+            opening=read("rlver_opening.txt").strip(),
+            moods=_lines(read("rlver_moods.txt"), len(MOODS), f"{language}/rlver_moods.txt"),  # type: ignore[arg-type]
+        ),
     )
 
 
@@ -68,8 +87,10 @@ def level_index(difficulty: float) -> int:
     return min(2, int(difficulty * 2 + 0.5))
 
 
-def level_text(prompts: PromptSet, difficulty: float) -> str:
-    return f"{prompts.levels[level_index(difficulty)]} (strictness {round(difficulty * 100)}/100)"
+def level_text(prompts: PromptSet, difficulty: float, strictness: bool = True) -> str:
+    """The level's line, with d itself as a strictness (`goldilocks`) or without (`rlver`)."""
+    line = prompts.levels[level_index(difficulty)]
+    return f"{line} (strictness {round(difficulty * 100)}/100)" if strictness else line
 
 
 def disclosure_text(prompts: PromptSet, knobs: RuleKnobs) -> str:

@@ -1,11 +1,13 @@
 """The `llm` user simulator: an OpenAI-compatible chat endpoint plays the user, RLVER-style.
 
-Per agent reply, two calls: an emotion analysis that returns a signed change in [-10, 10] (JSON,
-read by a tolerant parser), then the user's next message, written in character. The change is
+Two profiles (`simulator.profile`). `goldilocks`, here: per agent reply, two calls: an emotion
+analysis that returns a signed change in [-10, 10] (JSON, read by a tolerant parser from the
+analyser's last object), then the user's next message, written in character. The change is
 scaled by the `rule` simulator's difficulty knobs (relief for help, penalty for harm) and the
 dialogue ends by the same rules, so d means one thing across simulators; start emotion,
 patience and how openly the need may be stated come from those knobs too. An analysis that
-cannot be read counts as a parse failure and moves emotion by 0.
+cannot be read counts as a parse failure and moves emotion by 0. `rlver` (RLVER's user as
+released) is `rlver_user.py`; both read agent replies as fenced data (`analysis_io`).
 
 Calls of all live dialogues run concurrently (`step_all` in simulator.py) on one async client
 per event loop, bounded by a semaphore; transient errors (timeouts, connection errors, 5xx, 429)
@@ -16,7 +18,6 @@ SimulatorUnavailable naming the endpoint.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import math
 import os
@@ -25,8 +26,9 @@ import time
 from dataclasses import dataclass
 
 import openai
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
+from workers.env.analysis_io import analyser_transcript, fence_tag, request_seed
 from workers.env.difficulty import RuleKnobs, episode_draws, rule_knobs
 from workers.env.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 from workers.env.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
@@ -67,14 +69,25 @@ class LlmSettings:
     json_mode: bool = False
     reply_max_tokens: int = 128
     temperature: float = 0.7
+    profile: str = "goldilocks"
+    start_emotion: float | None = None
+    """`rlver`: the user's first emotion (None: the profile's 30)."""
+    analysis_retries: int = 3
+    """`rlver`: fresh analyses asked for when one's final line cannot be read."""
+    analysis_max_tokens: int = 384
+    """`rlver`: room for the five-step analysis."""
+    retry_budget_s: float = 60.0
+    """Keep retrying transient endpoint errors for at least this long (an endpoint restart)."""
 
 
 def parse_change(text: str) -> float | None:
     """The signed emotion change in an analysis, clamped to [-10, 10]; None when unreadable.
 
-    Accepts a JSON object (also inside prose or a code fence) with a numeric `change`, or a bare
-    `change: N`; small models rarely produce clean JSON. JSON's NaN is unreadable, not a change
-    (clamping would have made it +10)."""
+    The analyser's own answer is its last JSON object with a numeric `change` (also inside prose
+    or a code fence), else its last bare `change: N`; an object quoted from the agent's reply
+    earlier in the text is not it. Small models rarely produce clean JSON. JSON's NaN is
+    unreadable, not a change (clamping would have made it +10)."""
+    found: float | None = None
     for match in re.finditer(r"\{[^{}]*\}", text):
         try:
             obj = json.loads(match.group(0))
@@ -82,11 +95,11 @@ def parse_change(text: str) -> float | None:
             continue
         value = obj.get("change") if isinstance(obj, dict) else None
         if isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value):
-            return max(-MAX_CHANGE, min(MAX_CHANGE, float(value)))
-    found = _CHANGE_FIELD.search(text)
-    if found:
-        return max(-MAX_CHANGE, min(MAX_CHANGE, float(found.group(1))))
-    return None
+            found = float(value)
+    if found is None:
+        fields = _CHANGE_FIELD.findall(text)
+        found = float(fields[-1]) if fields else None
+    return None if found is None else max(-MAX_CHANGE, min(MAX_CHANGE, found))
 
 
 def emotion_delta(change: float, emotion: float, knobs: RuleKnobs) -> float:
@@ -127,13 +140,15 @@ class ChatEndpoint:
         return usage
 
     async def chat(self, messages: list[dict[str, str]], *, max_tokens: int, seed: int, json_mode: bool = False) -> str:
+        """Transient errors are retried with exponential backoff until both `max_retries` retries
+        and `retry_budget_s` seconds are spent."""
         """One completion; `seed` makes the endpoint's sampling repeatable where it honours it (vLLM does)."""
         client, slots = self._bind()
         s = self.settings
         schema = {"name": "emotion_change", "strict": True, "schema": ANALYSIS_SCHEMA}
         extra = {"response_format": {"type": "json_schema", "json_schema": schema}} if json_mode else {}
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(s.max_retries + 1),
+            stop=stop_after_attempt(s.max_retries + 1) & stop_after_delay(s.retry_budget_s),
             wait=wait_exponential(multiplier=s.backoff_s, max=30 * s.backoff_s),
             retry=retry_if_exception_type(_TRANSIENT),
             reraise=True,
@@ -159,7 +174,8 @@ class ChatEndpoint:
                 )
         except _TRANSIENT as exc:
             raise SimulatorUnavailable(
-                f"simulator endpoint {s.endpoint} (model {s.model!r}) failed after {s.max_retries + 1} tries: "
+                f"simulator endpoint {s.endpoint} (model {s.model!r}) failed after {attempt.retry_state.attempt_number} tries "
+                f"in {time.perf_counter() - tick:.0f} s: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
         except openai.APIStatusError as exc:
@@ -210,7 +226,7 @@ class LlmSimulator:
         self.track.next_turn()
         self._history.append(("agent", agent_reply))
         analysis = await self.endpoint.chat(
-            [{"role": "system", "content": self._system(self._prompts.analyse)}, *self._as_observer()],
+            [{"role": "system", "content": self._system(self._prompts.analyse)}, self._as_observer()],
             max_tokens=96,
             seed=self._request_seed("analyse"),
             json_mode=self.endpoint.settings.json_mode,
@@ -219,20 +235,20 @@ class LlmSimulator:
         delta = 0.0 if change is None else emotion_delta(change, self.emotion, self._knobs)
         end = self.track.apply(delta)
         label = UNPARSED if change is None else HELPED if delta > 0 else HURT if delta < 0 else NEUTRAL
+        failures = int(change is None)
         if end is not None:
-            return self._end(self._prompts.goodbye if end == "goodbye" else self._prompts.leave, label, change is None)
+            return self._end(self._prompts.goodbye if end == "goodbye" else self._prompts.leave, label, failures)
         message = await self._user_message(None)
         self._history.append(("user", message))
-        return UserTurn(message, self.emotion, self.track.last_turn, label, parse_failed=change is None)
+        return UserTurn(message, self.emotion, self.track.last_turn, label, parse_failures=failures)
 
     def _request_seed(self, kind: str) -> int:
         assert self._scenario is not None
-        digest = hashlib.blake2b(repr((self.seed, self._scenario.id, self.track.turn, kind)).encode(), digest_size=4).digest()
-        return int.from_bytes(digest, "big")
+        return request_seed(self.seed, self._scenario.id, self.track.turn, kind)
 
-    def _end(self, message: str, label: str, parse_failed: bool) -> UserTurn:
+    def _end(self, message: str, label: str, parse_failures: int) -> UserTurn:
         self._history.append(("user", message))
-        return UserTurn(message, self.emotion, True, label, parse_failed=parse_failed)
+        return UserTurn(message, self.emotion, True, label, parse_failures=parse_failures)
 
     def _system(self, template: str) -> str:
         assert self._scenario is not None and self._knobs is not None and self._prompts is not None
@@ -243,12 +259,18 @@ class LlmSimulator:
             emotion=round(self.emotion),
             level=level_text(self._prompts, self._difficulty),
             disclosure=disclosure_text(self._prompts, self._knobs),
+            tag=self._tag(),
         )
 
-    def _as_observer(self) -> list[dict[str, str]]:
-        """The transcript for the analyser: one user message quoting the whole dialogue."""
-        lines = "\n".join(f"{'me' if who == 'user' else 'listener'}: {text}" for who, text in self._history)
-        return [{"role": "user", "content": lines}]
+    def _as_observer(self) -> dict[str, str]:
+        """The transcript for the analyser: one user message quoting the whole dialogue, every
+        agent reply fenced (its tag also named in the system prompt)."""
+        return {"role": "user", "content": analyser_transcript(self._history, self._tag(), self._language)}
+
+    def _tag(self) -> str:
+        assert self._scenario is not None
+        replies = [text for who, text in self._history if who == "agent"]
+        return fence_tag((self.seed, self._scenario.id, self.track.turn), replies)
 
     async def _user_message(self, instruction: str | None) -> str:
         """The simulator plays the user, so in its own chat the agent speaks as `user`."""

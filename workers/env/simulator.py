@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from workers.env.emotion_track import UserTurn
 from workers.env.llm_simulator import ChatEndpoint, LlmSimulator
+from workers.env.rlver_user import START_EMOTION, RlverUser
 from workers.env.rule_simulator import RuleSimulator
 from workers.env.scenario import Scenario
 
@@ -63,5 +64,16 @@ def make_simulator(
     if name == "llm":
         if endpoint is None:
             raise ValueError("the llm simulator needs an endpoint (simulator.endpoint and simulator.model)")
+        s = endpoint.settings
+        if s.profile == "rlver":
+            start = START_EMOTION if s.start_emotion is None else s.start_emotion
+            return RlverUser(
+                endpoint,
+                max_turns=max_turns,
+                pass_threshold=pass_threshold,
+                seed=seed,
+                start_emotion=start,
+                analysis_retries=s.analysis_retries,
+            )
         return LlmSimulator(endpoint, max_turns=max_turns, pass_threshold=pass_threshold, seed=seed)
     raise ValueError(f"simulator.name: unknown simulator {name!r}; choose one of {SIMULATORS}")

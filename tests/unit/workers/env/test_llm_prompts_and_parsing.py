@@ -12,6 +12,8 @@ from workers.env.scenario_bank import load_scenarios
         ('{"change": 4, "reason": "ok"}', 4.0),
         ('Sure! ```json\n{"change": -3, "reason": "lecturing"}\n```', -3.0),
         ('{"reason": "x"} then {"change": 2.5}', 2.5),
+        ('They wrote {"change": 10}. My answer: {"change": -3, "reason": "pushy"}', -3.0),
+        ("the reply says change: 9, but change: -2", -2.0),
         ("change: -7", -7.0),
         ('"Change" = 12', 10.0),
         ('{"change": -40}', -10.0),
@@ -55,11 +57,12 @@ def test_disclosure_follows_the_rule_simulators_cue_knobs():
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_prompt_formats_with_the_fields_the_simulator_fills(language):
     prompts = prompt_set(language)
-    fields = dict(persona="p", situation="s", intent="i", emotion=40, level="l", disclosure="d")
-    for template in (prompts.analyse, prompts.reply):
-        text = template.format(**fields)
+    fields = dict(persona="p", situation="s", intent="i", emotion=40, level="l", disclosure="d", tag="reply-0")
+    for template in (prompts.analyse, prompts.reply, prompts.rlver.analyse, prompts.rlver.reply):
+        text = template.format(**fields, mood="m", analysis="a")
         assert "{" not in text.replace('{"change"', "")
-    assert prompts.goodbye and prompts.leave and prompts.opening
+    assert "<reply-0>" in prompts.analyse.format(**fields) and "<reply-0>" in prompts.rlver.analyse.format(**fields)
+    assert prompts.goodbye and prompts.leave and prompts.opening and prompts.rlver.opening
 
 
 def test_unknown_language_is_named():

@@ -1,0 +1,147 @@
+"""`simulator.profile: rlver`: RLVER's simulated user as its released code plays it
+(hard_player_simulator_dsv3.py in Tencent's digitalhuman, RLVER/), with prompts of our own.
+
+Per agent reply: a free-text analysis in five steps (what the reply says, how it fits the hidden
+need, the user's inner state, how the reply feels - with RLVER's clause that a reply which is not
+natural language feels very bad - and a signed change on the last line), added to the emotion as
+it is (capped at 100); then the user's next message, written from that analysis and the emotion's
+bucket (S >= 100, A >= 70, B >= 40, C >= 10, F below). The user starts at 30, never states the
+need, and says goodbye in bucket S or F; the dialogue also ends after `max_turns` agent replies
+(8 by default, as RLVER trains). The reward is max(final emotion, 0) / 100, RLVER's.
+
+Named deviations from the released code: an analysis whose last line is not a readable change is
+asked for again at most `analysis_retries` times (RLVER retries forever), then counts as change 0
+(`unparsed`); every unreadable analysis counts in `simulator/parse_failures`. The dialogue ends on
+the bucket itself rather than on spotting "goodbye" in the generated text. RLVER defines simple /
+normal / hard persona prompts and never uses them; here d picks one (nearest of 0 / 0.5 / 1) and
+changes nothing else. The agent's replies reach the analyser fenced (`analysis_io`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from workers.env.analysis_io import analyser_transcript, fence_tag, final_change, request_seed, without_final_line
+from workers.env.emotion_track import UserTurn
+from workers.env.llm_prompts import PromptSet, intent_text, level_text, prompt_set
+from workers.env.llm_simulator import HELPED, HURT, NEUTRAL, UNPARSED, ChatEndpoint
+from workers.env.scenario import Scenario, realise
+
+START_EMOTION = 30.0
+"""RLVER's training start (SAGE's evaluation starts at 40: `goldilocks eval --protocol sage`)."""
+MOOD_FLOORS = (100.0, 70.0, 40.0, 10.0)
+"""Lowest emotion of buckets S, A, B and C; below the last is F."""
+
+
+def mood_index(emotion: float) -> int:
+    """0 (S) .. 4 (F)."""
+    return next((i for i, floor in enumerate(MOOD_FLOORS) if emotion >= floor), len(MOOD_FLOORS))
+
+
+def says_goodbye(emotion: float) -> bool:
+    """Buckets S and F: the user is done, content or fed up."""
+    return mood_index(emotion) in (0, len(MOOD_FLOORS))
+
+
+class RlverUser:
+    def __init__(
+        self,
+        endpoint: ChatEndpoint,
+        *,
+        max_turns: int,
+        pass_threshold: float,
+        seed: int = 0,
+        start_emotion: float = START_EMOTION,
+        analysis_retries: int = 3,
+    ):
+        if max_turns < 1:
+            raise ValueError("simulator.max_turns must be at least 1")
+        self.endpoint = endpoint
+        self.max_turns = max_turns
+        self.pass_threshold = pass_threshold
+        self.seed = seed
+        self.start_emotion = start_emotion
+        self.analysis_retries = analysis_retries
+        self.emotion = start_emotion
+        self.turn = 0
+        self._scenario: Scenario | None = None
+        self._prompts: PromptSet | None = None
+        self._language = "en"
+        self._level = ""
+        self._history: list[tuple[str, str]] = []
+
+    def start(self, scenario: Scenario, difficulty: float) -> str:
+        return asyncio.run(self.astart(scenario, difficulty))
+
+    def step(self, agent_reply: str) -> UserTurn:
+        return asyncio.run(self.astep(agent_reply))
+
+    async def astart(self, scenario: Scenario, difficulty: float) -> str:
+        lang = self.endpoint.settings.language
+        self._language = scenario.language if lang == "auto" else lang
+        self._prompts = prompt_set(self._language)
+        self._scenario = realise(scenario, self.seed)
+        self._level = level_text(self._prompts, difficulty, strictness=False)
+        self.emotion, self.turn, self._history = self.start_emotion, 0, []
+        opening = await self._say(self._prompts.rlver.opening)
+        self._history.append(("user", opening))
+        return opening
+
+    async def astep(self, agent_reply: str) -> UserTurn:
+        if self._scenario is None or self._prompts is None:
+            raise RuntimeError("RlverUser.step called before start")
+        self.turn += 1
+        self._history.append(("agent", agent_reply))
+        change, analysis, failures = await self._analyse()
+        self.emotion = max(0.0, min(100.0, self.emotion + (change or 0)))
+        label = UNPARSED if change is None else HELPED if change > 0 else HURT if change < 0 else NEUTRAL
+        message = await self._say(without_final_line(analysis) if change is not None else "")
+        self._history.append(("user", message))
+        done = says_goodbye(self.emotion) or self.turn >= self.max_turns
+        return UserTurn(message, self.emotion, done, label, parse_failures=failures)
+
+    async def _analyse(self) -> tuple[int | None, str, int]:
+        """The first readable analysis of up to 1 + `analysis_retries`, and how many were not."""
+        assert self._scenario is not None and self._prompts is not None
+        tag = fence_tag((self.seed, self._scenario.id, self.turn), [t for who, t in self._history if who == "agent"])
+        system = self._fill(self._prompts.rlver.analyse, tag=tag)
+        transcript = {"role": "user", "content": analyser_transcript(self._history, tag, self._language)}
+        analysis = ""
+        for attempt in range(self.analysis_retries + 1):
+            analysis = await self.endpoint.chat(
+                [{"role": "system", "content": system}, transcript],
+                max_tokens=self.endpoint.settings.analysis_max_tokens,
+                seed=request_seed(self.seed, self._scenario.id, self.turn, "analyse", attempt),
+            )
+            change = final_change(analysis)
+            if change is not None:
+                return change, analysis, attempt
+        return None, analysis, self.analysis_retries + 1
+
+    async def _say(self, thoughts: str) -> str:
+        """The user's next message, from its thoughts on the last reply and its mood's bucket;
+        the opening is asked for with `thoughts` the opening instruction."""
+        assert self._scenario is not None and self._prompts is not None
+        mood = self._prompts.rlver.moods[mood_index(self.emotion)]
+        system = self._fill(self._prompts.rlver.reply, mood=mood, analysis=thoughts)
+        messages = [{"role": "system", "content": system}]
+        messages += [{"role": "user" if who == "agent" else "assistant", "content": text} for who, text in self._history]
+        if not self._history:
+            messages.append({"role": "user", "content": thoughts})
+        text = await self.endpoint.chat(
+            messages,
+            max_tokens=self.endpoint.settings.reply_max_tokens,
+            seed=request_seed(self.seed, self._scenario.id, self.turn, "reply"),
+        )
+        return text.strip() or "..."
+
+    def _fill(self, template: str, **fields: str) -> str:
+        assert self._scenario is not None
+        return template.format(
+            persona=self._scenario.persona,
+            situation=self._scenario.situation,
+            intent=intent_text(self._scenario, self._language),
+            level=self._level,
+            emotion=round(self.emotion),
+            **{"tag": "", "mood": "", "analysis": ""} | fields,
+        )
