@@ -15,7 +15,7 @@ SCENARIO = load_scenarios("en", "test")[0]
 
 
 def simulator(stub, **overrides) -> LlmSimulator:
-    settings = LlmSettings(endpoint=stub.url, model="stub-model", backoff_s=0.01, **({"retry_budget_s": 0.0} | overrides))
+    settings = LlmSettings(endpoint=stub.url, model="stub-model", **({"backoff_s": 0.01, "retry_budget_s": 0.0} | overrides))
     return LlmSimulator(ChatEndpoint(settings), max_turns=3, pass_threshold=70.0)
 
 
@@ -116,6 +116,22 @@ def test_an_endpoint_that_stays_down_raises_a_clear_error(openai_stub):
     with pytest.raises(SimulatorUnavailable, match=r"127\.0\.0\.1.*stub-model.*3 tries"):
         sim.start(SCENARIO, 0.2)
     assert len(openai_stub.requests) == 3
+
+
+def test_retries_ride_out_an_endpoint_restart_within_the_retry_budget(openai_stub):
+    """Connections refused for 1.5 s: two retries alone give up, a 10 s budget waits it out."""
+    sim = simulator(openai_stub, max_retries=2, backoff_s=0.05)
+    sim.start(SCENARIO, 0.2)
+    openai_stub.restart(down_s=1.5)
+    with pytest.raises(SimulatorUnavailable, match=r"3 tries in \d+ s"):
+        sim.step("Go on.")
+    time.sleep(2.0)
+    patient = simulator(openai_stub, max_retries=2, backoff_s=0.05, retry_budget_s=10.0)
+    patient.start(SCENARIO, 0.2)
+    openai_stub.restart(down_s=1.5)
+    tick = time.perf_counter()
+    assert patient.step("Go on.").message == "I still feel a bit low about it."
+    assert 1.4 < time.perf_counter() - tick < 8.0
 
 
 def test_a_refused_request_is_not_retried(openai_stub):

@@ -89,10 +89,32 @@ class OpenAIStub:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._handler = Handler
+        self._server = self._serve(0)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._restarts: list[threading.Thread] = []
+
+    def _serve(self, port: int) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", port), self._handler)
+        server.daemon_threads = True
+        return server
+
+    def restart(self, down_s: float) -> None:
+        """Stop listening now (connections are refused, as while a server restarts) and serve
+        again on the same port after `down_s` seconds, without blocking the caller."""
+        port = self._server.server_address[1]
+        self._server.shutdown()
+        self._server.server_close()
+
+        def come_back() -> None:
+            time.sleep(down_s)
+            self._server = self._serve(port)
+            self._server.serve_forever()
+
+        thread = threading.Thread(target=come_back, daemon=True)
+        thread.start()
+        self._restarts.append(thread)
 
     def __enter__(self) -> OpenAIStub:
         self._thread.start()
