@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -34,7 +34,7 @@ def _progress(unit: str) -> Progress:
     return Progress(*columns, console=console)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(2)
 
@@ -134,23 +134,54 @@ def _parse_levels(text: str) -> list[float]:
     return levels
 
 
-def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: list) -> list:
+EVAL_CHUNK = 64
+"""Dialogues played together in `goldilocks eval`: progress is reported per chunk."""
+
+
+def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: list, what: str) -> list:
+    """Every request's episode, played `EVAL_CHUNK` at a time, with a progress bar (one plain line
+    per chunk when stdout is not a terminal)."""
     from orchestrator.evaluation import play_policy
     from orchestrator.user_policy import load_policy
 
     if policy is not None:
         try:
-            return play_policy(load_policy(policy), requests, cfg)
+            agent = load_policy(policy)
         except ValueError as exc:
             _fail(f"--policy: {exc}")
-    assert checkpoint is not None
-    if not (checkpoint / "config.json").is_file():
-        _fail(f"--checkpoint: {checkpoint} is not a model directory (no config.json)")
-    from orchestrator.driver import rollout_settings
-    from workers.rollout_worker import RolloutWorker
 
-    worker = RolloutWorker(str(checkpoint), rollout_settings(cfg), cfg.seed)
-    return worker.rollout(requests, worker.version).episodes
+        def play(chunk: list) -> list:
+            try:
+                return play_policy(agent, chunk, cfg)
+            except ValueError as exc:
+                _fail(f"--policy: {exc}")
+
+    else:
+        assert checkpoint is not None
+        if not (checkpoint / "config.json").is_file():
+            _fail(f"--checkpoint: {checkpoint} is not a model directory (no config.json)")
+        from orchestrator.driver import rollout_settings
+        from workers.rollout_worker import RolloutWorker
+
+        worker = RolloutWorker(str(checkpoint), rollout_settings(cfg), cfg.seed)
+
+        def play(chunk: list) -> list:
+            return worker.rollout(chunk, worker.version).episodes
+
+    chunks = [requests[i : i + EVAL_CHUNK] for i in range(0, len(requests), EVAL_CHUNK)]
+    episodes: list = []
+    if not console.is_terminal:
+        print(what, flush=True)
+        for chunk in chunks:
+            episodes += play(chunk)
+            print(f"eval {len(episodes)}/{len(requests)} dialogues", flush=True)
+        return episodes
+    with _progress("dialogues") as progress:
+        task = progress.add_task("eval", total=len(requests), status=what)
+        for chunk in chunks:
+            episodes += play(chunk)
+            progress.update(task, advance=len(chunk))
+    return episodes
 
 
 @app.command("eval")
@@ -164,7 +195,14 @@ def evaluate(
         ),
     ] = None,
     scenarios: Annotated[str, typer.Option(help="Scenario split: test (held out) or train.")] = "test",
-    levels: Annotated[str, typer.Option(help="Fixed difficulties, comma-separated.")] = "0.2,0.5,0.8",
+    levels: Annotated[str | None, typer.Option(help="Fixed difficulties, comma-separated (default 0.2,0.5,0.8).")] = None,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="goldilocks (ours) or sage: SAGE's setting (RLVER's LLM user from 40, 10 turns, success at 100, "
+            "RLVER's 100 test profiles; needs simulator.name=llm)."
+        ),
+    ] = "goldilocks",
     limit: Annotated[int | None, typer.Option(help="Evaluate N scenarios, stratified over situations and needs.")] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the report as JSON here.")] = None,
     config: ConfigOpt = None,
@@ -175,24 +213,30 @@ def evaluate(
 
     from rich.table import Table
 
-    from orchestrator.evaluation import eval_requests, eval_scenarios, report, summarise
+    from orchestrator.evaluation import PROTOCOLS, SAGE_LEVEL, eval_requests, eval_scenarios, protocol_config, report, summarise
     from workers.env.llm_simulator import SimulatorUnavailable
 
     if (checkpoint is None) == (policy is None):
         _fail("give exactly one of --checkpoint DIR or --policy scripted:NAME|python:FILE.py:FUNC")
     if scenarios not in ("test", "train"):
         _fail(f"--scenarios: expected test or train, got {scenarios!r}")
-    level_list = _parse_levels(levels)
-    cfg = _config(config, set_)
+    if protocol not in PROTOCOLS:
+        _fail(f"--protocol: expected one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    if protocol == "sage" and levels is not None:
+        _fail("--levels: the sage protocol has no difficulty levels (its user plays RLVER's normal persona)")
+    level_list = [SAGE_LEVEL] if protocol == "sage" else _parse_levels(levels or "0.2,0.5,0.8")
+    try:
+        cfg = protocol_config(_config(config, set_), protocol)
+    except (ValueError, ConfigError) as exc:
+        _fail(f"--protocol {protocol}: {exc}")
     requests = eval_requests(eval_scenarios(cfg, scenarios, limit), level_list, cfg.seed)
     what = f"evaluating {len(requests)} dialogues ({len(level_list)} levels) with the {cfg.simulator.name} simulator"
-    with console.status(what):
-        try:
-            episodes = _eval_episodes(cfg, checkpoint, policy, requests)
-        except SimulatorUnavailable as exc:
-            _fail(str(exc))
+    try:
+        episodes = _eval_episodes(cfg, checkpoint, policy, requests, what)
+    except SimulatorUnavailable as exc:
+        _fail(str(exc))
     scores = summarise(episodes, cfg.simulator.pass_threshold)
-    result = report(policy or str(checkpoint), cfg, scenarios, scores)
+    result = report(policy or str(checkpoint), cfg, scenarios, scores, protocol)
     table = Table(title=f"{result['policy']} on {result['scenarios']} ({result['simulator']} simulator)")
     for column in ("level", "score", "success rate", "failure rate", "mean turns", "dialogues"):
         table.add_column(column, justify="right")

@@ -98,6 +98,7 @@ class SimulatorConfig(_Section):
     analysis_retries: int = Field(
         3, ge=0, description="`rlver`: analyses asked for again when the last line is no readable change (then change 0)."
     )
+    analysis_max_tokens: int = Field(384, ge=16, description="`rlver`: token budget of one five-step analysis.")
 
     @field_validator("intents")
     @classmethod
@@ -155,6 +156,7 @@ class SimulatorConfig(_Section):
             profile=self.profile,
             start_emotion=self.start_emotion,
             analysis_retries=self.analysis_retries,
+            analysis_max_tokens=self.analysis_max_tokens,
             retry_budget_s=self.retry_budget_s,
         )
 

@@ -5,6 +5,13 @@ above the simulator's pass threshold (the `rule` user is content at 95 and never
 RLVER's 100, so we report the threshold we used), failure rate = share ending below 10, and the
 mean number of agent turns. The same requests serve a scripted baseline, a checkpoint, and the
 in-training evaluation on the rollout workers, so their numbers are comparable.
+
+`protocol: sage` is SAGE's setting as its released code runs it (Tencent's digitalhuman, SAGE/:
+simulator_response.py, test_npc.py): RLVER's user (`simulator.profile: rlver`) starting at 40, up
+to 10 agent replies, success = final emotion 100, failure = below 10, on RLVER's 100 test profiles
+(SAGE's profile/simulator_profile.jsonl holds the same ids; all eight needs). SAGE has no difficulty levels: the
+user plays RLVER's normal persona (d = 0.5). Its preset first message is not in the released
+profiles, so the simulated user writes its own opening.
 """
 
 from __future__ import annotations
@@ -23,6 +30,28 @@ from workers.env.simulator import make_simulator, start_all, step_all
 from workers.types import Episode, EpisodeRequest
 
 FAILURE_EMOTION = 10.0
+PROTOCOLS = ("goldilocks", "sage")
+SAGE_SETTINGS = [
+    "simulator.profile=rlver",
+    "simulator.scenarios=rlver",
+    "simulator.start_emotion=40",
+    "simulator.max_turns=10",
+    "simulator.pass_threshold=100",
+    "simulator.intents=null",
+]
+SAGE_LEVEL = 0.5
+"""The normal persona: SAGE's user has no difficulty."""
+
+
+def protocol_config(config: ExperimentConfig, protocol: str) -> ExperimentConfig:
+    """The configuration an evaluation protocol runs under (`sage` needs an `llm` simulator)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+    if protocol == "goldilocks":
+        return config
+    if config.simulator.name != "llm":
+        raise ValueError("protocol sage plays RLVER's LLM user: set simulator.name=llm, simulator.endpoint, simulator.model")
+    return with_overrides(config, SAGE_SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -170,11 +199,13 @@ def final_emotions(
     return np.array([e.final_emotion for e in episodes]).reshape(len(levels), len(pairs))
 
 
-def report(policy: str, config: ExperimentConfig, split: str, scores: Sequence[LevelScore]) -> dict:
+def report(policy: str, config: ExperimentConfig, split: str, scores: Sequence[LevelScore], protocol: str = "goldilocks") -> dict:
     threshold = config.simulator.pass_threshold
     return {
         "policy": policy,
+        "protocol": protocol,
         "simulator": config.simulator.name,
+        "simulator_profile": config.simulator.profile,
         "scenarios": f"{config.simulator.scenarios}/{split}",
         "success_definition": f"final emotion >= {threshold:g} (simulator.pass_threshold)",
         "failure_definition": f"final emotion < {FAILURE_EMOTION:g}",

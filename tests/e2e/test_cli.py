@@ -96,11 +96,44 @@ def test_eval_of_scripted_baselines_writes_a_report(tmp_path):
         (["--policy", "scripted:generic", "--levels", "0.2,1.4"], "--levels"),
         (["--policy", "scripted:generic", "--scenarios", "dev"], "--scenarios"),
         (["--checkpoint", "no-such-dir"], "no config.json"),
+        (["--policy", "scripted:generic", "--protocol", "sage"], "--protocol sage: protocol sage plays RLVER's LLM user"),
+        (["--policy", "scripted:generic", "--protocol", "sage", "--levels", "0.5"], "no difficulty levels"),
+        (["--policy", "scripted:generic", "--protocol", "sentient"], "--protocol: expected one of goldilocks, sage"),
     ],
 )
 def test_eval_argument_errors_are_named(tmp_path, args, message):
     out = run_cli("eval", *args, cwd=tmp_path)
     assert out.returncode == 2 and message in out.stdout, out.stdout + out.stderr
+
+
+def test_eval_under_the_sage_protocol_survives_an_endpoint_restart(tmp_path, openai_stub):
+    """SAGE's setting on RLVER's 100 test profiles against the scripted server: every user starts
+    at 40 and, told -35 by its analyser, ends below 10 (a failure) after one reply. The server goes
+    away for 2 s after 60 requests; the 10 s retry budget rides it out and the report is whole."""
+    import json
+    import threading
+
+    from tests.support.openai_stub import Answer, is_analysis
+
+    def respond(request: dict) -> Answer:
+        if len(openai_stub.requests) == 60:
+            threading.Thread(target=openai_stub.restart, args=(2.0,)).start()
+        return Answer("Content: x\nChange: -35") if is_analysis(request) else Answer("I do not know.")
+
+    openai_stub.respond = respond
+    args = ["eval", "--policy", "scripted:generic", "--protocol", "sage", "--out", "sage.json"]
+    args += ["--set", "simulator.name=llm", "--set", f"simulator.endpoint={openai_stub.url}", "--set", "simulator.model=stub"]
+    args += ["--set", "simulator.retry_budget_s=10"]
+    out = run_cli(*args, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "eval 64/100 dialogues" in out.stdout and "eval 100/100 dialogues" in out.stdout
+    report = json.loads((tmp_path / "sage.json").read_text())
+    assert report["protocol"] == "sage" and report["simulator_profile"] == "rlver"
+    assert report["scenarios"] == "rlver/test" and report["success_definition"].startswith("final emotion >= 100")
+    (level,) = report["levels"]
+    assert (level["level"], level["episodes"], level["failure_rate"], level["score"]) == (0.5, 100, 1.0, 5.0)
+    first_analysis = next(r for r in openai_stub.requests if is_analysis(r))["messages"][0]["content"]
+    assert "：40" in first_analysis or ": 40" in first_analysis
 
 
 def test_eval_of_a_users_python_policy_and_of_its_errors(tmp_path):
