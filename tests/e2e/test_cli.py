@@ -156,17 +156,34 @@ def test_eval_of_a_checkpoint(tiny_model, tmp_path):
     assert "│   0.3 │" in out.stdout
 
 
+COST_METRICS = (
+    "simulator/requests",
+    "simulator/prompt_tokens",
+    "simulator/completion_tokens",
+    "simulator/latency_p50_s",
+    "simulator/latency_p95_s",
+    "simulator/run_requests",
+)
+
+
 @pytest.mark.slow
-def test_run_with_the_llm_simulator_against_vllm_serve(vllm_server, tmp_path):
+def test_run_with_the_rlver_user_against_vllm_serve_logs_its_cost(vllm_server, tmp_path):
+    """Two steps of training with RLVER's user played by a real `vllm serve` (the tiny model, whose
+    analyses rarely end in a readable change: the re-ask and fallback path runs end to end)."""
     from mlflow import MlflowClient
 
     args = ["run", "--set", "trainer.steps=2", "--set", "rollout.groups_per_step=2", "--set", "rollout.group_size=2"]
     args += ["--set", "simulator.name=llm", "--set", f"simulator.endpoint={vllm_server}", "--set", "simulator.model=tiny-sim"]
-    args += ["--set", "simulator.max_turns=2", "--set", "trainer.eval_every=0"]
+    args += ["--set", "simulator.max_turns=2", "--set", "trainer.eval_every=0", "--set", "simulator.profile=rlver"]
+    args += ["--set", "simulator.analysis_max_tokens=64", "--set", "simulator.analysis_retries=1"]
     out = run_cli(*args, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     (run,) = client.search_runs([client.get_experiment_by_name("goldilocks-demo").experiment_id])
-    for key in ("reward/mean", "actor/entropy", "simulator/parse_failures", "curriculum/pass_rate"):
-        assert len(client.get_metric_history(run.info.run_id, key)) == 2, key
-    assert run.data.params["simulator.name"] == "llm"
+    history = {key: [m.value for m in client.get_metric_history(run.info.run_id, key)] for key in run.data.metrics}
+    for key in ("reward/mean", "actor/entropy", "simulator/parse_failures", "curriculum/pass_rate", *COST_METRICS):
+        assert len(history[key]) == 2, key
+    assert all(v > 0 for key in COST_METRICS for v in history[key]), {k: history[k] for k in COST_METRICS}
+    assert history["simulator/run_requests"][1] == sum(history["simulator/requests"])
+    assert run.data.params["simulator.name"] == "llm" and run.data.params["simulator.profile"] == "rlver"
+    print({key: history[key] for key in COST_METRICS})

@@ -6,6 +6,7 @@ overflow the tiny model's context.)"""
 import pytest
 
 from workers.env.llm_simulator import HELPED, HURT, NEUTRAL, UNPARSED, ChatEndpoint, LlmSettings, LlmSimulator
+from workers.env.rlver_user import RlverUser
 from workers.env.scenario_bank import load_scenarios
 from workers.env.simulator import start_all, step_all
 
@@ -23,3 +24,19 @@ def test_dialogues_run_against_vllm_serve_and_unreadable_analyses_fall_back(vllm
     assert all(t.label in (HELPED, HURT, NEUTRAL, UNPARSED) for t in turns)
     for t in turns:
         assert t.parse_failures == (t.label == UNPARSED)
+
+
+def test_the_rlver_user_runs_against_vllm_serve_and_re_asks_then_falls_back(vllm_server):
+    settings = LlmSettings(endpoint=vllm_server, model="tiny-sim", timeout_s=60, concurrency=4, analysis_max_tokens=64)
+    endpoint = ChatEndpoint(settings)
+    scenarios = load_scenarios("en", "test")[:4]
+    users = [RlverUser(endpoint, max_turns=2, pass_threshold=70.0, seed=i, analysis_retries=1) for i in range(len(scenarios))]
+    assert all(start_all(users, scenarios, [0.5] * len(scenarios)))
+    turns = step_all(users, ["Tell me more, I am listening."] * len(users))
+    for t in turns:
+        assert 0 <= t.emotion <= 100 and t.message and t.label in (HELPED, HURT, NEUTRAL, UNPARSED)
+        assert t.parse_failures <= 2 and (t.label == UNPARSED) == (t.parse_failures == 2)
+        assert t.label != UNPARSED or t.emotion == 30
+    usage = endpoint.take_usage()
+    assert usage.requests == len(users) * 2 + sum(1 + min(t.parse_failures, 1) for t in turns)
+    assert usage.prompt_tokens > usage.completion_tokens > 0 and usage.unreported == 0
