@@ -155,3 +155,25 @@ def test_the_learner_gets_the_sampling_temperature_and_dr_grpos_constant():
     s = learner_settings(cfg)
     assert s.temperature == 0.7 and s.loss_norm_tokens == 120.0 and s.tis_cap == 2.0 and s.loss_agg == "token-mean"
     assert load_config(None, ["algo.tis_cap=null"]).algo.tis_cap is None
+
+
+LLM = ["simulator.name=llm", "simulator.endpoint=http://127.0.0.1:1/v1", "simulator.model=m"]
+
+
+def test_the_turn_limit_follows_the_profile_until_set():
+    assert load_config(None, LLM).simulator.turn_limit == 3
+    rlver = load_config(None, [*LLM, "simulator.profile=rlver"])
+    assert rlver.simulator.turn_limit == 8 and rlver.simulator.max_turns is None
+    assert load_config(None, [*LLM, "simulator.profile=rlver", "simulator.max_turns=5"]).simulator.turn_limit == 5
+    from orchestrator.config import with_overrides
+
+    assert with_overrides(load_config(None, LLM), ["simulator.profile=rlver"]).simulator.turn_limit == 8
+
+
+def test_the_rlver_profiles_keys_are_refused_where_they_mean_nothing():
+    with pytest.raises(ConfigError, match=r"simulator\.profile=rlver is a rule set for an LLM user"):
+        load_config(None, ["simulator.profile=rlver"])
+    with pytest.raises(ConfigError, match="start_emotion is the rlver profile's"):
+        load_config(None, [*LLM, "simulator.start_emotion=40"])
+    settings = load_config(None, [*LLM, "simulator.profile=rlver", "simulator.start_emotion=40"]).simulator.llm_settings()
+    assert settings is not None and settings.profile == "rlver" and settings.start_emotion == 40
