@@ -47,11 +47,17 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=96)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--kl", type=float, default=0.1)
-    parser.add_argument("--micro-batch", type=int, default=32)
+    parser.add_argument("--max-tokens", type=int, default=8192, help="padded tokens per learner forward")
     args = parser.parse_args()
     model = str(ensure_model(args.size, 0, log=lambda m: print(m, file=sys.stderr)))
     settings = LearnerSettings(
-        lr=1e-6, clip_low=0.2, clip_high=0.28, kl_coef=args.kl, max_grad_norm=1.0, micro_batch_size=args.micro_batch, ppo_epochs=1
+        lr=1e-6,
+        clip_low=0.2,
+        clip_high=0.28,
+        kl_coef=args.kl,
+        max_grad_norm=1.0,
+        max_tokens_per_micro_batch=args.max_tokens,
+        ppo_epochs=1,
     )
     learner = Learner(model, settings, seed=0, threads=args.threads)
     batch = demo_shaped_batch(learner.model.config.vocab_size, args.rows, 0)

@@ -99,7 +99,7 @@ def run_goldilocks(size: str, steps: int, pipeline: str, dtype: str) -> dict:
         f"policy.model={size}", f"policy.dtype={dtype}", f"trainer.pipeline={pipeline}",
         "simulator.max_turns=1", "rollout.groups_per_step=8",
         "rollout.group_size=4", "rollout.max_new_tokens=32", "algo.kl_coef=0", "algo.lr=1e-6",
-        "algo.micro_batch_size=32", "algo.warmup_steps=0", "trainer.eval_every=0", "trainer.sample_every=1000",
+        "algo.max_tokens_per_micro_batch=8192", "algo.warmup_steps=0", "trainer.eval_every=0", "trainer.sample_every=1000",
     ]
     command = [sys.executable, str(ROOT / "bench" / "step.py"), "--steps", str(steps + 1)]
     for item in overrides:

@@ -248,7 +248,18 @@ class AlgoConfig(_Section):
     warmup_steps: int = Field(0, ge=0, description="Optimizer steps of linear lr warm-up (Adam's first steps are lr-sized).")
     kl_coef: float = Field(0.0, ge=0, description="Weight of the k3 KL to the frozen initial policy.")
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
-    micro_batch_size: int = Field(16, ge=1, description="Sequences per learner forward pass.")
+    max_tokens_per_micro_batch: int = Field(
+        8192,
+        ge=1,
+        description="Padded tokens (rows x longest row) per learner forward pass; rows are packed by length. "
+        "Lower it when the learner runs out of memory (goldilocks plan).",
+    )
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="Learner arithmetic: bf16 autocast over fp32 master weights and optimizer state, or fp32."
+    )
+    activation_checkpointing: bool = Field(
+        False, description="Recompute each decoder layer's activations in backward instead of keeping them (memory for time)."
+    )
     ppo_epochs: int = Field(
         1, ge=1, description="Passes over each batch; the old log-probs are the learner's own, from before the first."
     )

@@ -15,11 +15,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from workers.cpu_threads import use_threads
 from workers.rl.losses import LOG_RATIO_LIMIT, LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
+from workers.rl.micro_batches import pack_by_tokens, padding_fraction
 from workers.rl.token_logprobs import attention_from_lengths, next_token_entropy, next_token_logprobs
 from workers.types import TrainBatch, WeightSnapshot
 
@@ -31,7 +31,8 @@ class LearnerSettings:
     clip_high: float
     kl_coef: float
     max_grad_norm: float
-    micro_batch_size: int
+    max_tokens_per_micro_batch: int
+    """Padded tokens (rows x longest row) per forward pass (`micro_batches.pack_by_tokens`)."""
     ppo_epochs: int
     warmup_steps: int = 0
     weight_decay: float = 0.0
@@ -45,6 +46,11 @@ class LearnerSettings:
     """Dr. GRPO's constant: the most policy tokens one episode can hold (seq-mean-token-sum-norm)."""
     device: str = "cpu"
     """`cuda` when the learner's actor holds a GPU (resources.learner.num_gpus)."""
+    precision: str = "fp32"
+    """`bf16`: forwards and backwards under bf16 autocast; weights, gradients and Adam's moments
+    stay fp32 (the master copy), log-probs and entropy are taken in fp32."""
+    activation_checkpointing: bool = False
+    """Keep only each decoder layer's input for backward and recompute the rest: memory for time."""
 
 
 TRAINING_STATE = "optimizer.pt"
@@ -100,7 +106,11 @@ class Learner:
         self.device = torch.device(settings.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError("the learner was given a GPU (resources.learner.num_gpus) but torch sees no CUDA device")
+        if settings.precision not in ("fp32", "bf16"):
+            raise ValueError(f"learner precision must be fp32 or bf16, not {settings.precision!r}")
         self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(self.device)
+        if settings.activation_checkpointing:
+            self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         self.model.train()
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.reference = None
@@ -114,20 +124,23 @@ class Learner:
             self.optimizer, lambda n: min(1.0, (n + 1) / (settings.warmup_steps + 1))
         )
         self.version = 0
+        self.padding_frac = 0.0
         self._check_policy_logits()
 
     def _micro_batches(self, batch: TrainBatch) -> list[_MicroBatch]:
-        """Rows sorted by length before they are cut into micro-batches, so each is padded only to
-        its own longest row (the loss is the same: its weights are the whole batch's)."""
+        """Rows packed by length into forwards of at most `max_tokens_per_micro_batch` padded
+        tokens, each padded only to its own longest row (the loss is the same for any packing:
+        its weights are the whole batch's). Sets `padding_frac`."""
         s = self.settings
         mask = torch.from_numpy(batch.policy_mask)
         weights = token_weights(mask, torch.from_numpy(batch.episode), s.loss_agg, s.loss_norm_tokens)
-        order = torch.from_numpy(np.argsort(batch.lengths, kind="stable"))
+        groups = pack_by_tokens(batch.lengths, s.max_tokens_per_micro_batch)
+        self.padding_frac = padding_fraction(batch.lengths, groups)
         ids, rollout = torch.from_numpy(batch.token_ids), torch.from_numpy(batch.rollout_logprobs)
         advantages = torch.from_numpy(batch.advantages)
         out = []
-        for start in range(0, len(batch), s.micro_batch_size):
-            rows = order[start : start + s.micro_batch_size]
+        for group in groups:
+            rows = torch.from_numpy(group)
             lengths = torch.from_numpy(batch.lengths)[rows]
             width = int(lengths.max())
             # Column 0 has no context to be predicted from: never a policy token.
@@ -146,7 +159,11 @@ class Learner:
         return out
 
     def _policy_logits(self, model, m: _MicroBatch) -> torch.Tensor:
-        return logits_at(model, m.ids, m.attention, m.row, m.col - 1)
+        """fp32 logits at the micro-batch's policy tokens (computed under bf16 autocast when
+        `precision` is bf16)."""
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bf16"):
+            logits = logits_at(model, m.ids, m.attention, m.row, m.col - 1)
+        return logits.float()
 
     def _check_policy_logits(self) -> None:
         """`logits_at` assumes the model's logits are its output layer applied to the decoder's
@@ -241,6 +258,7 @@ class Learner:
         metrics["actor/lr"] = lr
         metrics["faults/skipped_update"] = float(skipped)
         metrics["perf/update_s"] = time.perf_counter() - start
+        metrics["perf/padding_frac"] = self.padding_frac
         return metrics
 
     def _first_pass_stats(self, m: _MicroBatch, old: torch.Tensor, logits: torch.Tensor, sums: dict[str, float]) -> None:

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 def settings(**overrides) -> LearnerSettings:
-    base = dict(lr=3e-4, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0, micro_batch_size=2, ppo_epochs=1)
+    base = dict(lr=3e-4, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0, ppo_epochs=1)
+    base |= dict(max_tokens_per_micro_batch=4096)
     return LearnerSettings(**(base | overrides))
 
 
@@ -59,7 +60,7 @@ def test_an_update_raises_the_positive_sequence_and_lowers_the_negative(tiny_mod
 def test_a_sampled_pad_id_mid_sequence_changes_nothing_around_it(tiny_model):
     """The tiny policy's pad <|endoftext|> is an ordinary id it can sample (as Qwen's can). Attention
     from the pad id hid it and moved every later log-prob; attention from lengths does not."""
-    learner = Learner(tiny_model, settings(micro_batch_size=4), seed=0)
+    learner = Learner(tiny_model, settings(max_tokens_per_micro_batch=10**6), seed=0)
     tok = AutoTokenizer.from_pretrained(tiny_model)
     pad = tok.convert_tokens_to_ids(END_OF_TEXT)
     long, short = sequences_of(tiny_model)
@@ -120,7 +121,7 @@ def test_absurd_rollout_logprobs_leave_the_update_finite(tiny_model):
 def test_old_and_reference_logprobs_are_computed_once_per_update(tiny_model):
     """Epoch 1 compares with the learner's pre-update log-probs (so its ratio moves off 1); the
     frozen reference is scored once per micro-batch, not once per epoch; no forward builds a KV cache."""
-    learner = Learner(tiny_model, settings(ppo_epochs=3, kl_coef=0.1, micro_batch_size=1, lr=5e-3), seed=0)
+    learner = Learner(tiny_model, settings(ppo_epochs=3, kl_coef=0.1, max_tokens_per_micro_batch=1, lr=5e-3), seed=0)
     calls = {"reference": 0, "cache": []}
     reference, policy = learner.reference.get_decoder(), learner.model.get_decoder()
     ref_forward, forward = reference.forward, policy.forward
@@ -214,17 +215,48 @@ def test_without_a_cap_there_is_no_importance_weight_and_no_metric_for_it(tiny_m
     assert not any(k.startswith("actor/tis_") for k in metrics)
 
 
-def test_micro_batch_size_and_row_order_leave_the_loss_and_gradient_alone(tiny_model):
-    """Rows are sorted by length into micro-batches; the loss weights are the whole batch's."""
+def test_any_token_budget_gives_the_same_loss_and_gradient(tiny_model):
+    """Rows are packed by length into forwards of at most the budget's padded tokens (one row
+    each at budget 1, all at once at 10**6); the loss weights are the whole batch's, so the
+    update's gradient is the same for every packing."""
     replies = ("Go on.", "Practically, you could try a plan and a list.", "I hear you, that sounds hard, tell me more.")
-    results = []
-    for size in (1, 2, 3):
-        learner = Learner(tiny_model, settings(micro_batch_size=size, loss_agg="seq-mean-token-mean"), seed=0)
+    results, grads = [], []
+    for budget in (1, 60, 10**6):
+        learner = Learner(tiny_model, settings(max_tokens_per_micro_batch=budget, loss_agg="seq-mean-token-mean"), seed=0)
         results.append(learner.update(own_logprobs(learner, sequences_of(tiny_model, replies), [1.0, -0.5, 0.25])))
-    for other in results[1:]:
+        grads.append(torch.cat([p.grad.flatten() for p in learner.model.parameters() if p.grad is not None]))
+    assert results[0]["perf/padding_frac"] == 0.0 < results[2]["perf/padding_frac"]
+    for other, grad in zip(results[1:], grads[1:], strict=True):
         assert other["actor/pg_loss"] == pytest.approx(results[0]["actor/pg_loss"], rel=1e-5)
         assert results[0]["actor/pg_loss"] == pytest.approx(-0.25, rel=1e-4)
-        assert other["actor/grad_norm"] == pytest.approx(results[0]["actor/grad_norm"], rel=1e-4)
+        assert torch.allclose(grad, grads[0], rtol=1e-4, atol=1e-7)
+
+
+def test_bf16_autocast_keeps_fp32_master_weights_and_scores_close_to_fp32(tiny_model):
+    seqs = sequences_of(tiny_model)
+    fp32 = Learner(tiny_model, settings(), seed=0)
+    bf16 = Learner(tiny_model, settings(precision="bf16"), seed=0)
+    batch = own_logprobs(fp32, seqs, [1.0, -1.0])
+    mask = torch.from_numpy(batch.policy_mask) > 0
+    gap = (bf16.score(batch) - fp32.score(batch))[mask].abs()
+    assert 0 < gap.max() < 0.1, "bf16 arithmetic differs from fp32, a little"
+    metrics = bf16.update(batch)
+    assert math.isfinite(metrics["actor/pg_loss"]) and metrics["faults/skipped_update"] == 0
+    assert all(p.dtype == torch.float32 for p in bf16.model.parameters())
+    moments = [v for state in bf16.optimizer.state.values() for v in state.values() if torch.is_tensor(v) and v.ndim]
+    assert moments and all(m.dtype == torch.float32 for m in moments)
+    assert sequence_logprob(bf16, seqs[0]) > sequence_logprob(fp32, seqs[0])
+
+
+def test_activation_checkpointing_recomputes_to_the_same_gradient(tiny_model):
+    replies = ("Go on.", "Practically, you could try a plan and a list.")
+    grads = []
+    for checkpointing in (False, True):
+        learner = Learner(tiny_model, settings(activation_checkpointing=checkpointing), seed=0)
+        learner.update(own_logprobs(learner, sequences_of(tiny_model, replies), [1.0, -1.0]))
+        grads.append(torch.cat([p.grad.flatten() for p in learner.model.parameters() if p.grad is not None]))
+    assert learner.model.is_gradient_checkpointing
+    assert torch.allclose(grads[0], grads[1], rtol=1e-5, atol=1e-8)
 
 
 def test_policy_token_logits_are_the_full_forwards_at_those_positions(tiny_model):

@@ -15,7 +15,9 @@ from workers.types import EpisodeRequest, TokenSequence, TrainBatch
 
 pytestmark = pytest.mark.slow
 
-LEARNER = LearnerSettings(lr=5e-3, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0, micro_batch_size=8, ppo_epochs=1)
+LEARNER = LearnerSettings(
+    lr=5e-3, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0, max_tokens_per_micro_batch=4096, ppo_epochs=1
+)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def main(model_dir: str, dtype: str) -> dict:
 
     worker = RolloutWorker(model_dir, RolloutSettings("vllm", 512, dtype, SamplingConfig(40), "rule", 3, 70.0), seed=0)
     settings = LearnerSettings(
-        lr=5e-3, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0, micro_batch_size=16, ppo_epochs=1
+        lr=5e-3, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0, max_tokens_per_micro_batch=4096, ppo_epochs=1
     )
     learner = Learner(model_dir, settings, seed=0)
     requests = [EpisodeRequest(s, 0.2, g, seed=g) for g, s in enumerate(english_split("train")[:12]) for _ in range(2)]
