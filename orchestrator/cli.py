@@ -224,6 +224,8 @@ def evaluate(
         _fail(f"--protocol: expected one of {', '.join(PROTOCOLS)}, got {protocol!r}")
     if protocol == "sage" and levels is not None:
         _fail("--levels: the sage protocol has no difficulty levels (its user plays RLVER's normal persona)")
+    if protocol == "sage" and scenarios != "test":
+        _fail("--scenarios: the sage protocol plays RLVER's 100 test profiles only")
     level_list = [SAGE_LEVEL] if protocol == "sage" else _parse_levels(levels or "0.2,0.5,0.8")
     try:
         cfg = protocol_config(_config(config, set_), protocol)
@@ -236,7 +238,7 @@ def evaluate(
     except SimulatorUnavailable as exc:
         _fail(str(exc))
     scores = summarise(episodes, cfg.simulator.pass_threshold)
-    result = report(policy or str(checkpoint), cfg, scenarios, scores, protocol)
+    result = report(policy or str(checkpoint), cfg, scenarios, scores, protocol) | {"limit": limit}
     table = Table(title=f"{result['policy']} on {result['scenarios']} ({result['simulator']} simulator)")
     for column in ("level", "score", "success rate", "failure rate", "mean turns", "dialogues"):
         table.add_column(column, justify="right")

@@ -93,7 +93,18 @@ class SimulatorConfig(_Section):
         60.0, ge=0, description="`llm`: keep retrying a failing endpoint for at least this long (rides out a restart)."
     )
     start_emotion: float | None = Field(
-        None, ge=0, le=100, description="`rlver`: the user's first emotion (default 30, RLVER's; SAGE evaluates at 40)."
+        None,
+        ge=10,
+        lt=100,
+        description="`rlver`: the user's first emotion (default 30, RLVER's; SAGE evaluates at 40); outside [10, 100) "
+        "the user would open already saying goodbye.",
+    )
+    unreadable_change: float = Field(
+        -10.0,
+        ge=-10,
+        le=0,
+        description="`llm`: the change an analysis that cannot be read counts as (rlver: after its re-asks). The worst by "
+        "default, so that a reply which breaks the analyser never beats an honest judgement.",
     )
     analysis_retries: int = Field(
         3, ge=0, description="`rlver`: analyses asked for again when the last line is no readable change (then change 0)."
@@ -158,6 +169,7 @@ class SimulatorConfig(_Section):
             analysis_retries=self.analysis_retries,
             analysis_max_tokens=self.analysis_max_tokens,
             retry_budget_s=self.retry_budget_s,
+            unreadable_change=self.unreadable_change,
         )
 
 

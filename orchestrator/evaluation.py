@@ -206,6 +206,7 @@ def report(policy: str, config: ExperimentConfig, split: str, scores: Sequence[L
         "protocol": protocol,
         "simulator": config.simulator.name,
         "simulator_profile": config.simulator.profile,
+        "simulator_model": config.simulator.model,
         "scenarios": f"{config.simulator.scenarios}/{split}",
         "success_definition": f"final emotion >= {threshold:g} (simulator.pass_threshold)",
         "failure_definition": f"final emotion < {FAILURE_EMOTION:g}",

@@ -99,6 +99,7 @@ def test_eval_of_scripted_baselines_writes_a_report(tmp_path):
         (["--policy", "scripted:generic", "--protocol", "sage"], "--protocol sage: protocol sage plays RLVER's LLM user"),
         (["--policy", "scripted:generic", "--protocol", "sage", "--levels", "0.5"], "no difficulty levels"),
         (["--policy", "scripted:generic", "--protocol", "sentient"], "--protocol: expected one of goldilocks, sage"),
+        (["--policy", "scripted:generic", "--protocol", "sage", "--scenarios", "train"], "RLVER's 100 test profiles only"),
     ],
 )
 def test_eval_argument_errors_are_named(tmp_path, args, message):
@@ -108,7 +109,8 @@ def test_eval_argument_errors_are_named(tmp_path, args, message):
 
 def test_eval_under_the_sage_protocol_survives_an_endpoint_restart(tmp_path, openai_stub):
     """SAGE's setting on RLVER's 100 test profiles against the scripted server: every user starts
-    at 40 and, told -35 by its analyser, ends below 10 (a failure) after one reply. The server goes
+    at 40 and, told -35 (counted as -10) by its analyser, ends at 0 (a failure) on its fourth
+    reply. The server goes
     away for 2 s after 60 requests; the 10 s retry budget rides it out and the report is whole."""
     import json
     import threading
@@ -128,10 +130,17 @@ def test_eval_under_the_sage_protocol_survives_an_endpoint_restart(tmp_path, ope
     assert out.returncode == 0, out.stdout + out.stderr
     assert "eval 64/100 dialogues" in out.stdout and "eval 100/100 dialogues" in out.stdout
     report = json.loads((tmp_path / "sage.json").read_text())
-    assert report["protocol"] == "sage" and report["simulator_profile"] == "rlver"
+    assert report["protocol"] == "sage" and report["simulator_profile"] == "rlver" and report["simulator_model"] == "stub"
+    assert report["limit"] is None
     assert report["scenarios"] == "rlver/test" and report["success_definition"].startswith("final emotion >= 100")
     (level,) = report["levels"]
-    assert (level["level"], level["episodes"], level["failure_rate"], level["score"]) == (0.5, 100, 1.0, 5.0)
+    assert (level["level"], level["episodes"], level["failure_rate"], level["score"], level["mean_turns"]) == (
+        0.5,
+        100,
+        1.0,
+        0.0,
+        4,
+    )
     first_analysis = next(r for r in openai_stub.requests if is_analysis(r))["messages"][0]["content"]
     assert "：40" in first_analysis or ": 40" in first_analysis
 

@@ -72,13 +72,22 @@ def test_an_answer_without_usage_is_counted_as_unreported(openai_stub):
     assert (usage.requests, usage.unreported, usage.prompt_tokens) == (1, 1, 0)
 
 
-def test_a_malformed_analysis_is_a_counted_parse_failure_with_change_zero(openai_stub):
-    openai_stub.respond = lambda r: Answer("I feel great!! no json here") if is_analysis(r) else default_answer(r)
-    sim = simulator(openai_stub)
-    sim.start(SCENARIO, 0.2)
-    start = sim.emotion
-    turn = sim.step("Hello.")
-    assert turn.parse_failures == 1 and turn.label == "unparsed" and turn.emotion == start
+@pytest.mark.parametrize(
+    "answer",
+    [Answer("I feel great!! no json here"), Answer('{"change": 8, "reason": "that helps a lot, and so', finish="length")],
+)
+def test_an_unreadable_or_cut_analysis_is_a_counted_failure_worth_the_worst_change(openai_stub, answer):
+    """Breaking the analyser must never pay: an analysis that cannot be read, or that stopped at
+    its token limit, counts as `unreadable_change` (-10: a full penalty); 0 is the old rule."""
+    openai_stub.respond = lambda r: answer if is_analysis(r) else default_answer(r)
+    for unreadable, expected in ((-10.0, "penalty"), (0.0, "none")):
+        sim = simulator(openai_stub, unreadable_change=unreadable)
+        sim.start(SCENARIO, 0.2)
+        start = sim.emotion
+        turn = sim.step("Hello.")
+        knobs = rule_knobs(0.2, SCENARIO.personality, episode_draws(sim.seed, SCENARIO.id))
+        assert turn.parse_failures == 1 and turn.label == "unparsed"
+        assert turn.emotion == pytest.approx(max(0.0, start - knobs.penalty) if expected == "penalty" else start)
 
 
 def test_server_errors_are_retried_with_backoff(openai_stub):

@@ -19,6 +19,8 @@ class Answer:
     delay_s: float = 0.0
     usage: bool = True
     """Report token counts (words of the messages and of the answer), as an OpenAI server does."""
+    finish: str = "stop"
+    """The choice's finish_reason (`length`: cut at the token limit)."""
 
 
 def words(request: dict) -> int:
@@ -67,7 +69,11 @@ class OpenAIStub:
                             "created": 0,
                             "model": body.get("model", "stub"),
                             "choices": [
-                                {"index": 0, "message": {"role": "assistant", "content": answer.content}, "finish_reason": "stop"}
+                                {
+                                    "index": 0,
+                                    "message": {"role": "assistant", "content": answer.content},
+                                    "finish_reason": answer.finish,
+                                }
                             ],
                         }
                         if answer.usage:

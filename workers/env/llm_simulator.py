@@ -6,8 +6,10 @@ analyser's last object), then the user's next message, written in character. The
 scaled by the `rule` simulator's difficulty knobs (relief for help, penalty for harm) and the
 dialogue ends by the same rules, so d means one thing across simulators; start emotion,
 patience and how openly the need may be stated come from those knobs too. An analysis that
-cannot be read counts as a parse failure and moves emotion by 0. `rlver` (RLVER's user as
-released) is `rlver_user.py`; both read agent replies as fenced data (`analysis_io`).
+cannot be read, or was cut at its token limit, counts as a parse failure worth
+`unreadable_change` (the worst change by default). `rlver` (RLVER's user as released) is
+`rlver_user.py`; both read agent replies as fenced data and the verdict from the analyser's own
+words (`analysis_io`).
 
 Calls of all live dialogues run concurrently (`step_all` in simulator.py) on one async client
 per event loop, bounded by a semaphore; transient errors (timeouts, connection errors, 5xx, 429)
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 import openai
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
-from workers.env.analysis_io import analyser_transcript, fence_tag, request_seed
+from workers.env.analysis_io import analyser_transcript, fence_tag, request_seed, without_agent_text
 from workers.env.difficulty import RuleKnobs, episode_draws, rule_knobs
 from workers.env.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 from workers.env.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
@@ -57,6 +59,13 @@ class SimulatorUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Completion:
+    text: str
+    cut: bool
+    """Stopped by its token limit: an analysis cut there may end on anything (a quoted line)."""
+
+
+@dataclass(frozen=True)
 class LlmSettings:
     endpoint: str
     model: str
@@ -78,6 +87,9 @@ class LlmSettings:
     """`rlver`: room for the five-step analysis."""
     retry_budget_s: float = 60.0
     """Keep retrying transient endpoint errors for at least this long (an endpoint restart)."""
+    unreadable_change: float = -10.0
+    """The change an analysis that cannot be read counts as (after `rlver`'s re-asks): the worst
+    by default, so that breaking the analyser never beats an honest judgement."""
 
 
 def parse_change(text: str) -> float | None:
@@ -139,10 +151,11 @@ class ChatEndpoint:
         usage, self.usage = self.usage, SimulatorUsage()
         return usage
 
-    async def chat(self, messages: list[dict[str, str]], *, max_tokens: int, seed: int, json_mode: bool = False) -> str:
-        """Transient errors are retried with exponential backoff until both `max_retries` retries
-        and `retry_budget_s` seconds are spent."""
-        """One completion; `seed` makes the endpoint's sampling repeatable where it honours it (vLLM does)."""
+    async def chat(self, messages: list[dict[str, str]], *, max_tokens: int, seed: int, json_mode: bool = False) -> Completion:
+        """One completion; `seed` makes the endpoint's sampling repeatable where it honours it
+        (vLLM does). Transient errors are retried with exponential backoff until both
+        `max_retries` retries and `retry_budget_s` seconds are spent: the budget is a floor, so a
+        hung endpoint can hold a call for up to (max_retries + 1) x timeout_s when that is longer."""
         client, slots = self._bind()
         s = self.settings
         schema = {"name": "emotion_change", "strict": True, "schema": ANALYSIS_SCHEMA}
@@ -182,7 +195,8 @@ class ChatEndpoint:
             raise SimulatorUnavailable(
                 f"simulator endpoint {s.endpoint} (model {s.model!r}) refused the request: HTTP {exc.status_code}: {exc.message}"
             ) from None
-        return response.choices[0].message.content or ""
+        choice = response.choices[0]
+        return Completion(choice.message.content or "", choice.finish_reason == "length")
 
 
 class LlmSimulator:
@@ -231,8 +245,9 @@ class LlmSimulator:
             seed=self._request_seed("analyse"),
             json_mode=self.endpoint.settings.json_mode,
         )
-        change = parse_change(analysis)
-        delta = 0.0 if change is None else emotion_delta(change, self.emotion, self._knobs)
+        replies = [text for who, text in self._history if who == "agent"]
+        change = None if analysis.cut else parse_change(without_agent_text(analysis.text, replies))
+        delta = emotion_delta(self.endpoint.settings.unreadable_change if change is None else change, self.emotion, self._knobs)
         end = self.track.apply(delta)
         label = UNPARSED if change is None else HELPED if delta > 0 else HURT if delta < 0 else NEUTRAL
         failures = int(change is None)
@@ -280,5 +295,5 @@ class LlmSimulator:
         if instruction:
             messages.append({"role": "user", "content": instruction})
         max_tokens = self.endpoint.settings.reply_max_tokens
-        text = await self.endpoint.chat(messages, max_tokens=max_tokens, seed=self._request_seed("reply"))
-        return text.strip() or "..."
+        reply = await self.endpoint.chat(messages, max_tokens=max_tokens, seed=self._request_seed("reply"))
+        return reply.text.strip() or "..."

@@ -9,19 +9,30 @@ bucket (S >= 100, A >= 70, B >= 40, C >= 10, F below). The user starts at 30, ne
 need, and says goodbye in bucket S or F; the dialogue also ends after `max_turns` agent replies
 (8 by default, as RLVER trains). The reward is max(final emotion, 0) / 100, RLVER's.
 
-Named deviations from the released code: an analysis whose last line is not a readable change is
-asked for again at most `analysis_retries` times (RLVER retries forever), then counts as change 0
-(`unparsed`); every unreadable analysis counts in `simulator/parse_failures`. The dialogue ends on
-the bucket itself rather than on spotting "goodbye" in the generated text. RLVER defines simple /
-normal / hard persona prompts and never uses them; here d picks one (nearest of 0 / 0.5 / 1) and
-changes nothing else. The agent's replies reach the analyser fenced (`analysis_io`).
+Named deviations from the released code: the change is clamped to [-10, 10] and the prompt says
+so (as SAGE's code does; RLVER adds any integer, so one "+100" would end a dialogue at the top);
+an analysis whose last line is not a readable change, or that hit its token limit, is asked for
+again at most `analysis_retries` times (the next with twice the tokens, up to four times; RLVER
+retries forever), then counts as `unreadable_change` (-10; label `unparsed`); every unreadable
+analysis counts in `simulator/parse_failures`. The dialogue ends on the bucket itself rather than
+on spotting "goodbye" in the generated text. RLVER defines simple / normal / hard persona prompts
+and never uses them; here d picks one (nearest of 0 / 0.5 / 1) and changes nothing else. The
+agent's replies reach the analyser fenced, and what it wrote is cut out of an analysis before the
+verdict is read (`analysis_io`).
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from workers.env.analysis_io import analyser_transcript, fence_tag, final_change, request_seed, without_final_line
+from workers.env.analysis_io import (
+    analyser_transcript,
+    fence_tag,
+    final_change,
+    request_seed,
+    without_agent_text,
+    without_final_line,
+)
 from workers.env.emotion_track import UserTurn
 from workers.env.llm_prompts import PromptSet, intent_text, level_text, prompt_set
 from workers.env.llm_simulator import HELPED, HURT, NEUTRAL, UNPARSED, ChatEndpoint
@@ -93,7 +104,8 @@ class RlverUser:
         self.turn += 1
         self._history.append(("agent", agent_reply))
         change, analysis, failures = await self._analyse()
-        self.emotion = max(0.0, min(100.0, self.emotion + (change or 0)))
+        moved = self.endpoint.settings.unreadable_change if change is None else change
+        self.emotion = max(0.0, min(100.0, self.emotion + moved))
         label = UNPARSED if change is None else HELPED if change > 0 else HURT if change < 0 else NEUTRAL
         message = await self._say(without_final_line(analysis) if change is not None else "")
         self._history.append(("user", message))
@@ -101,21 +113,27 @@ class RlverUser:
         return UserTurn(message, self.emotion, done, label, parse_failures=failures)
 
     async def _analyse(self) -> tuple[int | None, str, int]:
-        """The first readable analysis of up to 1 + `analysis_retries`, and how many were not."""
+        """The first readable analysis of up to 1 + `analysis_retries` (in the analyser's own
+        words), and how many were not; one cut at its token limit is asked for again with twice
+        the tokens (at most four times the setting)."""
         assert self._scenario is not None and self._prompts is not None
-        tag = fence_tag((self.seed, self._scenario.id, self.turn), [t for who, t in self._history if who == "agent"])
+        replies = [t for who, t in self._history if who == "agent"]
+        tag = fence_tag((self.seed, self._scenario.id, self.turn), replies)
         system = self._fill(self._prompts.rlver.analyse, tag=tag)
         transcript = {"role": "user", "content": analyser_transcript(self._history, tag, self._language)}
-        analysis = ""
+        budget, analysis = self.endpoint.settings.analysis_max_tokens, ""
         for attempt in range(self.analysis_retries + 1):
-            analysis = await self.endpoint.chat(
+            answer = await self.endpoint.chat(
                 [{"role": "system", "content": system}, transcript],
-                max_tokens=self.endpoint.settings.analysis_max_tokens,
+                max_tokens=budget,
                 seed=request_seed(self.seed, self._scenario.id, self.turn, "analyse", attempt),
             )
-            change = final_change(analysis)
+            analysis = without_agent_text(answer.text, replies)
+            change = None if answer.cut else final_change(analysis)
             if change is not None:
                 return change, analysis, attempt
+            if answer.cut:
+                budget = min(2 * budget, 4 * self.endpoint.settings.analysis_max_tokens)
         return None, analysis, self.analysis_retries + 1
 
     async def _say(self, thoughts: str) -> str:
@@ -128,12 +146,12 @@ class RlverUser:
         messages += [{"role": "user" if who == "agent" else "assistant", "content": text} for who, text in self._history]
         if not self._history:
             messages.append({"role": "user", "content": thoughts})
-        text = await self.endpoint.chat(
+        reply = await self.endpoint.chat(
             messages,
             max_tokens=self.endpoint.settings.reply_max_tokens,
             seed=request_seed(self.seed, self._scenario.id, self.turn, "reply"),
         )
-        return text.strip() or "..."
+        return reply.text.strip() or "..."
 
     def _fill(self, template: str, **fields: str) -> str:
         assert self._scenario is not None
