@@ -195,4 +195,4 @@ def test_run_with_the_rlver_user_against_vllm_serve_logs_its_cost(vllm_server, t
     assert all(v > 0 for key in COST_METRICS for v in history[key]), {k: history[k] for k in COST_METRICS}
     assert history["simulator/run_requests"][1] == sum(history["simulator/requests"])
     assert run.data.params["simulator.name"] == "llm" and run.data.params["simulator.profile"] == "rlver"
-    print({key: history[key] for key in COST_METRICS})
+    print({key: history[key] for key in (*COST_METRICS, "simulator/parse_failures")})
