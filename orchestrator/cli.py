@@ -158,8 +158,10 @@ def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: l
 
     else:
         assert checkpoint is not None
-        if not (checkpoint / "config.json").is_file():
-            _fail(f"--checkpoint: {checkpoint} is not a model directory (no config.json)")
+        from workers.lora_adapter import is_adapter_dir
+
+        if not (checkpoint / "config.json").is_file() and not is_adapter_dir(checkpoint):
+            _fail(f"--checkpoint: {checkpoint} is not a model directory (no config.json) nor a LoRA adapter")
         from orchestrator.driver import rollout_settings
         from workers.rollout_worker import RolloutWorker
 
@@ -253,6 +255,26 @@ def evaluate(
         staging.write_text(json.dumps(result, indent=1))
         staging.replace(out)
         console.print(f"report written to {out}")
+
+
+@app.command()
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="A LoRA run's checkpoint (an adapter directory).")],
+    out: Annotated[Path, typer.Option(help="Where to write the merged model directory.")],
+) -> None:
+    """Merge a LoRA checkpoint into its base: a plain model directory vLLM or transformers load alone."""
+    from workers.lora_adapter import export_merged, is_adapter_dir
+
+    if not is_adapter_dir(checkpoint):
+        _fail(f"{checkpoint} holds no LoRA adapter (adapter_config.json): a full checkpoint is already a model directory")
+    if out.exists() and any(out.iterdir()):
+        _fail(f"--out: {out} is not empty; nothing was written")
+    try:
+        with console.status(f"merging {checkpoint} into its base"):
+            export_merged(str(checkpoint), out)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    console.print(f"[bold green]merged model written to[/] {out}")
 
 
 @app.command("bootstrap-model")

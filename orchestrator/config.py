@@ -25,6 +25,17 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class LoraConfig(_Section):
+    rank: int = Field(16, ge=1, le=512, description="Adapter rank r.")
+    alpha: float = Field(32.0, gt=0, description="LoRA scaling numerator (the update is scaled by alpha / r).")
+    target_modules: list[str] = Field(
+        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        min_length=1,
+        description="Names of the linear layers that get an adapter (Qwen / Llama naming).",
+    )
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the adapter's input in training.")
+
+
 class PolicyConfig(_Section):
     model: str = Field("tiny", description="`tiny` / `small` (built locally), a model directory, or a hub id.")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
@@ -39,6 +50,11 @@ class PolicyConfig(_Section):
         "end_with_zero",
         description="`think`: a reply that breaks the template ends the dialogue with reward 0 (`end_with_zero`), or "
         "reaches the user whole and the dialogue goes on (`pass_through`, RLVER's released code).",
+    )
+    lora: LoraConfig | None = Field(
+        None,
+        description="Train a LoRA adapter on the frozen model (PEFT): syncs and checkpoints carry the adapter only; "
+        "`goldilocks export` merges it. null: train every weight.",
     )
 
 

@@ -30,7 +30,7 @@ from orchestrator.checkpoints import (
     save_checkpoint,
     save_config,
 )
-from orchestrator.config import ExperimentConfig
+from orchestrator.config import ExperimentConfig, LoraConfig
 from orchestrator.controllers import BatchStats, default_storage, make_controller
 from orchestrator.curve_plots import plot_curves
 from orchestrator.evaluation import eval_requests, eval_scenarios, level_metrics, summarise
@@ -43,6 +43,7 @@ from workers.env.llm_simulator import SimulatorUnavailable
 from workers.env.scenario import Scenario, scenario_bucket
 from workers.env.simulator_usage import SimulatorUsage
 from workers.learner import Learner, LearnerSettings
+from workers.lora_adapter import LoraSettings
 from workers.rl.advantages import ADVANTAGES, informative_group_fraction, zero_std_fraction
 from workers.rollout_worker import RolloutSettings, RolloutWorker
 from workers.types import Episode, EpisodeRequest, TrainBatch
@@ -201,7 +202,12 @@ def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
         llm=config.simulator.llm_settings(),
         tensor_parallel_size=config.resources.rollout.tensor_parallel_size,
         gpu_memory_utilization=config.resources.rollout.gpu_memory_utilization,
+        lora_rank=config.policy.lora.rank if config.policy.lora else None,
     )
+
+
+def lora_settings(lora: LoraConfig | None) -> LoraSettings | None:
+    return None if lora is None else LoraSettings(lora.rank, lora.alpha, tuple(lora.target_modules), lora.dropout)
 
 
 def learner_settings(config: ExperimentConfig) -> LearnerSettings:
@@ -216,6 +222,7 @@ def learner_settings(config: ExperimentConfig) -> LearnerSettings:
         max_tokens_per_micro_batch=a.max_tokens_per_micro_batch,
         precision=a.precision,
         activation_checkpointing=a.activation_checkpointing,
+        lora=lora_settings(config.policy.lora),
         ppo_epochs=a.ppo_epochs,
         warmup_steps=a.warmup_steps,
         temperature=config.rollout.temperature,
@@ -496,6 +503,7 @@ class StepRunner:
         if config.simulator.name == "llm":
             metrics |= self.simulator_cost(usage)
         metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync", "eval")}
+        metrics["perf/sync_bytes"] = float(self.pool.sync_bytes)
         tokens = sum(e.response_tokens for e in flight.episodes)
         metrics["perf/tokens_per_s"] = tokens / max(timing.phases["generate"], 1e-9)
         metrics["perf/step_s"] = tick - start

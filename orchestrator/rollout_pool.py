@@ -62,6 +62,8 @@ class RolloutPool:
     weights: object = None
     """The object-store reference of the weights last synced (None: the run's starting weights,
     which a restarted worker loads by itself)."""
+    sync_bytes: int = 0
+    """Size of the last sync's tensors (the adapter alone under LoRA): `perf/sync_bytes`."""
 
     def rollout(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> tuple[list[Episode], RolloutCost]:
         return self.collect(self.submit(requests, kill_worker))
@@ -100,11 +102,14 @@ class RolloutPool:
         """Every worker to the learner's weights, which must be `version`: the learner tags its
         weights with its own count and each worker reports what it loaded. The pool keeps them,
         so a worker that dies later is brought back to exactly this version."""
+        import ray
+
         self.weights = self.learner.weights.remote(self.weight_dtype)
         refs = [w.update_weights.remote(self.weights) for w in self.workers]
         self.version = version
         for i, ref in enumerate(refs):
             self._check_version(i, self._collect(i, ref, again=None))
+        self.sync_bytes = ray.get(self.learner.last_sync_bytes.remote())
 
     def _check_version(self, i: int, held: int | None) -> None:
         if held is not None and held != self.version:

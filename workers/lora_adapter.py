@@ -39,6 +39,10 @@ def base_model_dir(adapter_dir: str | Path) -> str:
     return str(base)
 
 
+def adapter_rank(adapter_dir: str | Path) -> int:
+    return int(json.loads((Path(adapter_dir) / ADAPTER_CONFIG).read_text())["r"])
+
+
 def with_lora(model, settings: LoraSettings):
     from peft import LoraConfig, get_peft_model
 

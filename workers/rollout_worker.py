@@ -41,6 +41,8 @@ class RolloutSettings:
     llm: LlmSettings | None = None
     tensor_parallel_size: int = 1
     gpu_memory_utilization: float = 0.85
+    lora_rank: int | None = None
+    """The policy is a base and a LoRA adapter of this rank (`policy.lora`)."""
 
 
 class _Dialogue:
@@ -102,6 +104,7 @@ class RolloutWorker:
             seed=seed,
             tensor_parallel_size=settings.tensor_parallel_size,
             gpu_memory_utilization=settings.gpu_memory_utilization,
+            lora_rank=settings.lora_rank,
         )
         self.endpoint = ChatEndpoint(settings.llm) if settings.llm else None
 
@@ -119,7 +122,10 @@ class RolloutWorker:
         returns the version now held, for the pool to check."""
         dtype = getattr(torch, self.dtype_choice.dtype)
         tensors = {k: v if v.dtype == dtype else v.to(dtype) for k, v in snapshot.tensors.items()}
-        self.backend.update_weights(tensors, snapshot.version)
+        if snapshot.adapter_config is not None:
+            self.backend.update_adapter(tensors, snapshot.adapter_config, snapshot.version)
+        else:
+            self.backend.update_weights(tensors, snapshot.version)
         return self.backend.version
 
     def rollout(self, requests: list[EpisodeRequest], expected_version: int) -> RolloutResult:

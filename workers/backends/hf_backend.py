@@ -3,21 +3,27 @@ fallback where vLLM cannot run."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import torch
 
 from workers.backends.base import Generation, SamplingConfig
 from workers.backends.model_files import check_weight_names, stop_token_ids
+from workers.lora_adapter import base_model_dir, is_adapter_dir, load_policy, write_adapter
 
 
 class HfBackend:
     def __init__(self, model_dir: str, *, max_model_len: int, dtype: str, seed: int):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        """`model_dir` may be a LoRA adapter directory: its base with the adapter on."""
+        from transformers import AutoTokenizer
 
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype))
+        self.model = load_policy(model_dir, getattr(torch, dtype), trainable=False)
         self.model.eval()
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.eos_token_id = tokenizer.eos_token_id
-        self.stop_ids = stop_token_ids(model_dir, tokenizer.eos_token_id)
+        base = base_model_dir(model_dir) if is_adapter_dir(model_dir) else model_dir
+        self.stop_ids = stop_token_ids(base, tokenizer.eos_token_id)
         # Left padding is masked out, so any id will do where the tokenizer has no pad token.
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
         self.tensor_names = frozenset(self.model.state_dict())
@@ -65,4 +71,17 @@ class HfBackend:
     def update_weights(self, state: dict[str, torch.Tensor], version: int) -> None:
         check_weight_names(state, self.tensor_names)
         self.model.load_state_dict({k: v.clone() for k, v in state.items()}, strict=True)
+        self.version = version
+
+    def update_adapter(self, tensors: dict[str, torch.Tensor], config: dict, version: int) -> None:
+        """The first adapter wraps the base (PEFT reads it from a directory); later ones replace
+        its weights in place."""
+        from peft import PeftModel, set_peft_model_state_dict
+
+        if isinstance(self.model, PeftModel):
+            set_peft_model_state_dict(self.model, {k: v.clone() for k, v in tensors.items()})
+        else:
+            with tempfile.TemporaryDirectory() as scratch:
+                self.model = PeftModel.from_pretrained(self.model, write_adapter(Path(scratch), tensors, config))
+            self.model.eval()
         self.version = version

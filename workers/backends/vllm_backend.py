@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
 
 import torch
 
 from workers.backends.base import Generation, SamplingConfig
 from workers.backends.model_files import check_weight_names, checkpoint_tensor_names
+from workers.lora_adapter import adapter_rank, base_model_dir, is_adapter_dir, write_adapter
+
+LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+"""The adapter ranks vLLM's engine can be sized for (its `max_lora_rank`)."""
 
 ENGINE_ENV = {
     # No hub is reachable; without this each engine start waits on a ~10 s hub timeout.
@@ -38,7 +46,10 @@ class VllmBackend:
         seed: int,
         tensor_parallel_size: int = 1,
         gpu_memory_utilization: float = 0.85,
+        lora_rank: int | None = None,
     ):
+        """`model_dir` may be a LoRA adapter directory: its base is served with it. `lora_rank`
+        sizes the engine for adapters (a fresh LoRA run starts on the bare base)."""
         for key, value in ENGINE_ENV.items():
             os.environ.setdefault(key, value)
         from vllm import LLM
@@ -49,6 +60,15 @@ class VllmBackend:
                 f"resources.rollout.tensor_parallel_size={tensor_parallel_size} but this rollout worker sees "
                 f"{torch.cuda.device_count()} GPU(s): set resources.rollout.num_gpus to match"
             )
+        adapter = model_dir if is_adapter_dir(model_dir) else None
+        if adapter is not None:
+            model_dir, lora_rank = base_model_dir(adapter), adapter_rank(adapter)
+        lora = {}
+        if lora_rank is not None:
+            fits = [r for r in LORA_RANKS if r >= lora_rank]
+            if not fits:
+                raise ValueError(f"policy.lora.rank {lora_rank} is above the largest vLLM serves ({LORA_RANKS[-1]})")
+            lora = {"enable_lora": True, "max_lora_rank": fits[0], "max_loras": 1}
         self.llm = LLM(
             model=model_dir,
             dtype=dtype,
@@ -61,7 +81,14 @@ class VllmBackend:
             logprobs_mode="processed_logprobs",
             **({"gpu_memory_utilization": gpu_memory_utilization} if on_gpu else {}),
             **engine_parallelism(tensor_parallel_size),
+            **lora,
         )
+        self._lora = None
+        self._adapters = Path(tempfile.mkdtemp(prefix="gl-adapters-")) if lora else None
+        if self._adapters is not None:
+            weakref.finalize(self, shutil.rmtree, self._adapters, True)
+        if adapter is not None:
+            self._serve_adapter(Path(adapter), 0)
         self.tensor_parallel_size = tensor_parallel_size
         self.eos_token_id = self.llm.llm_engine.tokenizer.eos_token_id
         self.tensor_names = checkpoint_tensor_names(model_dir)
@@ -78,7 +105,9 @@ class VllmBackend:
             ignore_eos=sampling.ignore_eos,
             detokenize=False,
         )
-        outputs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
+        outputs = self.llm.generate(
+            [{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False, lora_request=self._lora
+        )
         results = []
         for out in outputs:
             completion = out.outputs[0]
@@ -103,3 +132,20 @@ class VllmBackend:
         self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": weights})
         self.llm.reset_prefix_cache()
         self.version = version
+
+    def update_adapter(self, tensors: dict[str, torch.Tensor], config: dict, version: int) -> None:
+        """Serve the base with this adapter: written to the worker's own directory and requested
+        under a new id (vLLM loads it at the next generate; the one before leaves its cache)."""
+        if self._adapters is None:
+            raise RuntimeError("a LoRA adapter was sent to a rollout engine started without LoRA (policy.lora)")
+        self._serve_adapter(write_adapter(self._adapters / f"v{version}", tensors, config), version)
+        self.version = version
+
+    def _serve_adapter(self, directory: Path, version: int) -> None:
+        from vllm.lora.request import LoRARequest
+
+        previous = self._lora
+        self._lora = LoRARequest(f"policy-v{version}", version + 1, str(directory))
+        self.llm.reset_prefix_cache()
+        if previous is not None and self._adapters is not None and Path(previous.lora_path).parent == self._adapters:
+            shutil.rmtree(previous.lora_path, ignore_errors=True)
