@@ -196,3 +196,29 @@ def test_run_with_the_rlver_user_against_vllm_serve_logs_its_cost(vllm_server, t
     assert history["simulator/run_requests"][1] == sum(history["simulator/requests"])
     assert run.data.params["simulator.name"] == "llm" and run.data.params["simulator.profile"] == "rlver"
     print({key: history[key] for key in (*COST_METRICS, "simulator/parse_failures")})
+
+
+@pytest.mark.slow
+def test_a_lora_run_checkpoints_an_adapter_that_eval_and_export_take(tiny_model, tmp_path):
+    """Two steps with policy.lora on Ray: the syncs carry the adapter alone, the checkpoint is an
+    adapter directory, `eval` plays it and `export` merges it into a plain model directory."""
+    from mlflow import MlflowClient
+
+    from workers.lora_adapter import is_adapter_dir
+
+    args = ["run", "--set", "policy.lora.rank=8", "--set", "trainer.steps=2", "--set", "trainer.checkpoint_every=1"]
+    args += ["--set", "rollout.groups_per_step=2", "--set", "rollout.group_size=2", "--set", "trainer.eval_every=0"]
+    out = run_cli(*args, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("goldilocks-demo").experiment_id])
+    sync_bytes = [m.value for m in client.get_metric_history(run.info.run_id, "perf/sync_bytes")]
+    assert len(sync_bytes) == 2 and 0 < max(sync_bytes) < 200_000, sync_bytes  # the tiny model itself: ~4 MB
+    checkpoint = tmp_path / "runs" / run.info.run_id / "checkpoints" / "step_000002"
+    assert is_adapter_dir(checkpoint)
+    evaluated = run_cli("eval", "--checkpoint", str(checkpoint), "--limit", "4", "--levels", "0.3", cwd=tmp_path)
+    assert evaluated.returncode == 0 and "│   0.3 │" in evaluated.stdout, evaluated.stdout + evaluated.stderr
+    exported = run_cli("export", str(checkpoint), "--out", "merged", cwd=tmp_path)
+    assert exported.returncode == 0 and (tmp_path / "merged" / "config.json").is_file(), exported.stdout + exported.stderr
+    again = run_cli("export", str(checkpoint), "--out", "merged", cwd=tmp_path)
+    assert again.returncode == 2 and "is not empty" in again.stdout
