@@ -213,7 +213,7 @@ def test_a_lora_run_checkpoints_an_adapter_that_eval_and_export_take(tiny_model,
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     (run,) = client.search_runs([client.get_experiment_by_name("goldilocks-demo").experiment_id])
     sync_bytes = [m.value for m in client.get_metric_history(run.info.run_id, "perf/sync_bytes")]
-    assert len(sync_bytes) == 2 and 0 < max(sync_bytes) < 200_000, sync_bytes  # the tiny model itself: ~4 MB
+    assert len(sync_bytes) == 2 and 0 < max(sync_bytes) < 500_000, sync_bytes  # fp32: adapter 217 KB, model 4.7 MB
     checkpoint = tmp_path / "runs" / run.info.run_id / "checkpoints" / "step_000002"
     assert is_adapter_dir(checkpoint)
     evaluated = run_cli("eval", "--checkpoint", str(checkpoint), "--limit", "4", "--levels", "0.3", cwd=tmp_path)
