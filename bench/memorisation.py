@@ -11,8 +11,9 @@ training meets them) of the train and the test split. If only the need ties an o
 user, it passes at chance: the share of users with any one need. Last line: one JSON object
 {"chance": c, "test": {D: p}, "train": {D: p}}.
 
-`--levels-from` asks the same of a `per_scenario` run (issue 17): that controller gives each
-(need x personality) bucket its own difficulty, and difficulty decides whether the opening
+`--levels-from` asks the same of a `per_scenario` run keyed by need (`curriculum.bucket_by:
+need_personality`): it gives each (need x personality) bucket its own difficulty, and difficulty
+decides whether the opening
 carries a cue, so a need trained at a higher level than the other opens without a cue more often,
 and "no cue" alone would name it. The attacker here sees what difficulty can change in an opening
 (the personality, shown by the feeling sentence, and whether any cue is there); it learns from

@@ -57,7 +57,7 @@ class BatchStats:
     group_passes: tuple[int, ...] = ()
     group_size: int = 1
     group_buckets: tuple[str, ...] = ()
-    """Each group's scenario bucket (need/personality), when the driver knows it."""
+    """Each group's scenario bucket (`curriculum.bucket_by`), when the driver knows it."""
 
     @property
     def noise_sd(self) -> float:

@@ -1,7 +1,8 @@
 """Pass rate as a function of difficulty per scenario bucket: the math behind `per_scenario`.
 
-Model: logit p(d, t, j) = a + u_j + c*t - b*d for bucket j (need x personality), with the
-shared slope b and drift c of `pass_curve` and a bucket offset u_j drawn from N(0, BUCKET_SD^2).
+Model: logit p(d, t, j) = a + u_j + c*t - b*d for bucket j (`curriculum.bucket_by`: personality,
+or need x personality), with the shared slope b and drift c of `pass_curve` and a bucket offset
+u_j drawn from N(0, BUCKET_SD^2).
 The prior pools the buckets: a bucket seen in a few groups sits near the common curve, one seen
 often gets its own level. The prior-precision-weighted fit is `pass_curve.fisher_fit`'s; a draw
 from its Laplace posterior (Thompson sampling, as MoPPS draws each prompt's pass rate from its
