@@ -30,7 +30,7 @@ def test_the_rlver_user_runs_against_vllm_serve_and_re_asks_then_falls_back(vllm
     settings = LlmSettings(endpoint=vllm_server, model="tiny-sim", timeout_s=60, concurrency=4, analysis_max_tokens=64)
     endpoint = ChatEndpoint(settings)
     scenarios = load_scenarios("en", "test")[:4]
-    users = [RlverUser(endpoint, max_turns=2, pass_threshold=70.0, seed=i, analysis_retries=1) for i in range(len(scenarios))]
+    users = [RlverUser(endpoint, max_turns=2, seed=i, analysis_retries=1) for i in range(len(scenarios))]
     assert all(start_all(users, scenarios, [0.5] * len(scenarios)))
     turns = step_all(users, ["Tell me more, I am listening."] * len(users))
     for t in turns:

@@ -24,7 +24,7 @@ def endpoint(stub, **overrides) -> ChatEndpoint:
 
 
 def rlver_user(stub, **overrides) -> RlverUser:
-    return RlverUser(endpoint(stub), max_turns=8, pass_threshold=70.0, **overrides)
+    return RlverUser(endpoint(stub), max_turns=8, **overrides)
 
 
 def scripted(changes: list[str], reply: str = "Hm, maybe.") -> callable:
@@ -133,7 +133,7 @@ def test_an_analysis_cut_at_its_token_limit_is_asked_again_with_more_room(openai
         return Answer("Content: x\nChange: +9" if cut else "Content: x\nChange: -1", finish="length" if cut else "stop")
 
     openai_stub.respond = respond
-    user = RlverUser(endpoint(openai_stub, analysis_max_tokens=100), max_turns=8, pass_threshold=70.0, analysis_retries=3)
+    user = RlverUser(endpoint(openai_stub, analysis_max_tokens=100), max_turns=8, analysis_retries=3)
     user.start(SCENARIO, 0.5)
     turn = user.step("I see.")
     assert budgets == [100, 200, 400, 400] and (turn.emotion, turn.parse_failures) == (29, 3)

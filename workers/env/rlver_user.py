@@ -60,7 +60,6 @@ class RlverUser:
         endpoint: ChatEndpoint,
         *,
         max_turns: int,
-        pass_threshold: float,
         seed: int = 0,
         start_emotion: float = START_EMOTION,
         analysis_retries: int = 3,
@@ -69,7 +68,6 @@ class RlverUser:
             raise ValueError("simulator.max_turns must be at least 1")
         self.endpoint = endpoint
         self.max_turns = max_turns
-        self.pass_threshold = pass_threshold
         self.seed = seed
         self.start_emotion = start_emotion
         self.analysis_retries = analysis_retries

@@ -70,7 +70,6 @@ def make_simulator(
             return RlverUser(
                 endpoint,
                 max_turns=max_turns,
-                pass_threshold=pass_threshold,
                 seed=seed,
                 start_emotion=start,
                 analysis_retries=s.analysis_retries,
