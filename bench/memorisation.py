@@ -21,7 +21,7 @@ train-split openings at the levels the run chose for each group (its second half
 need a cue-less opening of each personality most often has, and guesses that on test-split
 openings drawn the same way. Control: every group at its step's mean level (what `band` does).
 Without a leak both guess at chance. Last line: {"chance", "per_scenario": {"accuracy", "se",
-"n"}, "shared_level": {...}, "levels": {BUCKET: mean d}}.
+"n"}, "shared_level": {...}, "levels": {BUCKET: mean d}, "bucket_by"}.
 """
 
 from __future__ import annotations
@@ -99,11 +99,12 @@ def shared_levels(steps: list[list[tuple[str, float]]]) -> list[list[tuple[str, 
     return [[(bucket, float(np.mean([d for _, d in step]))) for bucket, _ in step] for step in steps]
 
 
-def openings(steps, scenarios: list[Scenario], seeds) -> list[tuple[Scenario, str]]:
-    """A user of each group's bucket (drawn per seed) and its opening at the group's level."""
+def openings(steps, scenarios: list[Scenario], seeds, by: str) -> list[tuple[Scenario, str]]:
+    """A user of each group's bucket (keyed `by`, as the run's `curriculum.bucket_by`; drawn per
+    seed) and its opening at the group's level."""
     by_bucket: dict[str, list[Scenario]] = defaultdict(list)
     for scenario in scenarios:
-        by_bucket[scenario_bucket(scenario)].append(scenario)
+        by_bucket[scenario_bucket(scenario, by)].append(scenario)
     out = []
     for seed in seeds:
         rng = np.random.default_rng(seed)
@@ -137,7 +138,8 @@ def cueless_guess_accuracy(train: list[tuple[Scenario, str]], test: list[tuple[S
 
 def leak_check(run_dir: Path, fit_seeds: int, eval_seeds: int) -> dict:
     steps = run_levels(run_dir)
-    intents = sorted({bucket.split("/")[0] for step in steps for bucket, _ in step})
+    config = json.loads((run_dir / "config.json").read_text())
+    by, intents = config["curriculum"]["bucket_by"], config["simulator"]["intents"] or list(STRATEGY_NAMES)
     train = [s for s in english_split("train") if s.intent in intents]
     test = [s for s in english_split("test") if s.intent in intents]
     levels: dict[str, list[float]] = defaultdict(list)
@@ -145,11 +147,12 @@ def leak_check(run_dir: Path, fit_seeds: int, eval_seeds: int) -> dict:
         levels[bucket].append(d)
     result: dict = {"chance": round(1 / len(intents), 4)}
     for name, chosen in (("per_scenario", steps), ("shared_level", shared_levels(steps))):
-        fitted = openings(chosen, train, range(fit_seeds))
-        played = openings(chosen, test, range(1000, 1000 + eval_seeds))
+        fitted = openings(chosen, train, range(fit_seeds), by)
+        played = openings(chosen, test, range(1000, 1000 + eval_seeds), by)
         result[name] = cueless_guess_accuracy(fitted, played)
         print(f"{name:12s} need guessed from a cue-less opening: {result[name]}", flush=True)
     result["levels"] = {bucket: round(float(np.mean(d)), 3) for bucket, d in sorted(levels.items())}
+    result["bucket_by"] = by
     return result
 
 

@@ -14,6 +14,9 @@ def test_a_lookup_table_of_openings_passes_at_chance():
         assert max(passed) <= 1 / 8 + 0.05, passed
 
 
+NEED = "need_personality"
+
+
 def _steps(levels: dict[str, float], steps: int = 4) -> list[list[tuple[str, float]]]:
     return [[(bucket, d) for bucket, d in levels.items() for _ in range(6)] for _ in range(steps)]
 
@@ -25,8 +28,8 @@ def test_the_leak_check_reads_a_need_off_need_dependent_levels_and_not_off_share
     test = [s for s in english_split("test") if s.intent in ("listen", "advise")]
     personalities = sorted({s.personality for s in train})
     apart = _steps({f"{need}/{p}": 0.8 if need == "listen" else 0.2 for need in ("listen", "advise") for p in personalities})
-    leaked = cueless_guess_accuracy(openings(apart, train, range(3)), openings(apart, test, range(1000, 1003)))
+    leaked = cueless_guess_accuracy(openings(apart, train, range(3), NEED), openings(apart, test, range(1000, 1003), NEED))
     assert leaked["accuracy"] > 0.5 + 3 * leaked["se"], leaked
     shared = shared_levels(apart)
-    null = cueless_guess_accuracy(openings(shared, train, range(3)), openings(shared, test, range(1000, 1003)))
+    null = cueless_guess_accuracy(openings(shared, train, range(3), NEED), openings(shared, test, range(1000, 1003), NEED))
     assert abs(null["accuracy"] - 0.5) < 3 * null["se"] + 0.02, null
