@@ -33,7 +33,13 @@ class LoraConfig(_Section):
         min_length=1,
         description="Names of the linear layers that get an adapter (Qwen / Llama naming).",
     )
-    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the adapter's input in training.")
+    dropout: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Dropout on the adapter's input in training forwards (scoring passes run without it); above 0 the "
+        "PPO ratio of later epochs carries the dropout's noise.",
+    )
 
 
 class PolicyConfig(_Section):
@@ -280,7 +286,7 @@ class AlgoConfig(_Section):
         8192,
         ge=1,
         description="Padded tokens (rows x longest row) per learner forward pass; rows are packed by length. "
-        "Lower it when the learner runs out of memory (goldilocks plan).",
+        "Lower it when the learner runs out of memory.",
     )
     precision: Literal["fp32", "bf16"] = Field(
         "fp32", description="Learner arithmetic: bf16 autocast over fp32 master weights and optimizer state, or fp32."

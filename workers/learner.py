@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +87,9 @@ def logits_at(model, ids: torch.Tensor, attention: torch.Tensor, row: torch.Tens
     dialogue (most of it) never cost a vocabulary-wide matmul and softmax, nor the memory of a
     [B, T, V] tensor."""
     hidden = model.get_decoder()(input_ids=ids, attention_mask=attention, use_cache=False).last_hidden_state
-    return model.get_output_embeddings()(hidden[row, col])
+    with torch.autocast(hidden.device.type, enabled=False):
+        # In fp32 even under a bf16 autocast: rounded to bf16, a logit of 20 moves in steps of 0.125.
+        return model.get_output_embeddings()(hidden[row, col].float())
 
 
 class Learner:
@@ -115,6 +118,11 @@ class Learner:
             raise ValueError(f"learner precision must be fp32 or bf16, not {settings.precision!r}")
         if is_adapter_dir(model_dir) and settings.lora is None:
             raise ValueError(f"{model_dir} is a LoRA adapter: train it with policy.lora set")
+        if reference_dir is not None and is_adapter_dir(reference_dir) and settings.kl_coef > 0:
+            raise ValueError(
+                f"{reference_dir} is a LoRA adapter: the KL anchor of a LoRA run is its base with the adapter off, "
+                "which is not this policy; merge it first (goldilocks export) and start from the merged model"
+            )
         fresh_adapter = None if is_adapter_dir(model_dir) else settings.lora
         self.model = load_policy(model_dir, torch.float32, trainable=True, lora=fresh_adapter).to(self.device)
         if settings.activation_checkpointing:
@@ -169,11 +177,21 @@ class Learner:
         return out
 
     def _policy_logits(self, model, m: _MicroBatch) -> torch.Tensor:
-        """fp32 logits at the micro-batch's policy tokens (computed under bf16 autocast when
-        `precision` is bf16)."""
+        """fp32 logits at the micro-batch's policy tokens: the decoder under bf16 autocast when
+        `precision` is bf16, the output layer in fp32 (`logits_at`)."""
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bf16"):
-            logits = logits_at(model, m.ids, m.attention, m.row, m.col - 1)
-        return logits.float()
+            return logits_at(model, m.ids, m.attention, m.row, m.col - 1)
+
+    @contextmanager
+    def _scoring(self):
+        """Eval mode for gradient-free passes (old and reference log-probs, `score`): a LoRA
+        dropout would make them random; training forwards keep it (and activation checkpointing,
+        which only acts in training mode)."""
+        self.model.eval()
+        try:
+            yield
+        finally:
+            self.model.train()
 
     def _reference_logits(self, m: _MicroBatch) -> torch.Tensor:
         """The KL anchor's logits: the frozen reference model, or under LoRA the base alone."""
@@ -203,7 +221,7 @@ class Learner:
         """The policy's log-probs [R, T] of the batch's policy tokens (0 elsewhere), under the
         sampling temperature and without gradients: what the learner would use as the old policy."""
         out = torch.zeros(batch.token_ids.shape, dtype=torch.float32)
-        with torch.no_grad():
+        with torch.no_grad(), self._scoring():
             for m in self._micro_batches(batch):
                 logp = next_token_logprobs(self._policy_logits(self.model, m), m.targets, self.settings.temperature)
                 out[m.rows[m.row.cpu()], m.col.cpu()] = logp.cpu()
@@ -221,7 +239,7 @@ class Learner:
         if tokens == 0:
             raise ValueError("batch has no policy tokens to learn from")
         micro = self._micro_batches(batch)
-        with torch.no_grad():
+        with torch.no_grad(), self._scoring():
             for m in micro:
                 if s.kl_coef > 0:
                     m.ref = next_token_logprobs(self._reference_logits(m), m.targets, s.temperature)

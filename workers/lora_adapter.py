@@ -31,12 +31,16 @@ def is_adapter_dir(path: str | Path) -> bool:
 
 
 def base_model_dir(adapter_dir: str | Path) -> str:
-    """The base model an adapter directory was trained on (its config names it)."""
+    """The base model an adapter directory was trained on (its config names it: a directory, or a
+    hub id whose local snapshot is used)."""
+    from workers.backends.model_files import local_model_dir
+
     config = json.loads((Path(adapter_dir) / ADAPTER_CONFIG).read_text())
     base = config.get("base_model_name_or_path")
-    if not base or not Path(base).is_dir():
-        raise FileNotFoundError(f"{adapter_dir}: the adapter's base model {base!r} is not a directory here")
-    return str(base)
+    try:
+        return str(local_model_dir(base).resolve()) if base else ""
+    except Exception as exc:
+        raise FileNotFoundError(f"{adapter_dir}: the adapter's base model {base!r} is not here ({exc})") from None
 
 
 def adapter_rank(adapter_dir: str | Path) -> int:
@@ -66,8 +70,13 @@ def load_policy(path: str, dtype: torch.dtype, trainable: bool, lora: LoraSettin
 
         base = AutoModelForCausalLM.from_pretrained(base_model_dir(path), dtype=dtype)
         return PeftModel.from_pretrained(base, path, is_trainable=trainable)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-    return with_lora(model, lora) if lora is not None else model
+    if lora is None:
+        return AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    from workers.backends.model_files import local_model_dir
+
+    # The adapter's config records the base as loaded: an absolute local directory, so that a
+    # checkpoint resumes from any working directory (a Ray job's is a copy) and without a hub.
+    return with_lora(AutoModelForCausalLM.from_pretrained(str(local_model_dir(path).resolve()), dtype=dtype), lora)
 
 
 def adapter_tensors(model, dtype: torch.dtype) -> dict[str, torch.Tensor]:
@@ -94,10 +103,13 @@ def write_adapter(directory: Path, tensors: dict[str, torch.Tensor], config: dic
 
 
 def export_merged(adapter_dir: str, out: Path) -> Path:
-    """The adapter merged into its base, saved as a plain model directory (with the tokenizer)."""
+    """The adapter merged into its base (in fp32, saved in the base's own dtype) as a plain model
+    directory, with the tokenizer."""
     from transformers import AutoTokenizer
 
-    model = load_policy(adapter_dir, torch.float32, trainable=False).merge_and_unload()
+    base = json.loads((Path(base_model_dir(adapter_dir)) / "config.json").read_text())
+    dtype = getattr(torch, base.get("dtype") or base.get("torch_dtype") or "float32")
+    model = load_policy(adapter_dir, torch.float32, trainable=False).merge_and_unload().to(dtype)
     model.save_pretrained(out, safe_serialization=True)
     AutoTokenizer.from_pretrained(adapter_dir).save_pretrained(out)
     return out

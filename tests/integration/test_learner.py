@@ -325,5 +325,14 @@ def test_a_lora_checkpoint_is_an_adapter_the_learner_resumes_from(tiny_model, tm
     resumed = Learner(str(tmp_path / "ckpt"), settings(lora=LORA, lr=5e-3), seed=0)
     assert resumed.restore(str(tmp_path / "ckpt")) == 1
     assert sequence_logprob(resumed, seqs[0]) == pytest.approx(sequence_logprob(learner, seqs[0]), abs=1e-5)
-    with pytest.raises(ValueError, match="is a LoRA adapter"):
+    with pytest.raises(ValueError, match="train it with policy"):
         Learner(str(tmp_path / "ckpt"), settings(), seed=0)
+    with pytest.raises(ValueError, match="merge it first"):
+        Learner(tiny_model, settings(lora=LORA, kl_coef=0.1), seed=0, reference_dir=str(tmp_path / "ckpt"))
+
+
+def test_lora_dropout_trains_but_never_makes_a_score_random(tiny_model):
+    learner = Learner(tiny_model, settings(lora=LoraSettings(8, 16, ("q_proj", "v_proj"), dropout=0.5), lr=5e-3), seed=0)
+    batch = own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0])
+    learner.update(batch)
+    assert torch.equal(learner.score(batch), learner.score(batch)) and learner.model.training

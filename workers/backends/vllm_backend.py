@@ -105,9 +105,7 @@ class VllmBackend:
             ignore_eos=sampling.ignore_eos,
             detokenize=False,
         )
-        outputs = self.llm.generate(
-            [{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False, lora_request=self._lora
-        )
+        outputs = self.llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False, lora_request=self._lora)
         results = []
         for out in outputs:
             completion = out.outputs[0]
@@ -147,5 +145,7 @@ class VllmBackend:
         previous = self._lora
         self._lora = LoRARequest(f"policy-v{version}", version + 1, str(directory))
         self.llm.reset_prefix_cache()
-        if previous is not None and self._adapters is not None and Path(previous.lora_path).parent == self._adapters:
+        # A sync Ray re-sends (a worker brought back) writes the same version's directory again.
+        stale = previous is not None and previous.lora_path != str(directory)
+        if stale and self._adapters is not None and Path(previous.lora_path).parent == self._adapters:
             shutil.rmtree(previous.lora_path, ignore_errors=True)
