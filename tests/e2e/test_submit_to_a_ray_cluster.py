@@ -35,6 +35,12 @@ def ray_head():
             f"--port={port}",
             f"--dashboard-port={dashboard}",
             "--dashboard-host=127.0.0.1",
+            # Ports of their own: another Ray on this machine (a run, a bench) holds the defaults,
+            # and an agent that cannot bind leaves the head refusing jobs ("No available agent").
+            f"--dashboard-agent-listen-port={free_port()}",
+            f"--dashboard-agent-grpc-port={free_port()}",
+            f"--runtime-env-agent-port={free_port()}",
+            f"--metrics-export-port={free_port()}",
             "--include-dashboard=true",
             "--num-cpus=2",
             f"--temp-dir={root}/ray",
