@@ -33,6 +33,16 @@ MIN_QUOTED = 3
 """Characters a line of a reply needs to be cut out of an analysis (a lone "a" would cut words)."""
 
 
+def prompt_language(setting: str, scenario_language: str) -> str:
+    """`simulator.language`: `auto` follows the scenario."""
+    return scenario_language if setting == "auto" else setting
+
+
+def as_user_chat(history: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """The dialogue as the simulator's own chat: it plays the user, so the agent speaks as `user`."""
+    return [{"role": "user" if who == "agent" else "assistant", "content": text} for who, text in history]
+
+
 def request_seed(*key: object) -> int:
     """A 32-bit seed for one request, from what identifies it (dialogue seed, scenario, turn, kind,
     attempt): the endpoint samples the same answer when a run is repeated."""

@@ -30,7 +30,14 @@ from dataclasses import dataclass
 import openai
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
-from workers.env.analysis_io import analyser_transcript, fence_tag, request_seed, without_agent_text
+from workers.env.analysis_io import (
+    analyser_transcript,
+    as_user_chat,
+    fence_tag,
+    prompt_language,
+    request_seed,
+    without_agent_text,
+)
 from workers.env.difficulty import RuleKnobs, episode_draws, rule_knobs
 from workers.env.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 from workers.env.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
@@ -222,8 +229,7 @@ class LlmSimulator:
         return asyncio.run(self.astep(agent_reply))
 
     async def astart(self, scenario: Scenario, difficulty: float) -> str:
-        lang = self.endpoint.settings.language
-        self._language = scenario.language if lang == "auto" else lang
+        self._language = prompt_language(self.endpoint.settings.language, scenario.language)
         self._prompts = prompt_set(self._language)
         self._scenario = realise(scenario, self.seed)
         self._difficulty = difficulty
@@ -291,7 +297,7 @@ class LlmSimulator:
         """The simulator plays the user, so in its own chat the agent speaks as `user`."""
         assert self._prompts is not None
         messages = [{"role": "system", "content": self._system(self._prompts.reply)}]
-        messages += [{"role": "user" if who == "agent" else "assistant", "content": text} for who, text in self._history]
+        messages += as_user_chat(self._history)
         if instruction:
             messages.append({"role": "user", "content": instruction})
         max_tokens = self.endpoint.settings.reply_max_tokens

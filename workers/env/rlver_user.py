@@ -27,8 +27,10 @@ import asyncio
 
 from workers.env.analysis_io import (
     analyser_transcript,
+    as_user_chat,
     fence_tag,
     final_change,
+    prompt_language,
     request_seed,
     without_agent_text,
     without_final_line,
@@ -86,8 +88,7 @@ class RlverUser:
         return asyncio.run(self.astep(agent_reply))
 
     async def astart(self, scenario: Scenario, difficulty: float) -> str:
-        lang = self.endpoint.settings.language
-        self._language = scenario.language if lang == "auto" else lang
+        self._language = prompt_language(self.endpoint.settings.language, scenario.language)
         self._prompts = prompt_set(self._language)
         self._scenario = realise(scenario, self.seed)
         self._level = level_text(self._prompts, difficulty, strictness=False)
@@ -141,7 +142,7 @@ class RlverUser:
         mood = self._prompts.rlver.moods[mood_index(self.emotion)]
         system = self._fill(self._prompts.rlver.reply, mood=mood, analysis=thoughts)
         messages = [{"role": "system", "content": system}]
-        messages += [{"role": "user" if who == "agent" else "assistant", "content": text} for who, text in self._history]
+        messages += as_user_chat(self._history)
         if not self._history:
             messages.append({"role": "user", "content": thoughts})
         reply = await self.endpoint.chat(
