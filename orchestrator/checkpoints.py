@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from orchestrator.config import ExperimentConfig
+from orchestrator.learner_group import LearnerGroup
 
 STATE_FILE = "trainer_state.json"
 CONFIG_FILE = "config.json"
@@ -58,14 +59,14 @@ def rng_state(rng: random.Random) -> list:
     return [version, list(internal), gauss]
 
 
-def save_checkpoint(learner, run_dir: Path, state: TrainerState, keep: int) -> Path:
-    import ray
-
+def save_checkpoint(learner: LearnerGroup, run_dir: Path, state: TrainerState, keep: int) -> Path:
+    """Written in a staging directory and renamed when whole: a learner that fails mid-save
+    leaves the previous checkpoint the newest."""
     root = run_dir / "checkpoints"
     final = root / f"{_PREFIX}{state.step:06d}"
     staging = final.with_name(final.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
-    ray.get(learner.save.remote(str(staging)))
+    learner.save(str(staging))
     (staging / STATE_FILE).write_text(json.dumps(asdict(state)))
     shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)

@@ -367,11 +367,23 @@ class RolloutResources(ActorResources):
 
 
 class LearnerResources(ActorResources):
+    """One learner rank's reservation; `num_workers` ranks shard the policy between them."""
+
+    num_workers: int = Field(
+        1,
+        ge=1,
+        description="Learner ranks: more than one shards the policy, its gradients and optimizer state over them "
+        "(FSDP2; gloo on CPU, NCCL on GPU), each training on its share of the batch.",
+    )
+
     @field_validator("num_gpus")
     @classmethod
     def _one_device(cls, value: float) -> float:
         if value > 1:
-            raise ValueError(f"the learner trains on one device (no model sharding): at most 1 GPU, got {value}")
+            raise ValueError(
+                f"a learner rank trains on one device: at most 1 GPU, got {value}; "
+                "to use more GPUs, shard over more ranks (resources.learner.num_workers)"
+            )
         return value
 
 
@@ -407,6 +419,12 @@ class FaultsConfig(_Section):
         ge=0,
         description="For tests only (fault injection): the driver kills itself (SIGKILL) as this step starts, in a "
         "fresh run only (a resumed run goes past it).",
+    )
+    kill_learner_rank_at_step: int | None = Field(
+        None,
+        ge=0,
+        description="For tests only (fault injection): the last learner rank's process exits as this step's update "
+        "starts, in a fresh run only.",
     )
 
 

@@ -34,6 +34,7 @@ from orchestrator.config import ExperimentConfig, LoraConfig
 from orchestrator.controllers import BatchStats, default_storage, make_controller
 from orchestrator.curve_plots import plot_curves
 from orchestrator.evaluation import eval_requests, eval_scenarios, level_metrics, summarise
+from orchestrator.learner_group import LearnerFailed, PendingCall, start_learner_group
 from orchestrator.placement import Placement, reserve
 from orchestrator.ray_session import cpus_needed, ray_session
 from orchestrator.rollout_pool import PendingRollout, RolloutCost, RolloutPool, WorkersLost
@@ -42,6 +43,7 @@ from workers.backends import SamplingConfig
 from workers.env.llm_simulator import SimulatorUnavailable
 from workers.env.scenario import Scenario, scenario_bucket
 from workers.env.simulator_usage import SimulatorUsage
+from workers.fsdp_group import GroupSpec
 from workers.learner import Learner, LearnerSettings
 from workers.lora_adapter import LoraSettings
 from workers.rl.advantages import ADVANTAGES, informative_group_fraction, zero_std_fraction
@@ -243,12 +245,13 @@ def actor_threads(config: ExperimentConfig) -> tuple[int, int]:
     if config.trainer.pipeline == "one_step_off" or not res.share_cpus:
         return max(1, int(res.rollout.num_cpus)), max(1, int(res.learner.num_cpus))
     total = max(1, int(cpus_needed(config)))
-    return max(1, total // config.rollout.num_workers), total
+    return max(1, total // config.rollout.num_workers), max(1, total // res.learner.num_workers)
 
 
 def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, placement: Placement):
-    """Rollout workers and the learner, each in its bundle of the run's placement group. Ray
-    restarts a worker that dies (the pool re-runs its groups); a dead learner ends the run."""
+    """Rollout workers and the learner's ranks, each in its bundle of the run's placement group.
+    Ray restarts a worker that dies (the pool re-runs its groups); a dead learner rank ends the
+    run (`LearnerFailed`)."""
     import ray
 
     res = config.resources
@@ -266,22 +269,28 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, p
         .remote(model_dir, settings, config.seed + i, threads=None if res.rollout.num_gpus else rollout_threads)
         for i, bundle in enumerate(placement.rollout_bundles)
     ]
-    learner = (
-        ray.remote(Learner)
-        .options(
-            num_cpus=res.learner.num_cpus,
-            num_gpus=res.learner.num_gpus,
-            scheduling_strategy=placement.strategy(placement.learner_bundle),
+    settings_ = learner_settings(config)
+
+    def learner_rank(rank: int, group: GroupSpec | None):
+        return (
+            ray.remote(Learner)
+            .options(
+                num_cpus=res.learner.num_cpus,
+                num_gpus=res.learner.num_gpus,
+                scheduling_strategy=placement.strategy(placement.learner_bundles[rank]),
+            )
+            .remote(
+                model_dir,
+                settings_,
+                config.seed,
+                threads=None if res.learner.num_gpus else learner_threads,
+                reference_dir=reference_dir,
+                group=group,
+            )
         )
-        .remote(
-            model_dir,
-            learner_settings(config),
-            config.seed,
-            threads=None if res.learner.num_gpus else learner_threads,
-            reference_dir=reference_dir,
-        )
-    )
-    ray.get([w.__ray_ready__.remote() for w in workers] + [learner.__ray_ready__.remote()])
+
+    learner = start_learner_group(learner_rank, res.learner.num_workers, placement.strategy(placement.learner_bundles[0]))
+    ray.get([w.__ray_ready__.remote() for w in workers])
     return workers, learner
 
 
@@ -428,17 +437,21 @@ class StepRunner:
             ) from None
         return flight.episodes
 
-    def start_learning(self, batch: TrainBatch) -> tuple[object, float]:
+    def start_learning(self, step: int, batch: TrainBatch) -> tuple[PendingCall, float]:
         """The update runs on the learner while the driver goes on with work that needs no new
         weights (observing the step, proposing the next): `learned` waits for it."""
-        return self.learner.update.remote(batch), time.perf_counter()
+        kill = self.learner.size - 1 if step == self.config.faults.kill_learner_rank_at_step and self.fresh else None
+        return self.learner.submit_update(batch, kill_rank=kill), time.perf_counter()
 
-    def learned(self, started: tuple[object, float], timing: StepTiming, flight: InFlight) -> dict[str, float]:
+    def learned(self, started: tuple[PendingCall, float], timing: StepTiming, flight: InFlight) -> dict[str, float]:
         """`actor/policy_lag`: updates between the weights that generated the batch and the learner's."""
-        import ray
-
         update, tick = started
-        metrics = ray.get(update)
+        try:
+            metrics = self.learner.result(update)
+        except LearnerFailed as exc:
+            last = checkpoints(self.run.run_dir)
+            kept = f"the last checkpoint, {last[-1]}, is intact" if last else "no checkpoint was written yet"
+            raise StepFailed(f"step {flight.step} failed: {exc}\n{kept}") from None
         metrics["faults/skipped_updates"] = self.skips.record(metrics.pop("faults/skipped_update") > 0)
         metrics["actor/policy_lag"] = float(self.learner_version - flight.pending.version)
         self.entropies[flight.step] = metrics["actor/entropy"]
@@ -536,7 +549,7 @@ def synchronous_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]
         timing, start = steps.begin(step)
         flight = steps.submit(step)
         batch, stats, metrics = score(steps.collect(flight), steps.config)
-        update = steps.start_learning(batch)
+        update = steps.start_learning(step, batch)
         steps.observe(flight, stats)
         metrics |= steps.learned(update, timing, flight)
         steps.sync(timing)
@@ -559,7 +572,7 @@ def one_step_off_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float
         if steps.pool.version < steps.learner_version:
             steps.sync(timing)
         batch, stats, metrics = score(episodes, steps.config)
-        update = steps.start_learning(batch)
+        update = steps.start_learning(step, batch)
         steps.observe(flight, stats)
         following = steps.submit(step + 1) if step + 1 < final else None
         metrics |= steps.learned(update, timing, flight)
@@ -624,7 +637,7 @@ def train(
             )
             if run.step:
                 # The workers loaded the checkpoint's weights as v0; tag them with the learner's count.
-                pool.sync(ray.get(learner.restore.remote(run.policy)))
+                pool.sync(learner.restore(run.policy))
             steps = StepRunner(config, run, controller, pool, learner, fresh=resume_from is None)
             LOOPS[config.trainer.pipeline](steps, on_step)
         plot = plot_curves(tracker.metric_history, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")

@@ -29,7 +29,7 @@ class Placement:
 
     group: object
     rollout_bundles: tuple[int, ...]
-    learner_bundle: int
+    learner_bundles: tuple[int, ...]
 
     def strategy(self, bundle: int):
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
@@ -42,9 +42,10 @@ def _bundle(num_cpus: float, num_gpus: float) -> dict[str, float]:
 
 
 def bundles(config: ExperimentConfig) -> list[dict[str, float]]:
-    """Rollout workers first (bundle i for worker i), the learner last."""
+    """Rollout workers first (bundle i for worker i), then the learner's ranks."""
     r, learner = config.resources.rollout, config.resources.learner
-    return [_bundle(r.num_cpus, r.num_gpus)] * config.rollout.num_workers + [_bundle(learner.num_cpus, learner.num_gpus)]
+    rollout = [_bundle(r.num_cpus, r.num_gpus)] * config.rollout.num_workers
+    return rollout + [_bundle(learner.num_cpus, learner.num_gpus)] * learner.num_workers
 
 
 def shortfall(needed: list[dict[str, float]], strategy: str, nodes: list[dict[str, float]]) -> str | None:
@@ -83,7 +84,10 @@ def _node_totals() -> list[dict[str, float]]:
     return [dict(node["Resources"]) for node in ray.nodes() if node.get("Alive")]
 
 
-KEYS = "resources.rollout.num_cpus / num_gpus (x rollout.num_workers), resources.learner.num_cpus / num_gpus, resources.placement"
+KEYS = (
+    "resources.rollout.num_cpus / num_gpus (x rollout.num_workers), "
+    "resources.learner.num_cpus / num_gpus (x resources.learner.num_workers), resources.placement"
+)
 
 
 @contextlib.contextmanager
@@ -108,8 +112,8 @@ def reserve(config: ExperimentConfig, log: Callable[[str], None] = print) -> Ite
                     f"(resources.placement_timeout_s): {reason} (set by {KEYS})"
                 )
             log(f"waiting for the cluster to have room for {_fmt(_total(needed))} ({strategy})")
-        workers = config.rollout.num_workers
-        yield Placement(group, tuple(range(workers)), workers)
+        workers, ranks = config.rollout.num_workers, config.resources.learner.num_workers
+        yield Placement(group, tuple(range(workers)), tuple(range(workers, workers + ranks)))
     finally:
         remove_placement_group(group)
 

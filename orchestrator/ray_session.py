@@ -14,7 +14,7 @@ from workers.backends.vllm_backend import ENGINE_ENV
 
 def cpus_needed(config: ExperimentConfig) -> float:
     r = config.resources
-    return r.learner.num_cpus + config.rollout.num_workers * r.rollout.num_cpus
+    return r.learner.num_workers * r.learner.num_cpus + config.rollout.num_workers * r.rollout.num_cpus
 
 
 @contextlib.contextmanager

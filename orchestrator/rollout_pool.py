@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from orchestrator.learner_group import LearnerGroup
 from workers.env.simulator_usage import SimulatorUsage
 from workers.types import Episode, EpisodeRequest
 
@@ -52,7 +53,7 @@ class RolloutCost:
 @dataclass
 class RolloutPool:
     workers: list
-    learner: object
+    learner: LearnerGroup
     max_restarts: int
     version: int = 0
     restarts: int = 0
@@ -102,14 +103,11 @@ class RolloutPool:
         """Every worker to the learner's weights, which must be `version`: the learner tags its
         weights with its own count and each worker reports what it loaded. The pool keeps them,
         so a worker that dies later is brought back to exactly this version."""
-        import ray
-
-        self.weights = self.learner.weights.remote(self.weight_dtype)
+        self.weights, self.sync_bytes = self.learner.weights(self.weight_dtype)
         refs = [w.update_weights.remote(self.weights) for w in self.workers]
         self.version = version
         for i, ref in enumerate(refs):
             self._check_version(i, self._collect(i, ref, again=None))
-        self.sync_bytes = ray.get(self.learner.last_sync_bytes.remote())
 
     def _check_version(self, i: int, held: int | None) -> None:
         if held is not None and held != self.version:

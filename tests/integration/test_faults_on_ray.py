@@ -55,11 +55,13 @@ def test_more_deaths_than_allowed_end_the_run_with_its_steps_checkpointed(tiny_m
 def test_a_worker_holding_another_version_than_the_driver_counted_stops_the_sync():
     import ray
 
+    from orchestrator.learner_group import LearnerGroup
     from orchestrator.ray_session import ray_session
     from orchestrator.rollout_pool import RolloutPool, VersionMismatch
     from tests.support.fake_actors import EchoWorker, SkippingLearner
 
     with ray_session(load_config(None, ["resources.rollout.num_cpus=0.5", "resources.learner.num_cpus=0.5"])):
-        pool = RolloutPool([ray.remote(EchoWorker).remote()], ray.remote(SkippingLearner).remote(), max_restarts=0)
+        learner = LearnerGroup([ray.remote(SkippingLearner).remote()])
+        pool = RolloutPool([ray.remote(EchoWorker).remote()], learner, max_restarts=0)
         with pytest.raises(VersionMismatch, match="loaded the learner's weights v2 but the driver counted v1"):
             pool.sync(1)

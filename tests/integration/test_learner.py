@@ -124,7 +124,7 @@ def test_old_and_reference_logprobs_are_computed_once_per_update(tiny_model):
     frozen reference is scored once per micro-batch, not once per epoch; no forward builds a KV cache."""
     learner = Learner(tiny_model, settings(ppo_epochs=3, kl_coef=0.1, max_tokens_per_micro_batch=1, lr=5e-3), seed=0)
     calls = {"reference": 0, "cache": []}
-    reference, policy = learner.reference.get_decoder(), learner.model.get_decoder()
+    reference, policy = learner.reference.model.get_decoder(), learner.model.get_decoder()
     ref_forward, forward = reference.forward, policy.forward
 
     def counting(*a, **kw):
@@ -154,9 +154,10 @@ def test_every_loss_aggregation_trains(tiny_model, agg):
 def test_weights_go_out_in_the_rollout_dtype_tagged_with_the_version(tiny_model):
     learner = Learner(tiny_model, settings(), seed=0)
     learner.update(own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0]))
-    snapshot = learner.weights("bfloat16")
+    snapshot, size = learner.weights("bfloat16")
     assert snapshot.version == 1 and {t.dtype for t in snapshot.tensors.values()} == {torch.bfloat16}
     assert torch.equal(snapshot.tensors["lm_head.weight"], snapshot.tensors["model.embed_tokens.weight"])
+    assert size == sum(2 * t.numel() for t in snapshot.tensors.values())
 
 
 def test_lr_warms_up_linearly(tiny_model):
@@ -263,7 +264,7 @@ def test_activation_checkpointing_recomputes_to_the_same_gradient(tiny_model):
 def test_policy_token_logits_are_the_full_forwards_at_those_positions(tiny_model):
     """The output layer runs on policy tokens only: what it gives there is what the model's own
     forward gives, in a batch of rows of two lengths whose prompt tokens get no logits at all."""
-    from workers.learner import logits_at
+    from workers.learner import PolicyTokenLogits
 
     learner = Learner(tiny_model, settings(), seed=0)
     batch = TrainBatch.from_sequences(sequences_of(tiny_model), [1.0, -1.0])
@@ -272,7 +273,8 @@ def test_policy_token_logits_are_the_full_forwards_at_those_positions(tiny_model
     row, col = torch.from_numpy(batch.policy_mask).nonzero(as_tuple=True)
     with torch.no_grad():
         full = learner.model(input_ids=ids, attention_mask=attention).logits
-        assert torch.allclose(logits_at(learner.model, ids, attention, row, col - 1), full[row, col - 1], atol=1e-5)
+        ours = PolicyTokenLogits(learner.model)(ids, attention, row, col - 1)
+        assert torch.allclose(ours, full[row, col - 1], atol=1e-5)
 
 
 def test_a_model_whose_logits_are_not_its_output_layer_is_refused(tiny_model, monkeypatch):
@@ -306,11 +308,10 @@ def test_lora_trains_the_adapter_alone_against_its_own_base(tiny_model):
     assert metrics["actor/kl"] == pytest.approx(0.0, abs=1e-7)
     assert all(torch.equal(p, base[n]) for n, p in learner.model.named_parameters() if "lora_" not in n)
     assert sequence_logprob(learner, seqs[0]) > sequence_logprob(full, seqs[0])
-    snapshot = learner.weights()
+    snapshot, adapter_bytes = learner.weights()
     assert snapshot.adapter_config is not None and snapshot.adapter_config["r"] == 8
     assert snapshot.tensors and all(".lora_A." in k or ".lora_B." in k for k in snapshot.tensors)
-    full.weights()
-    assert 0 < learner.last_sync_bytes() < full.last_sync_bytes() / 20
+    assert 0 < adapter_bytes < full.weights()[1] / 20
 
 
 def test_a_lora_checkpoint_is_an_adapter_the_learner_resumes_from(tiny_model, tmp_path):

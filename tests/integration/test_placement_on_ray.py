@@ -22,7 +22,7 @@ def test_actors_run_inside_the_reserved_group_and_it_is_released():
             table = placement_group_table(placement.group)
             assert table["state"] == "CREATED"
             assert [b["CPU"] for b in table["bundles"].values()] == [0.5, 0.5, 0.5]
-            assert placement.rollout_bundles == (0, 1) and placement.learner_bundle == 2
+            assert placement.rollout_bundles == (0, 1) and placement.learner_bundles == (2,)
             inside = [where.options(num_cpus=0.5, scheduling_strategy=placement.strategy(i)).remote() for i in range(3)]
             assert set(ray.get(inside)) == {placement.group.id.hex()}
             group = placement.group

@@ -56,7 +56,7 @@ def main(model_dir: str, dtype: str) -> dict:
     gap_before = gaps(batch)
     metrics = learner.update(batch)
     moved = (learner.score(batch) - before)[torch.from_numpy(batch.policy_mask)].abs().max().item()
-    held = worker.update_weights(learner.weights(dtype))
+    held = worker.update_weights(learner.weights(dtype)[0])
     return {
         "stops": list(stops),
         "pad_token": worker.tokenizer.pad_token,

@@ -12,9 +12,9 @@ class SkippingLearner:
     def __init__(self):
         self.version = 0
 
-    def weights(self, dtype: str) -> WeightSnapshot:
+    def weights(self, dtype: str) -> tuple[WeightSnapshot, int]:
         self.version += 2
-        return WeightSnapshot(self.version, {})
+        return WeightSnapshot(self.version, {}), 0
 
 
 class EchoWorker:

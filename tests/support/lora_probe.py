@@ -53,9 +53,8 @@ def main(model_dir: str, out_dir: str) -> dict:
     for _ in range(3):
         learner.update(before)
     result["moved"] = gap(before)
-    snapshot = learner.weights("float32")
+    snapshot, result["sync_bytes"] = learner.weights("float32")
     result["synced_tensors"] = len(snapshot.tensors)
-    result["sync_bytes"] = learner.last_sync_bytes()
     result["version"] = worker.update_weights(snapshot)
     result["gap_after"] = gap(rollout(result["version"]))
     learner.save(out_dir)

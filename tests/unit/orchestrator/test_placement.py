@@ -58,7 +58,7 @@ def test_strict_pack_needs_everything_on_one_node():
     [
         (["rollout.worker_cpus=2"], r"rollout\.worker_cpus: unknown key \(moved to resources\.rollout\.num_cpus\)"),
         (["resources.rollout.tensor_parallel_size=2"], "num_gpus must be 2"),
-        (["resources.learner.num_gpus=2"], "learner trains on one device"),
+        (["resources.learner.num_gpus=2"], "a learner rank trains on one device"),
         (
             ["resources.rollout.tensor_parallel_size=2", "resources.rollout.num_gpus=2", "rollout.backend=hf"],
             "tensor_parallel_size > 1 needs rollout.backend=vllm",

@@ -1,0 +1,126 @@
+"""The driver's handle on the learner: one Ray actor, or `resources.learner.num_workers` actors
+that form one sharded group (`workers.fsdp_group`).
+
+Every call goes to every rank (a sharded model's every forward is a collective) and the driver
+waits on all of them, not only rank 0's: a rank that dies leaves the others blocked in a
+collective, so the group is stopped as soon as any rank fails, and the failure names the rank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from workers.types import TrainBatch
+
+
+class LearnerFailed(RuntimeError):
+    """A learner rank died or raised; the group is stopped (its ranks were waiting on each other)."""
+
+
+@dataclass
+class PendingCall:
+    """A call in flight on every rank: `refs[i]` is rank i's result."""
+
+    what: str
+    refs: list
+
+
+class LearnerGroup:
+    def __init__(self, ranks: list):
+        self.ranks = ranks
+
+    @property
+    def size(self) -> int:
+        return len(self.ranks)
+
+    def submit_update(self, batch: TrainBatch, kill_rank: int | None = None) -> PendingCall:
+        import ray
+
+        shared = ray.put(batch)  # one copy in the object store, not one per rank
+        refs = [rank.update.remote(shared, exit_now=i == kill_rank) for i, rank in enumerate(self.ranks)]
+        return PendingCall("update", refs)
+
+    def result(self, call: PendingCall):
+        """Rank 0's result, once every rank has finished; LearnerFailed if any rank did not."""
+        import ray
+
+        self._wait(call)
+        return ray.get(call.refs[0])
+
+    def update(self, batch: TrainBatch) -> dict[str, float]:
+        return self.result(self.submit_update(batch))
+
+    def weights(self, dtype: str):
+        """(a reference to rank 0's weight snapshot, its size in bytes): the rollout workers fetch
+        the snapshot themselves; the driver never holds the weights."""
+        import ray
+
+        pairs = [rank.weights.options(num_returns=2).remote(dtype) for rank in self.ranks]
+        sizes = self._wait(PendingCall("weights", [size for _, size in pairs]))
+        return pairs[0][0], ray.get(sizes[0])
+
+    def save(self, path: str) -> None:
+        self.result(PendingCall("save", [rank.save.remote(path) for rank in self.ranks]))
+
+    def restore(self, path: str) -> int:
+        return self.result(PendingCall("restore", [rank.restore.remote(path) for rank in self.ranks]))
+
+    def call(self, method: str, *args):
+        """Any other learner method, on every rank (rank 0's answer)."""
+        return self.result(PendingCall(method, [getattr(rank, method).remote(*args) for rank in self.ranks]))
+
+    def _wait(self, call: PendingCall) -> list:
+        """Every rank's ref once all have finished; on the first failure stop the group and raise."""
+        import ray
+
+        remaining = list(call.refs)
+        while remaining:
+            done, remaining = ray.wait(remaining, num_returns=1, fetch_local=False)
+            rank = call.refs.index(done[0])
+            try:
+                ray.get(done[0])
+            except Exception as exc:
+                self.stop()
+                raise LearnerFailed(f"learner rank {rank} of {self.size} failed during {call.what}: {_why(exc)}") from None
+        return call.refs
+
+    def stop(self) -> None:
+        import ray
+
+        for rank in self.ranks:
+            ray.kill(rank, no_restart=True)
+
+
+def _why(exc: BaseException) -> str:
+    """The rank's own exception when it raised one; else how its process ended (Ray's message
+    ends with the reason)."""
+    from ray.exceptions import RayTaskError
+
+    if isinstance(exc, RayTaskError) and isinstance(exc.cause, BaseException):
+        return f"{type(exc.cause).__name__}: {exc.cause}"
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return f"its process died ({lines[-1].strip() if lines else type(exc).__name__})"
+
+
+def start_learner_group(
+    make_rank: Callable[[int, object], object],
+    size: int,
+    rendezvous_strategy,
+) -> LearnerGroup:
+    """`size` learner actors, made by `make_rank(rank, group_spec)` (group_spec None for a lone
+    learner); a group meets at a free port on rank 0's node, found by a task in its bundle."""
+    import ray
+
+    from workers.fsdp_group import GroupSpec, rendezvous_address
+
+    if size == 1:
+        ranks = [make_rank(0, None)]
+    else:
+        address, port = ray.get(
+            ray.remote(rendezvous_address).options(num_cpus=0, scheduling_strategy=rendezvous_strategy).remote()
+        )
+        ranks = [make_rank(i, GroupSpec(i, size, address, port)) for i in range(size)]
+    group = LearnerGroup(ranks)
+    group.result(PendingCall("start", [rank.__ray_ready__.remote() for rank in ranks]))
+    return group
