@@ -93,14 +93,16 @@ class LearnerGroup:
 
 
 def _why(exc: BaseException) -> str:
-    """The rank's own exception when it raised one; else how its process ended (Ray's message
-    ends with the reason)."""
+    """The rank's own exception when it raised one; else that its process ended, with Ray's
+    exit type when it names one (the worker's log has the rest)."""
+    import re
+
     from ray.exceptions import RayTaskError
 
     if isinstance(exc, RayTaskError) and isinstance(exc.cause, BaseException):
         return f"{type(exc.cause).__name__}: {exc.cause}"
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return f"its process died ({lines[-1].strip() if lines else type(exc).__name__})"
+    exit_type = re.search(r"Worker exit type: (\w+)", str(exc))
+    return "its process died" + (f" (exit type {exit_type.group(1)})" if exit_type else "")
 
 
 def start_learner_group(

@@ -1,0 +1,36 @@
+"""A run whose learner is 2 FSDP2 ranks: one rank dies mid-run, the run fails naming it with its
+last checkpoint intact, and that checkpoint resumes on a single learner."""
+
+import pytest
+from mlflow import MlflowClient
+
+from tests.e2e.test_cli import run_cli
+
+pytestmark = pytest.mark.slow
+
+SETTINGS = [
+    "trainer.steps=3",
+    "trainer.checkpoint_every=1",
+    "rollout.groups_per_step=2",
+    "resources.rollout.num_cpus=0.5",
+    "resources.learner.num_cpus=0.5",
+]
+
+
+def test_a_dead_learner_rank_fails_the_step_and_its_checkpoint_resumes_on_one_rank(tiny_model, tmp_path):
+    two_ranks = ["resources.learner.num_workers=2", "faults.kill_learner_rank_at_step=2"]
+    failed = run_cli("run", *(f"--set={s}" for s in SETTINGS + two_ranks), cwd=tmp_path)
+    assert failed.returncode != 0
+    out = failed.stdout + failed.stderr
+    assert "step 2 failed: learner rank 1 of 2 failed during update: its process died" in out, out
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    kept = run_dir / "checkpoints" / "step_000002"
+    assert f"the last checkpoint, {kept.relative_to(tmp_path)}, is intact" in out, out
+    assert sorted(p.name for p in kept.parent.iterdir()) == ["step_000001", "step_000002"]
+
+    resumed = run_cli("run", "--resume", run_dir.name, "--set=resources.learner.num_workers=1", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"resuming run {run_dir.name} after step 2" in resumed.stdout
+    client = MlflowClient("sqlite:///" + str(tmp_path / "mlflow.db"))
+    steps = [m.step for m in client.get_metric_history(run_dir.name, "actor/entropy")]
+    assert sorted(steps) == [0, 1, 2]
