@@ -222,3 +222,14 @@ def test_a_lora_run_checkpoints_an_adapter_that_eval_and_export_take(tiny_model,
     assert exported.returncode == 0 and (tmp_path / "merged" / "config.json").is_file(), exported.stdout + exported.stderr
     again = run_cli("export", str(checkpoint), "--out", "merged", cwd=tmp_path)
     assert again.returncode == 2 and "is not empty" in again.stdout
+
+
+def test_plan_says_the_7b_recipe_fits_and_what_to_turn_when_it_does_not(tmp_path):
+    recipe = str(Path(__file__).resolve().parents[2] / "configs" / "rlver-qwen2.5-7b.yaml")
+    fits = run_cli("plan", recipe, cwd=tmp_path)
+    assert fits.returncode == 0, fits.stdout + fits.stderr
+    assert "fits   learner rank (x4)" in fits.stdout and "fits   rollout worker (x4)" in fits.stdout
+    alone = run_cli("plan", recipe, "--set", "resources.learner.num_workers=1", cwd=tmp_path)
+    assert alone.returncode == 1
+    assert "does not fit learner rank (x1)" in alone.stdout and "3 ranks would fit" in alone.stdout
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,267 @@
+"""How much memory a run's learner ranks and rollout workers need, before anything starts.
+
+Arithmetic on the model's shape (its `config.json`) and the run's config: weights, gradients and
+AdamW's two moments (fp32, sharded over the learner's ranks), the frozen KL reference, bf16 copies
+of the weights that autocast keeps for backward, the decoder layer FSDP gathers, activations at the
+configured token budget, and the output layer's fp32 logits for the policy tokens of a micro-batch.
+Activations are counted tensor by tensor for a Qwen2 / Llama layer (`layer_activation_bytes`);
+`bench/learner.py` sets the estimate beside a CPU learner's measured peak RSS growth on `small`
+in fp32, bf16 and LoRA. A rollout worker needs its weights in the rollout dtype and vLLM's KV
+cache for at least one whole dialogue.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from orchestrator.config import ExperimentConfig
+
+GB = 1024**3
+FP32 = 4
+
+NORM_VALUES_PER_HIDDEN = 6
+"""fp32 values per hidden unit a decoder layer keeps for backward in its two RMSNorms (input,
+normalised, weighted), which upcast to fp32 even under bf16 autocast."""
+
+LOGIT_COPIES = 4
+"""fp32 [policy tokens, vocab] tensors alive at once around the output layer: logits, log-softmax,
+softmax for the entropy, and the logits' gradient."""
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    hidden: int
+    intermediate: int
+    layers: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    vocab: int
+    tied_embeddings: bool
+
+    @classmethod
+    def from_config(cls, config: dict) -> ModelShape:
+        try:
+            hidden, heads = int(config["hidden_size"]), int(config["num_attention_heads"])
+            return cls(
+                hidden=hidden,
+                intermediate=int(config["intermediate_size"]),
+                layers=int(config["num_hidden_layers"]),
+                heads=heads,
+                kv_heads=int(config.get("num_key_value_heads") or heads),
+                head_dim=int(config.get("head_dim") or hidden // heads),
+                vocab=int(config["vocab_size"]),
+                tied_embeddings=bool(config.get("tie_word_embeddings", False)),
+            )
+        except KeyError as exc:
+            raise ValueError(f"the model's config.json has no {exc.args[0]}: not a decoder-only transformer") from None
+
+    @property
+    def layer_params(self) -> int:
+        """One decoder layer: q, k, v (with bias, as Qwen2), o, the gated MLP, two norms."""
+        h, kv = self.hidden, self.kv_heads * self.head_dim
+        q = self.heads * self.head_dim
+        attention = h * q + q + 2 * (h * kv + kv) + q * h
+        return attention + 3 * h * self.intermediate + 2 * h
+
+    @property
+    def outer_params(self) -> int:
+        """Embeddings, the final norm and (untied) the output layer: FSDP's root unit."""
+        return self.vocab * self.hidden * (1 if self.tied_embeddings else 2) + self.hidden
+
+    @property
+    def params(self) -> int:
+        return self.layers * self.layer_params + self.outer_params
+
+    def lora_params(self, rank: int, targets: tuple[str, ...]) -> int:
+        """Adapter parameters: rank x (in + out) for each targeted projection of every layer."""
+        sizes = _projection_sizes(self)
+        unknown = [t for t in targets if t not in sizes]
+        if unknown:
+            raise ValueError(f"policy.lora.target_modules: the plan knows no module {unknown[0]!r} ({', '.join(sizes)})")
+        return self.layers * sum(rank * sum(sizes[t]) for t in targets)
+
+    def kv_bytes_per_token(self, dtype_bytes: int) -> int:
+        return 2 * self.layers * self.kv_heads * self.head_dim * dtype_bytes
+
+
+def _projection_sizes(shape: ModelShape) -> dict[str, tuple[int, int]]:
+    """(in, out) features of a decoder layer's projections, by their Qwen / Llama names."""
+    h, i = shape.hidden, shape.intermediate
+    q, kv = shape.heads * shape.head_dim, shape.kv_heads * shape.head_dim
+    return {
+        "q_proj": (h, q),
+        "k_proj": (h, kv),
+        "v_proj": (h, kv),
+        "o_proj": (q, h),
+        "gate_proj": (h, i),
+        "up_proj": (h, i),
+        "down_proj": (i, h),
+    }
+
+
+@dataclass(frozen=True)
+class LearnerSetup:
+    """What of a run's config decides a learner rank's memory."""
+
+    ranks: int
+    precision: str
+    activation_checkpointing: bool
+    token_budget: int
+    max_len: int
+    kl_reference: bool
+    lora_rank: int | None = None
+    lora_targets: tuple[str, ...] = ()
+
+
+def layer_activation_bytes(shape: ModelShape, setup: LearnerSetup) -> float:
+    """Bytes one decoder layer keeps for backward per token (Qwen2 / Llama with SDPA): the norms'
+    fp32 values; the projections' inputs (one shared copy in fp32; under bf16 autocast each
+    projection casts its own: q, k, v and gate, up); q, k, v and k, v repeated to every head
+    (grouped-query attention), the attention's output; the MLP's gate, up, activation and
+    product; and under LoRA each adapted projection's output."""
+    h, i = shape.hidden, shape.intermediate
+    q, kv = shape.heads * shape.head_dim, shape.kv_heads * shape.head_dim
+    bf16 = setup.precision == "bf16"
+    inputs = (5 * h if bf16 else 2 * h) + i
+    attention = 4 * q + 2 * kv
+    values = inputs + attention + 4 * i
+    if setup.lora_rank:
+        values += sum(_projection_sizes(shape)[t][1] for t in setup.lora_targets)
+    return NORM_VALUES_PER_HIDDEN * h * FP32 + values * (2 if bf16 else FP32)
+
+
+def learner_parts(shape: ModelShape, setup: LearnerSetup) -> dict[str, float]:
+    """Bytes one learner rank needs at its peak, by part. With activation checkpointing a layer
+    keeps only its input (the fp32 residual stream) and one layer at a time holds the rest."""
+    n = setup.ranks
+    adapter = shape.lora_params(setup.lora_rank, setup.lora_targets) if setup.lora_rank else 0
+    trained = adapter or shape.params
+    tokens = setup.token_budget
+    if setup.activation_checkpointing:
+        activations = tokens * (shape.hidden * FP32 * shape.layers + layer_activation_bytes(shape, setup))
+    else:
+        activations = tokens * layer_activation_bytes(shape, setup) * shape.layers
+    return {
+        "weights": FP32 * (shape.params + adapter) / n,
+        "gradients": FP32 * trained / n,
+        "optimizer": 2 * FP32 * trained / n,
+        "reference": FP32 * shape.params / n if setup.kl_reference and not adapter else 0.0,
+        "bf16_weight_copies": 2 * shape.layer_params * (1 if setup.activation_checkpointing else shape.layers)
+        if setup.precision == "bf16"
+        else 0.0,
+        "gathered_for_compute": FP32 * (2 * shape.layer_params + shape.outer_params) * (n - 1) / n,
+        "activations": activations,
+        "logits": LOGIT_COPIES * FP32 * tokens * shape.vocab,
+    }
+
+
+@dataclass(frozen=True)
+class RolloutSetup:
+    dtype_bytes: int
+    max_model_len: int
+    tensor_parallel: int
+    memory_share: float
+    """vLLM's gpu_memory_utilization: the share of each GPU it takes for weights and KV cache."""
+
+
+def rollout_parts(shape: ModelShape, setup: RolloutSetup) -> dict[str, float]:
+    """Bytes one rollout worker's engine needs per GPU: its weights, and the KV cache of one
+    dialogue at the context limit (the least it can run with; more means more dialogues at once)."""
+    tp = setup.tensor_parallel
+    return {
+        "weights": setup.dtype_bytes * shape.params / tp,
+        "kv_cache_one_dialogue": shape.kv_bytes_per_token(setup.dtype_bytes) * setup.max_model_len / tp,
+    }
+
+
+def read_shape(model: str, seed: int = 0) -> ModelShape:
+    """The shape of `model`: a local model or adapter directory, a `tiny` / `small` preset (built
+    if not cached: its vocabulary is the tokenizer's), or a hub id found in the local hub cache or
+    among the shapes shipped in configs/models/."""
+    from workers.backends.model_files import local_model_dir
+    from workers.policy_model.bootstrap import MODEL_SIZES, ensure_model
+
+    if model in MODEL_SIZES:
+        model = str(ensure_model(model, seed, log=lambda message: None))
+    shipped = Path(__file__).resolve().parent.parent / "configs" / "models" / f"{model.replace('/', '--')}.json"
+    if shipped.is_file():
+        return ModelShape.from_config(json.loads(shipped.read_text()))
+    try:
+        directory = Path(local_model_dir(model))
+    except Exception as exc:
+        raise FileNotFoundError(
+            f"policy.model {model!r}: no config.json here to plan from ({exc}); download the model, or put its "
+            f"config.json at {shipped}"
+        ) from None
+    from workers.lora_adapter import base_model_dir, is_adapter_dir
+
+    if is_adapter_dir(directory):
+        directory = Path(base_model_dir(directory))
+    return ModelShape.from_config(json.loads((directory / "config.json").read_text()))
+
+
+def learner_setup(config: ExperimentConfig) -> LearnerSetup:
+    a, lora = config.algo, config.policy.lora
+    return LearnerSetup(
+        ranks=config.resources.learner.num_workers,
+        precision=a.precision,
+        activation_checkpointing=a.activation_checkpointing,
+        token_budget=a.max_tokens_per_micro_batch,
+        max_len=config.policy.max_model_len,
+        kl_reference=a.kl_coef > 0,
+        lora_rank=lora.rank if lora else None,
+        lora_targets=tuple(lora.target_modules) if lora else (),
+    )
+
+
+def rollout_setup(config: ExperimentConfig) -> RolloutSetup:
+    """bf16 weights unless the config says otherwise (`auto` is bf16 on any GPU)."""
+    r = config.resources.rollout
+    return RolloutSetup(
+        dtype_bytes=4 if config.policy.dtype == "float32" else 2,
+        max_model_len=config.policy.max_model_len,
+        tensor_parallel=r.tensor_parallel_size,
+        memory_share=r.gpu_memory_utilization,
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    actor: str
+    need: float
+    have: float | None
+    knob: str
+
+    @property
+    def fits(self) -> bool | None:
+        return None if self.have is None else self.need <= self.have
+
+
+def verdicts(config: ExperimentConfig, shape: ModelShape, gpu_gb: float, host_gb: float) -> list[Verdict]:
+    """Each actor kind's need against what its placement gives it: a GPU's memory (vLLM's share of
+    it for a rollout worker) when it holds one, else the host's memory (which every actor on the
+    node shares, so `have` is an upper bound there)."""
+    res = config.resources
+    learner = sum(learner_parts(shape, learner_setup(config)).values())
+    rollout_setup_ = rollout_setup(config)
+    rollout = sum(rollout_parts(shape, rollout_setup_).values())
+    learner_have = gpu_gb * GB if res.learner.num_gpus else host_gb * GB
+    rollout_have = gpu_gb * GB * rollout_setup_.memory_share if res.rollout.num_gpus else host_gb * GB
+    setup = learner_setup(config)
+    ranks = next(
+        (n for n in range(setup.ranks + 1, 65) if sum(learner_parts(shape, replace(setup, ranks=n)).values()) <= learner_have),
+        None,
+    )
+    learner_knob = (
+        (f"{ranks} ranks would fit (resources.learner.num_workers); or " if ranks else "")
+        + "train an adapter (policy.lora), lower algo.max_tokens_per_micro_batch, "
+        "or set algo.activation_checkpointing / algo.precision: bf16"
+    )
+    rollout_knob = "more GPUs per engine (resources.rollout.tensor_parallel_size), a shorter policy.max_model_len"
+    return [
+        Verdict(f"learner rank (x{res.learner.num_workers})", learner, learner_have, learner_knob),
+        Verdict(f"rollout worker (x{config.rollout.num_workers})", rollout, rollout_have, rollout_knob),
+    ]
