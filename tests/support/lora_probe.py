@@ -57,6 +57,9 @@ def main(model_dir: str, out_dir: str) -> dict:
     result["synced_tensors"] = len(snapshot.tensors)
     result["version"] = worker.update_weights(snapshot)
     result["gap_after"] = gap(rollout(result["version"]))
+    # Ray re-sends a sync to a worker it brought back: the same version's adapter, written again.
+    result["resent_version"] = worker.update_weights(snapshot)
+    result["gap_after_resend"] = gap(rollout(result["resent_version"]))
     learner.save(out_dir)
     hf = RolloutWorker(out_dir, RolloutSettings("hf", 512, "float32", SamplingConfig(40), "rule", 3, 70.0), seed=0)
     episodes = hf.rollout(requests[:4], hf.version).episodes
