@@ -171,6 +171,7 @@ def check_fsdp2(model_dir: str, updates: int) -> dict:
     return {
         "ok": finite(sharded["metrics"]) and abs(norms[0] - norms[1]) <= 1e-2 * norms[1] and apart <= 1e-2 * moved,
         "ranks": world,
+        "sharded": world > 1,  # one GPU: the FSDP2 path (NCCL, DTensors, gathers) ran, but unsharded
         "tokens_per_s": round(sharded["metrics"]["tokens_per_s"]),
         "grad_norm_sharded_vs_single": norms,
         "weights_apart_over_moved": apart / moved,

@@ -386,6 +386,15 @@ class LearnerResources(ActorResources):
             )
         return value
 
+    @model_validator(mode="after")
+    def _whole_gpus_for_a_group(self) -> LearnerResources:
+        if self.num_workers > 1 and 0 < self.num_gpus < 1:
+            raise ValueError(
+                f"learner ranks of a group each need a GPU of their own (NCCL refuses two ranks on one device): "
+                f"num_gpus must be 0 or 1 with num_workers {self.num_workers}, got {self.num_gpus}"
+            )
+        return self
+
 
 class ResourcesConfig(_Section):
     """What each actor reserves. All actors of a run are placed through one Ray placement group,

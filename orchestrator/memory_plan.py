@@ -243,25 +243,28 @@ class Verdict:
 def verdicts(config: ExperimentConfig, shape: ModelShape, gpu_gb: float, host_gb: float) -> list[Verdict]:
     """Each actor kind's need against what its placement gives it: a GPU's memory (vLLM's share of
     it for a rollout worker) when it holds one, else the host's memory (which every actor on the
-    node shares, so `have` is an upper bound there)."""
+    node shares, so `have` is an upper bound there). On CPU a learner group's ranks share the
+    host: their sum must fit it, and more ranks cost memory rather than save it."""
     res = config.resources
-    learner = sum(learner_parts(shape, learner_setup(config)).values())
+    setup = learner_setup(config)
+    on_gpu = bool(res.learner.num_gpus)
+    learner = sum(learner_parts(shape, setup).values()) * (1 if on_gpu else setup.ranks)
+    learner_have = gpu_gb * GB if on_gpu else host_gb * GB
     rollout_setup_ = rollout_setup(config)
     rollout = sum(rollout_parts(shape, rollout_setup_).values())
-    learner_have = gpu_gb * GB if res.learner.num_gpus else host_gb * GB
     rollout_have = gpu_gb * GB * rollout_setup_.memory_share if res.rollout.num_gpus else host_gb * GB
-    setup = learner_setup(config)
-    ranks = next(
-        (n for n in range(setup.ranks + 1, 65) if sum(learner_parts(shape, replace(setup, ranks=n)).values()) <= learner_have),
-        None,
+    fitting = (
+        n for n in range(setup.ranks + 1, 65) if sum(learner_parts(shape, replace(setup, ranks=n)).values()) <= learner_have
     )
+    ranks = next(fitting, None) if on_gpu else None
     learner_knob = (
         (f"{ranks} ranks would fit (resources.learner.num_workers); or " if ranks else "")
         + "train an adapter (policy.lora), lower algo.max_tokens_per_micro_batch, "
         "or set algo.activation_checkpointing / algo.precision: bf16"
     )
     rollout_knob = "more GPUs per engine (resources.rollout.tensor_parallel_size), a shorter policy.max_model_len"
+    learner_name = f"learner rank (x{setup.ranks})" if on_gpu else f"learner ({setup.ranks} ranks on the host)"
     return [
-        Verdict(f"learner rank (x{res.learner.num_workers})", learner, learner_have, learner_knob),
+        Verdict(learner_name, learner, learner_have, learner_knob),
         Verdict(f"rollout worker (x{config.rollout.num_workers})", rollout, rollout_have, rollout_knob),
     ]

@@ -42,6 +42,8 @@ def rendezvous_address() -> tuple[str, int]:
 
 
 def join(spec: GroupSpec, device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # NCCL binds each rank to the device it computes on
     dist.init_process_group(
         "nccl" if device.type == "cuda" else "gloo",
         init_method=f"tcp://{spec.address}:{spec.port}",
@@ -51,28 +53,33 @@ def join(spec: GroupSpec, device: torch.device) -> None:
     )
 
 
-def shard(module: torch.nn.Module, inner) -> None:
+def shard(module: torch.nn.Module, inner, device: torch.device, world_size: int) -> None:
     """FSDP2 over `module`: each decoder layer of `inner` (the classes its HF config names as
     never to be split) a unit, the rest (embeddings, final norm, output layer) the root unit.
     FSDP averages gradients over ranks, while each rank's loss is already weighted by the whole
     batch's token counts (`losses.token_weights`): the learner scales its loss by the group's
     size so that the average is the batch's gradient (gloo has no pre-scaled sum to do it here)."""
+    from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import fully_shard
 
+    # Explicit: left to itself FSDP2 would put a gloo group's shards on a GPU it happens to see.
+    mesh = init_device_mesh(device.type, (world_size,))
     layer_classes = set(getattr(inner, "_no_split_modules", None) or ())
     layers = [m for m in module.modules() if type(m).__name__ in layer_classes]
     if not layers:
         raise ValueError(f"{type(inner).__name__} names no decoder layer class (_no_split_modules): cannot shard it")
     for layer in layers:
-        fully_shard(layer)
-    fully_shard(module)
+        fully_shard(layer, mesh=mesh)
+    fully_shard(module, mesh=mesh)
 
 
-def full_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The module's whole state dict on CPU, on rank 0 (empty elsewhere); every rank must call it."""
+def full_state(module: torch.nn.Module, trainable_only: bool = False) -> dict[str, torch.Tensor]:
+    """The module's whole state dict (its trained parameters only, with `trainable_only`) on CPU,
+    on rank 0 (empty elsewhere); every rank must call it."""
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
-    return get_model_state_dict(module, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=trainable_only)
+    return get_model_state_dict(module, options=options)
 
 
 def full_optimizer_state(module: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
@@ -85,11 +92,17 @@ def full_optimizer_state(module: torch.nn.Module, optimizer: torch.optim.Optimiz
 
 def load_full_optimizer_state(module: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
     """`full_optimizer_state`'s output back into the optimizer: rank 0 passes it, the others an
-    empty dict and receive their shards from rank 0 (one copy read from disk, not N)."""
+    empty dict and receive their shards from rank 0."""
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
 
-    if not dist.is_initialized() and all(isinstance(k, int) for k in state.get("state", {})):
-        optimizer.load_state_dict(state)  # a checkpoint from before the group: state by position
+    by_position = any(isinstance(k, int) for k in state.get("state", {}))
+    if by_position and dist.is_initialized():
+        raise ValueError(
+            "this checkpoint's optimizer state is by position (written before learner groups): resume it on one "
+            "learner (resources.learner.num_workers=1), whose next checkpoint any group can resume"
+        )
+    if by_position:
+        optimizer.load_state_dict(state)
         return
     sharded = dist.is_initialized()
     options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=sharded)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.distributed.fsdp import FSDPModule
 
 from workers.cpu_threads import use_threads
 from workers.fsdp_group import (
@@ -150,8 +151,13 @@ class Learner:
                 "which is not this policy; merge it first (goldilocks export) and start from the merged model"
             )
         self.rank, self.world_size = (group.rank, group.world_size) if group else (0, 1)
+        if group:
+            join(group, self.device)  # first: the rendezvous port was free when the driver found it
+        # A group's ranks build on CPU and shard there: FSDP2 moves each rank's shards to its
+        # device, so no device ever holds the whole model.
+        build_on = torch.device("cpu") if group else self.device
         fresh_adapter = None if is_adapter_dir(model_dir) else settings.lora
-        self.model = load_policy(model_dir, torch.float32, trainable=True, lora=fresh_adapter).to(self.device)
+        self.model = load_policy(model_dir, torch.float32, trainable=True, lora=fresh_adapter).to(build_on)
         if settings.activation_checkpointing:
             self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         self.policy = PolicyTokenLogits(self.model)
@@ -161,12 +167,11 @@ class Learner:
         self.reference = None
         if settings.kl_coef > 0 and settings.lora is None:
             reference = AutoModelForCausalLM.from_pretrained(reference_dir or model_dir, dtype=torch.float32)
-            self.reference = PolicyTokenLogits(reference.to(self.device).eval().requires_grad_(False))
+            self.reference = PolicyTokenLogits(reference.to(build_on).eval().requires_grad_(False))
         if group:
-            join(group, self.device)
             for module in (self.policy, self.reference):
                 if module is not None:
-                    shard(module, module.model)
+                    shard(module, module.model, self.device, self.world_size)
         # After sharding: the optimizer must hold the sharded parameters.
         trained = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=settings.weight_decay)
@@ -241,8 +246,9 @@ class Learner:
         """`PolicyTokenLogits` assumes the model's logits are its output layer applied to the
         decoder's last hidden state, as in the Qwen and Llama families. A family that does more
         (logit soft-capping, scaling) would train on the wrong distribution: refuse it at start."""
-        x = (torch.arange(6, device=self.device) % self.model.config.vocab_size)[None, :]
-        positions = torch.arange(6, device=self.device)
+        device = next(self.model.parameters()).device
+        x = (torch.arange(6, device=device) % self.model.config.vocab_size)[None, :]
+        positions = torch.arange(6, device=device)
         self.model.eval()
         with torch.no_grad():
             full = self.model(input_ids=x, use_cache=False).logits[0]
@@ -263,7 +269,9 @@ class Learner:
                 logp = next_token_logprobs(self._policy_logits(self.policy, m), m.targets, self.settings.temperature)
                 if m.counted:
                     out[m.rows[m.row.cpu()], m.col.cpu()] = logp.cpu()
-        return sum_over_ranks(out)
+        if self.world_size == 1:
+            return out
+        return sum_over_ranks(out.to(self.device)).cpu()  # NCCL reduces device tensors only
 
     def update(self, batch: TrainBatch, exit_now: bool = False) -> dict[str, float]:
         """PPO epochs over the batch, micro-batched with gradient accumulation, aggregated over the
@@ -286,6 +294,8 @@ class Learner:
                     m.ref = next_token_logprobs(self._reference_logits(m), m.targets, s.temperature)
                 if s.ppo_epochs > 1:
                     m.old = next_token_logprobs(self._policy_logits(self.policy, m), m.targets, s.temperature)
+        if isinstance(self.reference, FSDPModule):
+            self.reference.reshard()  # FSDP2 keeps a root gathered after forward; this one has no backward
         epoch_keys = ("pg_loss", "kl", "clip_frac", "dual_clip_frac")
         first_keys = ("entropy", "rollout_logprob_diff") + (("tis_weight_mean", "tis_capped_frac") if s.tis_cap else ())
         first = dict.fromkeys(first_keys, 0.0)
@@ -385,8 +395,11 @@ class Learner:
         return snapshot, sum(t.numel() * t.element_size() for t in snapshot.tensors.values())
 
     def _model_state(self) -> dict[str, torch.Tensor]:
-        """The policy's whole state dict: gathered from the shards in a group (on rank 0)."""
-        return full_state(self.model) if self.world_size > 1 else self.model.state_dict()
+        """The policy's whole state dict: gathered from the shards in a group (on rank 0); under
+        LoRA a group gathers the adapter alone, not the frozen base it would then drop."""
+        if self.world_size == 1:
+            return self.model.state_dict()
+        return full_state(self.model, trainable_only=self.settings.lora is not None)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
@@ -400,6 +413,8 @@ class Learner:
         optimizer_state = full_optimizer_state(self.model, self.optimizer)
         if self.rank != 0:
             return
+        if getattr(self.model.config, "tie_word_embeddings", False):
+            model_state.pop("lm_head.weight", None)  # a gathered copy, not an alias the saver would drop
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(out, safe_serialization=True, state_dict=model_state)
@@ -416,7 +431,9 @@ class Learner:
     def restore(self, path: str) -> int:
         """Continue from a checkpoint written by `save` (the weights came with `model_dir`);
         returns the version the checkpoint's weights are."""
-        state = torch.load(Path(path) / TRAINING_STATE, weights_only=True, map_location="cpu")
+        # Mapped, not read: ranks other than 0 touch only the small entries (AdamW's state reaches
+        # them from rank 0), so the file is not held N times in the host's memory.
+        state = torch.load(Path(path) / TRAINING_STATE, weights_only=True, map_location="cpu", mmap=True)
         load_full_optimizer_state(self.model, self.optimizer, state["optimizer"] if self.rank == 0 else {})
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])

@@ -37,5 +37,5 @@ def test_its_checks_pass_on_cpu_with_only_the_learner_side_importable():
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     verdict = json.loads(out.stdout.splitlines()[-1])
     assert verdict["ok"] is True and set(verdict["checks"]) == {"bf16", "lora", "fsdp2"}
-    assert verdict["checks"]["fsdp2"]["ranks"] == 2
+    assert verdict["checks"]["fsdp2"]["ranks"] == 2 and verdict["checks"]["fsdp2"]["sharded"] is True
     assert verdict["checks"]["lora"]["base_unchanged"] is True

@@ -59,6 +59,7 @@ def test_strict_pack_needs_everything_on_one_node():
         (["rollout.worker_cpus=2"], r"rollout\.worker_cpus: unknown key \(moved to resources\.rollout\.num_cpus\)"),
         (["resources.rollout.tensor_parallel_size=2"], "num_gpus must be 2"),
         (["resources.learner.num_gpus=2"], "a learner rank trains on one device"),
+        (["resources.learner.num_workers=2", "resources.learner.num_gpus=0.5"], "each need a GPU of their own"),
         (
             ["resources.rollout.tensor_parallel_size=2", "resources.rollout.num_gpus=2", "rollout.backend=hf"],
             "tensor_parallel_size > 1 needs rollout.backend=vllm",
