@@ -66,7 +66,7 @@ def main() -> None:
     learner.update(batch)
     update_s = time.perf_counter() - start
 
-    phases = {"reference_forward": learner.reference, "policy_forward": learner.model}
+    phases = {"reference_forward": learner.reference, "policy_forward": learner.policy}
     originals = {}
     for name, module in phases.items():
         if module is not None:

@@ -36,13 +36,13 @@ def measure(size: str, repeats: int) -> dict:
     with ray_session(cfg), reserve(cfg, lambda m: None) as placement:
         (worker,), learner = start_actors(cfg, model_dir, model_dir, placement)
         dtype = ray.get(worker.rollout_dtype.remote()).dtype
-        ray.get(worker.update_weights.remote(learner.weights.remote(dtype)))
+        ray.get(worker.update_weights.remote(learner.weights(dtype)[0]))
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            ray.get(worker.update_weights.remote(learner.weights.remote(dtype)))
+            ray.get(worker.update_weights.remote(learner.weights(dtype)[0]))
             times.append((time.perf_counter() - start) * 1000)
-        params = ray.get(learner.num_parameters.remote())
+        params = learner.call("num_parameters")
     return {"params": params, "sync_ms": statistics.median(times), "sync_ms_max": max(times)}
 
 
