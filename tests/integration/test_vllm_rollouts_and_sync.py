@@ -99,7 +99,7 @@ def test_vllm_logprobs_match_the_learner_before_and_after_a_weight_sync(worker, 
     assert metrics["actor/rollout_logprob_diff"] < 1e-4
     assert largest_gap(learner, before[:1]) > 1e-3, "the update did not change the policy"
 
-    assert worker.update_weights(learner.weights("float32")) == learner.version
+    assert worker.update_weights(learner.weights("float32")[0]) == learner.version
     after = [s for e in worker.rollout(requests(), expected_version=learner.version).episodes for s in e.sequences]
     assert largest_gap(learner, after) < 1e-3
 
@@ -108,7 +108,7 @@ def test_vllm_logprobs_at_temperature_07_are_the_learners_at_07(worker, tiny_mod
     """vLLM reports the log-probs of the distribution it sampled from (logits / T), as the learner
     scores them: at T != 1 the raw ones differ by far more than precision."""
     learner = Learner(tiny_model, replace(LEARNER, temperature=0.7), seed=0)
-    worker.update_weights(learner.weights("float32"))
+    worker.update_weights(learner.weights("float32")[0])
     prompts = [s.token_ids for e in worker.rollout(requests(2, 1), worker.version).episodes for s in e.sequences]
     generations = worker.backend.generate(prompts, SamplingConfig(max_new_tokens=24, temperature=0.7))
     sequences = [
@@ -121,7 +121,7 @@ def test_vllm_logprobs_at_temperature_07_are_the_learners_at_07(worker, tiny_mod
 
 
 def test_a_sync_with_foreign_tensor_names_is_refused_and_keeps_the_version(worker, learner):
-    snapshot = learner.weights("float32")
+    snapshot, _ = learner.weights("float32")
     snapshot.tensors["model.layers.0.mlp.up_proj.weight_renamed"] = snapshot.tensors.pop("model.layers.0.mlp.up_proj.weight")
     held = worker.version
     snapshot.version = held + 5
@@ -131,5 +131,5 @@ def test_a_sync_with_foreign_tensor_names_is_refused_and_keeps_the_version(worke
 
 
 def test_learner_weights_carry_the_tied_lm_head(learner):
-    state = learner.weights().tensors
+    state = learner.weights()[0].tensors
     assert torch.equal(state["lm_head.weight"], state["model.embed_tokens.weight"])
