@@ -58,7 +58,6 @@ def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], 
 
 
 CASES = {
-    "full": settings(lr=1e-4, max_tokens_per_micro_batch=60),
     "kl+epochs": settings(lr=1e-4, max_tokens_per_micro_batch=60, kl_coef=0.05, ppo_epochs=2),
     # KL on: the anchor is the sharded base with the adapter switched off
     "lora+kl": settings(lr=1e-4, max_tokens_per_micro_batch=60, kl_coef=0.05, lora=LoraSettings(8, 16, ("q_proj", "v_proj"))),
