@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -33,3 +35,37 @@ def run_isolated(script: str, *args: str) -> dict[str, Any]:
     if out.returncode != 0:
         raise RuntimeError(f"{script} {' '.join(args)} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine() -> str:
+    """The CPU a measurement ran on: cores, model, and the flags that decide its dtypes."""
+    from workers.backends.dtype_choice import cpu_flags
+
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    shown = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
+    return f"{os.cpu_count()} x {model}; {' '.join(shown)}"
+
+
+def synthetic_batch(vocab: int, rows: int, max_len: int, seed: int):
+    """Rows of lengths spread over [max_len / 2, max_len]; the second half of each row is policy
+    tokens (a reply), the rest context."""
+    import numpy as np
+
+    from workers.types import TokenSequence, TrainBatch
+
+    rng = np.random.default_rng(seed)
+    seqs = []
+    for length in np.linspace(max_len // 2, max_len, rows).astype(int):
+        ids = rng.integers(3, vocab, length).tolist()
+        half = length // 2
+        seqs.append(TokenSequence(ids, [0] * half + [1] * (length - half), [0.0] * length))
+    batch = TrainBatch.from_sequences(seqs, rng.standard_normal(rows).tolist())
+    batch.rollout_logprobs = np.zeros_like(batch.rollout_logprobs)
+    return batch

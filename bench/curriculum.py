@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import machine
 from orchestrator.config import load_config
 from orchestrator.pass_curve import tracking_ratio
 from orchestrator.run_report import plot_runs
@@ -245,21 +247,6 @@ def plot_held_out(runs: dict[str, list[dict]], target: float, path: Path) -> Pat
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
-
-def machine() -> str:
-    from workers.backends.dtype_choice import cpu_flags
-
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown CPU",
-    )
-    shown = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
-    return f"{os.cpu_count()} x {model}; {' '.join(shown)}"
 
 
 def commit() -> str:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import synthetic_batch
+
 SHAPES = {
     "small": dict(hidden_size=640, intermediate_size=1792, num_hidden_layers=10, num_attention_heads=10, num_key_value_heads=2),
     "tiny": dict(hidden_size=192, intermediate_size=512, num_hidden_layers=2, num_attention_heads=6, num_key_value_heads=2),
@@ -61,18 +63,8 @@ def settings(**overrides):
     return LearnerSettings(**(base | dict(ppo_epochs=1, device=DEVICE, precision="bf16") | overrides))
 
 
-def batch_for(rows: int = 16, max_len: int = 384):
-    import numpy as np
-
-    from workers.types import TokenSequence, TrainBatch
-
-    rng = np.random.default_rng(0)
-    seqs = []
-    for length in np.linspace(max_len // 2, max_len, rows).astype(int):
-        half = length // 2
-        seqs.append(TokenSequence(rng.integers(2, VOCAB, length).tolist(), [0] * half + [1] * (length - half), [0.0] * length))
-    batch = TrainBatch.from_sequences(seqs, rng.standard_normal(rows).tolist())
-    return batch
+def batch_for():
+    return synthetic_batch(VOCAB, rows=16, max_len=384, seed=0)
 
 
 def train(learner, batch, updates: int) -> dict:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -26,6 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import machine, synthetic_batch
 
 MODES = {
     "fp32": ([], 1),
@@ -40,24 +41,6 @@ def rss_mb(field: str) -> float:
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"/proc/self/status has no {field}")
-
-
-def synthetic_batch(vocab: int, rows: int, max_len: int, seed: int):
-    """Rows of lengths spread over [max_len / 2, max_len]; the second half of each row is policy
-    tokens (a reply), the rest context."""
-    import numpy as np
-
-    from workers.types import TokenSequence, TrainBatch
-
-    rng = np.random.default_rng(seed)
-    seqs = []
-    for length in np.linspace(max_len // 2, max_len, rows).astype(int):
-        ids = rng.integers(3, vocab, length).tolist()
-        half = length // 2
-        seqs.append(TokenSequence(ids, [0] * half + [1] * (length - half), [0.0] * length))
-    batch = TrainBatch.from_sequences(seqs, rng.standard_normal(rows).tolist())
-    batch.rollout_logprobs = np.zeros_like(batch.rollout_logprobs)
-    return batch
 
 
 def worker(args) -> None:
@@ -126,13 +109,6 @@ def plan_mb(args, overrides: list[str]) -> float:
     return sum(learner_parts(read_shape(args.model), setup).values()) / 2**20
 
 
-def cpu_flags() -> list[str]:
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return [f for f in wanted if f in flags]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="small")
@@ -177,8 +153,7 @@ def main() -> None:
         json.dumps(
             {
                 "model": args.model,
-                "cpu": platform.processor() or platform.machine(),
-                "cpu_flags": cpu_flags(),
+                "cpu": machine(),
                 "modes": modes,
                 "ratios_vs_fp32": ratios,
                 "plan_error": plan_error,

@@ -316,13 +316,11 @@ def plan(
         console.print(table)
     fits = True
     for v in verdicts(cfg, shape, gpu_gb, host_gb):
-        where = "its GPU" if "learner" in v.actor and cfg.resources.learner.num_gpus else None
-        where = where or ("vLLM's share of its GPU" if cfg.resources.rollout.num_gpus and "rollout" in v.actor else "the host")
         if v.fits:
-            console.print(f"[green]fits[/]   {v.actor}: {v.need / GB:.1f} GB of {v.have / GB:.1f} GB ({where})")
+            console.print(f"[green]fits[/]   {v.actor}: {v.need / GB:.1f} GB of {v.have / GB:.1f} GB ({v.where})")
         else:
             fits = False
-            console.print(f"[red]does not fit[/] {v.actor}: {v.need / GB:.1f} GB > {v.have / GB:.1f} GB ({where}); {v.knob}")
+            console.print(f"[red]does not fit[/] {v.actor}: {v.need / GB:.1f} GB > {v.have / GB:.1f} GB ({v.where}); {v.knob}")
     raise typer.Exit(0 if fits else 1)
 
 

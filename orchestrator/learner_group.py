@@ -43,10 +43,7 @@ class LearnerGroup:
 
     def result(self, call: PendingCall):
         """Rank 0's result, once every rank has finished; LearnerFailed if any rank did not."""
-        import ray
-
-        self._wait(call)
-        return ray.get(call.refs[0])
+        return self._wait(call)[0]
 
     def update(self, batch: TrainBatch) -> dict[str, float]:
         return self.result(self.submit_update(batch))
@@ -54,11 +51,9 @@ class LearnerGroup:
     def weights(self, dtype: str):
         """(a reference to rank 0's weight snapshot, its size in bytes): the rollout workers fetch
         the snapshot themselves; the driver never holds the weights."""
-        import ray
-
         pairs = [rank.weights.options(num_returns=2).remote(dtype) for rank in self.ranks]
         sizes = self._wait(PendingCall("weights", [size for _, size in pairs]))
-        return pairs[0][0], ray.get(sizes[0])
+        return pairs[0][0], sizes[0]
 
     def save(self, path: str) -> None:
         self.result(PendingCall("save", [rank.save.remote(path) for rank in self.ranks]))
@@ -71,19 +66,21 @@ class LearnerGroup:
         return self.result(PendingCall(method, [getattr(rank, method).remote(*args) for rank in self.ranks]))
 
     def _wait(self, call: PendingCall) -> list:
-        """Every rank's ref once all have finished; on the first failure stop the group and raise."""
+        """Every rank's result, in rank order, once all have finished; on the first failure stop
+        the group and raise."""
         import ray
 
+        results: list = [None] * len(call.refs)
         remaining = list(call.refs)
         while remaining:
             done, remaining = ray.wait(remaining, num_returns=1, fetch_local=False)
             rank = call.refs.index(done[0])
             try:
-                ray.get(done[0])
+                results[rank] = ray.get(done[0])
             except Exception as exc:
                 self.stop()
                 raise LearnerFailed(f"learner rank {rank} of {self.size} failed during {call.what}: {_why(exc)}") from None
-        return call.refs
+        return results
 
     def stop(self) -> None:
         import ray

@@ -232,12 +232,14 @@ def rollout_setup(config: ExperimentConfig) -> RolloutSetup:
 class Verdict:
     actor: str
     need: float
-    have: float | None
+    have: float
+    where: str
+    """What `have` is: a GPU, vLLM's share of one, or the host."""
     knob: str
 
     @property
-    def fits(self) -> bool | None:
-        return None if self.have is None else self.need <= self.have
+    def fits(self) -> bool:
+        return self.need <= self.have
 
 
 def verdicts(config: ExperimentConfig, shape: ModelShape, gpu_gb: float, host_gb: float) -> list[Verdict]:
@@ -264,7 +266,8 @@ def verdicts(config: ExperimentConfig, shape: ModelShape, gpu_gb: float, host_gb
     )
     rollout_knob = "more GPUs per engine (resources.rollout.tensor_parallel_size), a shorter policy.max_model_len"
     learner_name = f"learner rank (x{setup.ranks})" if on_gpu else f"learner ({setup.ranks} ranks on the host)"
+    rollout_where = "vLLM's share of its GPU" if res.rollout.num_gpus else "the host"
     return [
-        Verdict(learner_name, learner, learner_have, learner_knob),
-        Verdict(f"rollout worker (x{config.rollout.num_workers})", rollout, rollout_have, rollout_knob),
+        Verdict(learner_name, learner, learner_have, "its GPU" if on_gpu else "the host", learner_knob),
+        Verdict(f"rollout worker (x{config.rollout.num_workers})", rollout, rollout_have, rollout_where, rollout_knob),
     ]

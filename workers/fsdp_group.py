@@ -95,8 +95,9 @@ def load_full_optimizer_state(module: torch.nn.Module, optimizer: torch.optim.Op
     empty dict and receive their shards from rank 0."""
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
 
+    sharded = dist.is_initialized()
     by_position = any(isinstance(k, int) for k in state.get("state", {}))
-    if by_position and dist.is_initialized():
+    if by_position and sharded:
         raise ValueError(
             "this checkpoint's optimizer state is by position (written before learner groups): resume it on one "
             "learner (resources.learner.num_workers=1), whose next checkpoint any group can resume"
@@ -104,7 +105,6 @@ def load_full_optimizer_state(module: torch.nn.Module, optimizer: torch.optim.Op
     if by_position:
         optimizer.load_state_dict(state)
         return
-    sharded = dist.is_initialized()
     options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=sharded)
     set_optimizer_state_dict(module, optimizer, state, options=options)
 

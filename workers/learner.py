@@ -301,7 +301,6 @@ class Learner:
         first = dict.fromkeys(first_keys, 0.0)
         totals = dict.fromkeys(epoch_keys, 0.0)
         grad_norms = []
-        skipped = False
         for epoch in range(s.ppo_epochs):
             sums = dict.fromkeys(epoch_keys, 0.0)
             self.optimizer.zero_grad(set_to_none=True)
