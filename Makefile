@@ -37,7 +37,7 @@ lint: install-test
 
 test: install-test
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -q -ra
+	$(VENV)/bin/pytest -q -ra --durations=30
 
 clean:
 	rm -rf $(VENV) runs mlflow.db mlartifacts .pytest_cache

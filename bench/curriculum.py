@@ -227,22 +227,37 @@ def summary(per_seed: list[dict]) -> dict:
 
 
 def plot_held_out(runs: dict[str, list[dict]], target: float, path: Path) -> Path:
+    """Two panels on one score axis: the controllers as they are, and with every group jittered
+    (`+spread`); a controller keeps its colour in both, so a row and its jittered twin compare
+    across."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 5))
-    for name, seeds in runs.items():
-        steps = [s + 1 for s, _ in seeds[0]["history"]["eval/0.8/score"]]
-        scores = np.array([[v for _, v in r["history"]["eval/0.8/score"]][: len(steps)] for r in seeds])
-        ax.plot(steps, scores.mean(axis=0), label=name, linestyle="--" if "+spread" in name else "-")
-        ax.fill_between(steps, scores.min(axis=0), scores.max(axis=0), alpha=0.12)
-    ax.axhline(target, color="grey", linewidth=0.8)
-    ax.set_xlabel("training steps")
-    ax.set_ylabel("held-out score at d = 0.8")
-    ax.set_title(f"mean and range over {len(next(iter(runs.values())))} seeds; grey: target {target:g}")
-    ax.legend(fontsize=7, ncol=3)
+    panels = {
+        "as they are": [n for n in runs if "+spread" not in n],
+        "groups jittered +-0.3": [n for n in runs if "+spread" in n],
+    }
+    panels = {title: names for title, names in panels.items() if names}
+    bases = list(dict.fromkeys(name.removesuffix("+spread") for name in runs))
+    colour = {base: plt.get_cmap("tab10")(i % 10) for i, base in enumerate(bases)}
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5), sharey=True, squeeze=False)
+    for ax, (title, names) in zip(axes[0], panels.items(), strict=True):
+        for name in names:
+            seeds = runs[name]
+            steps = [s + 1 for s, _ in seeds[0]["history"]["eval/0.8/score"]]
+            scores = np.array([[v for _, v in r["history"]["eval/0.8/score"]][: len(steps)] for r in seeds])
+            c = colour[name.removesuffix("+spread")]
+            ax.plot(steps, scores.mean(axis=0), label=name, color=c, linestyle=":" if name.startswith("fixed") else "-")
+            ax.fill_between(steps, scores.min(axis=0), scores.max(axis=0), color=c, alpha=0.10)
+        ax.axhline(target, color="grey", linewidth=0.8)
+        ax.set_title(title)
+        ax.set_xlabel("training steps")
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel("held-out score at d = 0.8")
+    seeds_n = len(next(iter(runs.values())))
+    fig.suptitle(f"mean and range over {seeds_n} seeds; grey: target {target:g}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -46,6 +46,10 @@ class TrainerState:
     entropy guard's next proposals see."""
     simulator_totals: dict[str, float] = field(default_factory=dict)
     """The `llm` simulator's requests and tokens so far (`simulator/run_*`)."""
+    unlogged: list = field(default_factory=list)
+    """[step, metrics] of the steps this checkpoint finishes whose metrics go to MLflow only after
+    it is written: a driver killed in between leaves them to the resumed run, which re-does only
+    the steps after the checkpoint."""
 
     def restore_rng(self) -> random.Random:
         rng = random.Random()

@@ -38,7 +38,7 @@ from orchestrator.learner_group import LearnerFailed, PendingCall, start_learner
 from orchestrator.placement import Placement, reserve
 from orchestrator.ray_session import cpus_needed, ray_session
 from orchestrator.rollout_pool import PendingRollout, RolloutCost, RolloutPool, WorkersLost
-from orchestrator.tracking import MlflowTracker, Tracker
+from orchestrator.tracking import MlflowTracker, Tracker, log_missing_steps
 from workers.backends import SamplingConfig
 from workers.env.llm_simulator import SimulatorUnavailable
 from workers.env.scenario import Scenario, scenario_bucket
@@ -349,6 +349,8 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Pat
     state = load_state(found[-1])
     tracker = tracker or MlflowTracker(config, resume_run_id=resume_from.name)
     log(f"resuming run {tracker.run_id} after step {state.step} from {found[-1]}")
+    if recovered := log_missing_steps(tracker, state.unlogged):
+        log(f"logged the metrics of steps {recovered}: the checkpoint held them, MLflow did not")
     study = {"study_name": state.study_name, "storage": state.storage}
     entropies = {int(step): value for step, value in state.entropies.items()}
     policy, rng = str(found[-1]), state.restore_rng()
@@ -469,7 +471,8 @@ class StepRunner:
         return bool(every) and ((step + 1) % every == 0 or step == self.config.trainer.steps - 1)
 
     def commit(self, finished: int, sampler_rng: list) -> Path:
-        """Checkpoint after `finished` steps, then hand the buffered metrics to MLflow."""
+        """Checkpoint after `finished` steps, then hand the buffered metrics to MLflow; the
+        checkpoint holds them too, for a resumed run to log what a kill in between left out."""
         faults = {"skipped_updates": self.skips.total, "rollout_restarts": self.pool.restarts}
         study = self.run.study
         entropies = {str(step): self.entropies[step] for step in (finished - 2, finished - 1) if step in self.entropies}
@@ -482,6 +485,7 @@ class StepRunner:
             faults,
             entropies,
             dict(self.simulator_totals),
+            [[step, values] for step, values in self.pending],
         )
         path = save_checkpoint(self.learner, self.run.run_dir, state, self.config.trainer.keep_checkpoints)
         for step, values in self.pending:

@@ -32,6 +32,23 @@ class Tracker(Protocol):
     def finish(self, status: str) -> None: ...
 
 
+def log_missing_steps(tracker: Tracker, records: list) -> list[int]:
+    """Log each [step, metrics] record that MLflow does not hold yet; the steps logged. A step's
+    metrics go in one batch, so one of its keys tells whether the batch landed."""
+    histories: dict[str, set[int]] = {}
+    logged = []
+    for step, metrics in records:
+        if not metrics:
+            continue
+        key = next(iter(metrics))
+        if key not in histories:
+            histories[key] = {s for s, _ in tracker.metric_history(key)}
+        if step not in histories[key]:
+            tracker.log_metrics(metrics, step)
+            logged.append(step)
+    return logged
+
+
 def _artifact_root(uri: str, experiment: str) -> str | None:
     if uri.startswith("sqlite:///"):
         db = Path(uri.removeprefix("sqlite:///")).resolve()
