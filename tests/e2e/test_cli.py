@@ -1,20 +1,11 @@
 """The `goldilocks` command as a user runs it: a subprocess in a fresh directory."""
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-GOLDILOCKS = str(Path(sys.executable).with_name("goldilocks"))
-
-
-def run_cli(*args, cwd, timeout=600):
-    return subprocess.run(
-        [GOLDILOCKS, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"}
-    )
+from tests.support.cli import run_cli
 
 
 def test_unknown_key_fails_fast_naming_it_and_writes_nothing(tmp_path):
@@ -37,8 +28,8 @@ def test_unknown_model_size_is_an_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_run_trains_and_points_to_mlflow(tiny_model, tmp_path):
-    out = run_cli("run", "--set", "trainer.steps=2", "--set", "rollout.groups_per_step=2", cwd=tmp_path)
+def test_run_trains_and_points_to_mlflow(two_step_run):
+    tmp_path, out = two_step_run
     assert out.returncode == 0, out.stdout + out.stderr
     assert "MLflow run id:" in out.stdout and "mlflow ui --backend-store-uri sqlite:///mlflow.db" in out.stdout
     steps = [line for line in out.stdout.splitlines() if line.startswith("step ")]  # not a terminal: a line per step

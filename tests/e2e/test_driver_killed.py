@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.e2e.test_cli import GOLDILOCKS, run_cli
+from tests.support.cli import GOLDILOCKS, run_cli
 from tests.support.processes import stop_session
 
 pytestmark = pytest.mark.slow
 
-STEPS = 8
+STEPS = 4
 SETTINGS = [
     f"trainer.steps={STEPS}",
     "trainer.checkpoint_every=2",
+    "trainer.eval_every=0",
     "rollout.groups_per_step=2",
     "resources.rollout.num_cpus=0.5",
     "resources.learner.num_cpus=0.5",

@@ -4,7 +4,7 @@ last checkpoint intact, and that checkpoint resumes on a single learner."""
 import pytest
 from mlflow import MlflowClient
 
-from tests.e2e.test_cli import run_cli
+from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.slow
 

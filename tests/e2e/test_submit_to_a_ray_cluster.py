@@ -66,27 +66,6 @@ def submit_demo(url: str, env: dict, tmp_path: Path, *sets: str) -> subprocess.C
     return subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
 
 
-def test_a_submitted_run_succeeds_and_logs_to_mlflow(tiny_model, ray_head, tmp_path):
-    url, env = ray_head
-    out = submit_demo(url, env, tmp_path, "trainer.steps=2", "rollout.groups_per_step=2")
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "SUCCEEDED" in out.stdout and "goldilocks jobs logs raysubmit_" in out.stdout
-    assert "step 1/2  reward" in out.stdout and "step 2/2  reward" in out.stdout  # followed as it went: a line per step
-    job_id = out.stdout.split("submitted ")[1].split()[0]
-
-    status = subprocess.run(
-        [BIN / "goldilocks", "jobs", "status", job_id, "--address", url], capture_output=True, text=True, env=env
-    )
-    assert status.stdout.strip() == "SUCCEEDED"
-    logs = subprocess.run([BIN / "goldilocks", "jobs", "logs", job_id, "--address", url], capture_output=True, text=True, env=env)
-    assert "Connecting to existing Ray cluster" in logs.stdout and "done. MLflow run id" in logs.stdout
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    (run,) = client.search_runs([client.get_experiment_by_name("goldilocks-demo").experiment_id])
-    assert run.info.status == "FINISHED"
-    assert [m.step for m in client.get_metric_history(run.info.run_id, "curriculum/pass_rate")] == [0, 1]
-
-
 def test_submit_errors_are_clear(tmp_path):
     out = subprocess.run(
         [BIN / "goldilocks", "submit", "train", DEMO, "--address", "http://127.0.0.1:9"], capture_output=True, text=True
@@ -119,30 +98,45 @@ def test_submit_errors_are_clear(tmp_path):
 PLANTED = "sk-gl-planted-4f1d9c0e7b2a"
 
 
-def test_a_secret_reaches_the_simulator_and_nothing_else(tiny_model, ray_head, openai_stub, tmp_path):
-    """A run submitted with the simulator's API key in the submitting shell: the simulator
-    endpoint gets it as its bearer token, and neither the job's entrypoint, its logs, the CLI's
-    output, MLflow's params and tags, nor any file the run wrote (the MLflow database, artifacts,
-    checkpoints, the stored config) holds it."""
+def test_a_submitted_run_succeeds_logs_to_mlflow_and_its_secret_reaches_the_simulator_alone(
+    tiny_model, ray_head, openai_stub, tmp_path
+):
+    """A run submitted with the simulator's API key in the submitting shell succeeds, its log is
+    followed a line per step, `jobs status` / `jobs logs` find it and its metrics are in MLflow. The
+    simulator endpoint gets the key as its bearer token, and neither the job's entrypoint, its
+    logs, the CLI's output, MLflow's params and tags, nor any file the run wrote (the MLflow
+    database, artifacts, checkpoints, the stored config) holds it. (One job for both: a submitted
+    run costs a Ray job's start, vLLM's and the learner's.)"""
     url, env = ray_head
     env = {**env, "GL_PLANTED_KEY": PLANTED}
     llm = [f"simulator.endpoint={openai_stub.url}", "simulator.model=stub", "simulator.api_key_env=GL_PLANTED_KEY"]
     llm += ["simulator.name=llm", "trainer.eval_every=0"]
-    out = submit_demo(url, env, tmp_path, "trainer.steps=1", "rollout.groups_per_step=2", *llm)
+    out = submit_demo(url, env, tmp_path, "trainer.steps=2", "rollout.groups_per_step=2", *llm)
     assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCEEDED" in out.stdout and "goldilocks jobs logs raysubmit_" in out.stdout
+    assert "step 1/2  reward" in out.stdout and "step 2/2  reward" in out.stdout  # followed as it went: a line per step
+    job_id = out.stdout.split("submitted ")[1].split()[0]
+
+    status = subprocess.run(
+        [BIN / "goldilocks", "jobs", "status", job_id, "--address", url], capture_output=True, text=True, env=env
+    )
+    assert status.stdout.strip() == "SUCCEEDED"
+    logs = subprocess.run([BIN / "goldilocks", "jobs", "logs", job_id, "--address", url], capture_output=True, text=True, env=env)
+    assert "Connecting to existing Ray cluster" in logs.stdout and "done. MLflow run id" in logs.stdout
+
     assert openai_stub.requests, "the simulator was never called"
     assert openai_stub.authorizations and set(openai_stub.authorizations) == {f"Bearer {PLANTED}"}
-
-    job_id = out.stdout.split("submitted ")[1].split()[0]
     # In a fresh interpreter: Ray reads its auth mode when first imported.
     job = "from orchestrator.job_submission import _client; import sys; c = _client(sys.argv[1]); "
     job += "print(c.get_job_info(sys.argv[2]).entrypoint); print(c.get_job_logs(sys.argv[2]))"
     seen = subprocess.run([sys.executable, "-c", job, url, job_id], capture_output=True, text=True, env=env, timeout=120)
     assert seen.returncode == 0 and "goldilocks" in seen.stdout, seen.stderr
-    assert PLANTED not in seen.stdout and PLANTED not in out.stdout + out.stderr
+    assert PLANTED not in seen.stdout + logs.stdout + out.stdout + out.stderr
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     (run,) = client.search_runs([client.get_experiment_by_name("goldilocks-demo").experiment_id])
+    assert run.info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "curriculum/pass_rate")] == [0, 1]
     assert run.data.params["simulator.api_key_env"] == "GL_PLANTED_KEY"
     assert not [k for k, v in {**run.data.params, **run.data.tags}.items() if PLANTED in v]
     written = [p for p in tmp_path.rglob("*") if p.is_file()]

@@ -46,16 +46,9 @@ def browser():
 
 
 @needs_browser
-def test_a_runs_page_shows_the_curriculum_metrics(tiny_model, tmp_path):
+def test_a_runs_page_shows_the_curriculum_metrics(two_step_run):
+    tmp_path, trained = two_step_run
     env = {**os.environ, "COLUMNS": "200"}
-    trained = subprocess.run(
-        [BIN / "goldilocks", "run", "--set", "trainer.steps=2", "--set", "rollout.groups_per_step=2"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
     assert trained.returncode == 0, trained.stdout + trained.stderr
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     experiment = client.get_experiment_by_name("goldilocks-demo")
