@@ -1,5 +1,6 @@
-"""`kill -9` of the driver in the middle of a run, then `goldilocks run --resume auto`: the run
-ends with every step exactly once in MLflow, as many as an uninterrupted run has."""
+"""`kill -9` of the driver in the middle of a run whose learner is 2 FSDP2 ranks, then `goldilocks
+run --resume auto` on a single learner: the 2-rank checkpoint resumes on one rank and the run ends
+with every step exactly once in MLflow, as many as an uninterrupted run has."""
 
 import os
 import signal
@@ -20,6 +21,7 @@ SETTINGS = [
     f"trainer.steps={STEPS}",
     "trainer.checkpoint_every=2",
     "trainer.eval_every=0",
+    "resources.learner.num_workers=2",
     "rollout.groups_per_step=2",
     "resources.rollout.num_cpus=0.5",
     "resources.learner.num_cpus=0.5",
@@ -50,7 +52,7 @@ def test_driver_killed_mid_run_then_resumed_logs_each_step_once(tiny_model, tmp_
         saved = max(int(p.name.split("_")[1]) for p in (run_dir / "checkpoints").glob("step_??????"))
         assert 2 <= saved < STEPS
 
-        resumed = run_cli("run", "--resume", "auto", cwd=tmp_path)
+        resumed = run_cli("run", "--resume", "auto", "--set", "resources.learner.num_workers=1", cwd=tmp_path)
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
         assert f"resuming run {run_dir.name} after step {saved}" in resumed.stdout
     finally:

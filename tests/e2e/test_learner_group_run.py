@@ -1,8 +1,7 @@
-"""A run whose learner is 2 FSDP2 ranks: one rank dies mid-run, the run fails naming it with its
-last checkpoint intact, and that checkpoint resumes on a single learner."""
+"""A run whose learner is 2 FSDP2 ranks: one rank dies mid-run and the run fails naming it with its
+last checkpoint intact (that a 2-rank checkpoint resumes on a single learner: test_driver_killed)."""
 
 import pytest
-from mlflow import MlflowClient
 
 from tests.support.cli import run_cli
 
@@ -17,7 +16,7 @@ SETTINGS = [
 ]
 
 
-def test_a_dead_learner_rank_fails_the_step_and_its_checkpoint_resumes_on_one_rank(tiny_model, tmp_path):
+def test_a_dead_learner_rank_fails_the_step_naming_it_and_keeps_its_checkpoint(tiny_model, tmp_path):
     two_ranks = ["resources.learner.num_workers=2", "faults.kill_learner_rank_at_step=2"]
     failed = run_cli("run", *(f"--set={s}" for s in SETTINGS + two_ranks), cwd=tmp_path)
     assert failed.returncode != 0
@@ -28,9 +27,3 @@ def test_a_dead_learner_rank_fails_the_step_and_its_checkpoint_resumes_on_one_ra
     assert f"the last checkpoint, {kept.relative_to(tmp_path)}, is intact" in out, out
     assert sorted(p.name for p in kept.parent.iterdir()) == ["step_000001", "step_000002"]
 
-    resumed = run_cli("run", "--resume", run_dir.name, "--set=resources.learner.num_workers=1", cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert f"resuming run {run_dir.name} after step 2" in resumed.stdout
-    client = MlflowClient("sqlite:///" + str(tmp_path / "mlflow.db"))
-    steps = [m.step for m in client.get_metric_history(run_dir.name, "actor/entropy")]
-    assert sorted(steps) == [0, 1, 2]
