@@ -485,7 +485,7 @@ class StepRunner:
             faults,
             entropies,
             dict(self.simulator_totals),
-            [[step, values] for step, values in self.pending],
+            [[step, {key: float(value) for key, value in values.items()}] for step, values in self.pending],
         )
         path = save_checkpoint(self.learner, self.run.run_dir, state, self.config.trainer.keep_checkpoints)
         for step, values in self.pending:
