@@ -142,6 +142,7 @@ def test_a_simulator_outage_fails_the_step_after_securing_a_checkpoint(tiny_mode
             "simulator.model=stub",
             "simulator.max_retries=1",
             "simulator.timeout_s=5",
+            "simulator.retry_budget_s=1",  # the outage is permanent: no need to ride it out for a minute
         ],
     )
 
