@@ -138,6 +138,7 @@ def fsdp_rank(rank: int, world: int, port: int, model_dir: str, updates: int, ou
     snapshot, _ = learner.weights("float32")
     if rank == 0:
         torch.save({"metrics": metrics, "weights": snapshot.tensors}, out)
+    learner.close()
 
 
 def check_fsdp2(model_dir: str, updates: int) -> dict:

@@ -64,6 +64,7 @@ def worker(args) -> None:
     seconds = time.perf_counter() - start
     peak = rss_mb("VmHWM")
     tokens = int(batch.lengths.sum()) * args.updates
+    learner.close()
     print(json.dumps({"tokens_per_s": tokens / seconds, "peak_rss_mb": peak, "rss_growth_mb": peak - baseline}))
 
 

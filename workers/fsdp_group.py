@@ -53,6 +53,15 @@ def join(spec: GroupSpec, device: torch.device) -> None:
     )
 
 
+def leave() -> None:
+    """Meet the other ranks, then take this one out of the group. A process that exits with its
+    gloo group still up can abort in the group's destructor ("terminate called without an active
+    exception"), failing a run that had finished."""
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def shard(module: torch.nn.Module, inner, device: torch.device, world_size: int) -> None:
     """FSDP2 over `module`: each decoder layer of `inner` (the classes its HF config names as
     never to be split) a unit, the rest (embeddings, final norm, output layer) the root unit.

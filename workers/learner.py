@@ -27,6 +27,7 @@ from workers.fsdp_group import (
     full_optimizer_state,
     full_state,
     join,
+    leave,
     load_full_optimizer_state,
     local,
     shard,
@@ -440,3 +441,8 @@ class Learner:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.version = state["version"]
         return self.version
+
+    def close(self) -> None:
+        """Leave the learner group (every rank at once); a process that ends on its own must call
+        it first (`fsdp_group.leave`). Ray's learner ranks are killed instead."""
+        leave()
