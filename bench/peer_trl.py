@@ -85,7 +85,10 @@ def run_trl(model_dir: str, steps: int, generator: str, log) -> dict:
     python = trl_python(generator, log)
     out = subprocess.run(
         [str(python), str(ROOT / "bench" / "_trl_grpo.py"), model_dir, str(steps + 1), prompts, generator],
-        capture_output=True, text=True, env=env, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if out.returncode != 0 and generator == "vllm":
         lines = [line.strip() for line in out.stderr.splitlines() if line.strip()]
@@ -96,10 +99,19 @@ def run_trl(model_dir: str, steps: int, generator: str, log) -> dict:
 
 def run_goldilocks(size: str, steps: int, pipeline: str, dtype: str) -> dict:
     overrides = [
-        f"policy.model={size}", f"policy.dtype={dtype}", f"trainer.pipeline={pipeline}",
-        "simulator.max_turns=1", "rollout.groups_per_step=8",
-        "rollout.group_size=4", "rollout.max_new_tokens=32", "algo.kl_coef=0", "algo.lr=1e-6",
-        "algo.max_tokens_per_micro_batch=8192", "algo.warmup_steps=0", "trainer.eval_every=0", "trainer.sample_every=1000",
+        f"policy.model={size}",
+        f"policy.dtype={dtype}",
+        f"trainer.pipeline={pipeline}",
+        "simulator.max_turns=1",
+        "rollout.groups_per_step=8",
+        "rollout.group_size=4",
+        "rollout.max_new_tokens=32",
+        "algo.kl_coef=0",
+        "algo.lr=1e-6",
+        "algo.max_tokens_per_micro_batch=8192",
+        "algo.warmup_steps=0",
+        "trainer.eval_every=0",
+        "trainer.sample_every=1000",
     ]
     command = [sys.executable, str(ROOT / "bench" / "step.py"), "--steps", str(steps + 1)]
     for item in overrides:
@@ -139,10 +151,13 @@ def main() -> None:
                 runs.setdefault(f"trl_{generator}", []).append(run_trl(model_dir, args.steps, generator, log))
             for pipeline, dtype in GOLDILOCKS_MODES:
                 runs.setdefault(f"goldilocks_{pipeline}_{dtype}", []).append(run_goldilocks(size, args.steps, pipeline, dtype))
-            log(f"{size} run {repeat + 1}/{args.repeats}: " + ", ".join(
-                f"{k} {v[-1]['step_s']:.3f} s/step" if "step_s" in v[-1] else f"{k} failed: {v[-1]['error']}"
-                for k, v in runs.items()
-            ))
+            log(
+                f"{size} run {repeat + 1}/{args.repeats}: "
+                + ", ".join(
+                    f"{k} {v[-1]['step_s']:.3f} s/step" if "step_s" in v[-1] else f"{k} failed: {v[-1]['error']}"
+                    for k, v in runs.items()
+                )
+            )
         figures = {k: best(v) for k, v in runs.items()}
         trl_best = min(v["step_s"] for k, v in figures.items() if k.startswith("trl") and "step_s" in v)
         ours_best = min(v["step_s"] for k, v in figures.items() if k.startswith("goldilocks"))

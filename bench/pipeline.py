@@ -98,9 +98,7 @@ def main() -> None:
         "reward_last_quarter": {mode: [r["reward_last_quarter"] for r in rs] for mode, rs in runs.items()},
         "reward_gap_sd": reward_gap_sd(runs),
         "tracking_ratio": {
-            mode: tracking_ratio(
-                [p for r in rs for p in r["pass_rates"]], [v for r in rs for v in r["noise_vars"]], 0.5
-            )
+            mode: tracking_ratio([p for r in rs for p in r["pass_rates"]], [v for r in rs for v in r["noise_vars"]], 0.5)
             for mode, rs in runs.items()
         },
     }

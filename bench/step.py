@@ -50,7 +50,8 @@ def main() -> None:
         "overhead_s": sum(t.overhead_s for t in timed) / len(timed),
         "overhead_frac": sum(t.overhead_s for t in timed) / total,
         "sync_frac": sum(t.phases["sync"] for t in timed) / total,
-        "response_tokens_per_step": summary.last_metrics["rollout/response_tokens_mean"] * cfg.rollout.group_size
+        "response_tokens_per_step": summary.last_metrics["rollout/response_tokens_mean"]
+        * cfg.rollout.group_size
         * cfg.rollout.groups_per_step,
     }
     result["last_update_s"] = summary.last_metrics["perf/update_s"]

@@ -26,4 +26,3 @@ def test_a_dead_learner_rank_fails_the_step_naming_it_and_keeps_its_checkpoint(t
     kept = run_dir / "checkpoints" / "step_000002"
     assert f"the last checkpoint, {kept.relative_to(tmp_path)}, is intact" in out, out
     assert sorted(p.name for p in kept.parent.iterdir()) == ["step_000001", "step_000002"]
-

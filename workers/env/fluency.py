@@ -168,6 +168,8 @@ def english_share(words: tuple[str, ...]) -> float:
     if sum(w.isdigit() for w in words) > MAX_NUMBERS:
         return 0.0
     return sum(map(_is_english, words)) / len(words)
+
+
 _BRITISH = ((r"our(s?)$", r"or\1"), (r"is(e|es|ed|ing|ation|ations)$", r"iz\1"), (r"ys(e|ed|ing)$", r"yz\1"), (r"tre$", "ter"))
 
 

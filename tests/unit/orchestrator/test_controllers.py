@@ -116,8 +116,15 @@ def test_every_controller_gives_way_to_the_entropy_guard_and_a_reopened_study_ke
     entropy is back; a study re-opened mid-way goes on counting from its trials."""
     config = load_config(
         None,
-        [f"curriculum.controller={name}", "curriculum.initial_difficulty=0.6", "curriculum.final_difficulty=0.9",
-         "curriculum.entropy_floor=0.5", "curriculum.entropy_patience=1", "curriculum.max_step=0.1", "trainer.steps=9"],
+        [
+            f"curriculum.controller={name}",
+            "curriculum.initial_difficulty=0.6",
+            "curriculum.final_difficulty=0.9",
+            "curriculum.entropy_floor=0.5",
+            "curriculum.entropy_patience=1",
+            "curriculum.max_step=0.1",
+            "trainer.steps=9",
+        ],
     )
     storage = f"sqlite:///{tmp_path}/curriculum.db"
     entropies = [None, 1.0, 1.0, 0.2, 0.2, 0.2, 0.8, 0.8]
