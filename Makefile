@@ -24,10 +24,12 @@ $(VENV)/.installed-cpu: pyproject.toml | $(VENV)/bin/python
 	$(PIP) uninstall -y -q $(CUDA_ONLY) 2>/dev/null || true
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed-cpu
+# One resolve for both sets: installing the extras after `install` would first put back the
+# CUDA-only packages that step removed.
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install $(TORCH_INDEX) -e ".[cpu,test,postgres]"
 	$(PIP) uninstall -y -q $(CUDA_ONLY) 2>/dev/null || true
-	touch $@
+	touch $(VENV)/.installed-cpu $@
 
 demo: install
 	$(VENV)/bin/goldilocks run

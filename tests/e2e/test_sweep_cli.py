@@ -18,6 +18,8 @@ pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 SMOKE = str(Path(__file__).resolve().parents[2] / "sweeps" / "smoke.yaml")
+SHORTER = ["--set", "trainer.steps=2", "--set", "trainer.eval_every=1"]
+"""Two steps a trial, each evaluated: what is tested is the sweep's bookkeeping, not the training."""
 
 
 def trials_by_state(storage: str) -> dict[str, list]:
@@ -49,7 +51,7 @@ def sweep_in_background(cwd: Path, log_name: str) -> subprocess.Popen:
     """In its own session, so the driver and the Ray cluster it started can be killed together."""
     with open(cwd / log_name, "w") as log:
         return subprocess.Popen(
-            [BIN / "goldilocks", "sweep", SMOKE],
+            [BIN / "goldilocks", "sweep", SMOKE, *SHORTER],
             cwd=cwd,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -86,7 +86,7 @@ def test_a_run_and_a_sweep_share_an_mlflow_server_and_a_postgres_study(tiny_mode
     assert [m.step for m in client.get_metric_history(summary.run_id, "curriculum/pass_rate")] == [0, 1]
     assert {a.path for a in client.list_artifacts(summary.run_id)} >= {"config", "plots"}
 
-    sweep, base = load_sweep(SMOKE, overrides)
+    sweep, base = load_sweep(SMOKE, [*overrides, "trainer.steps=2"])
     result = run_sweep(sweep, base, storage=databases[1], n_trials=2, parallel=2)
     assert result.trials.get("complete", 0) + result.trials.get("pruned", 0) == 2
     study = optuna.load_study(study_name="smoke", storage=databases[1])
