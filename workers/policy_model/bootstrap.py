@@ -21,8 +21,12 @@ from pathlib import Path
 from workers.chat_format import CHAT_TEMPLATE, END_OF_TEXT, IM_END, SPECIAL_TOKENS, opening_segment, user_segment
 from workers.policy_model.corpus import CorpusDialogue, corpus_texts, counselling_corpus
 
-BOOTSTRAP_VERSION = 3
+BOOTSTRAP_VERSION = 4
 """Bump when this module changes what it builds, so caches keyed on the old recipe are ignored."""
+
+
+WARM_START_FORWARD_TOKENS = 1024
+"""Padded tokens in one warm-start forward: small enough that rows of like lengths share one."""
 
 
 @dataclass(frozen=True)
@@ -208,26 +212,42 @@ def warm_start(model, samples: list[list[int]], spec: ModelSpec, seed: int, pad_
     the cue (which the warm start itself never teaches: replies stay unpaired with intents)."""
     import torch
 
-    from workers.rl.token_logprobs import sequence_batch
-
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=spec.warmup_lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / spec.warmup_steps)
     model.train()
     for step in range(spec.warmup_steps):
         pick = torch.randint(len(samples), (spec.warmup_batch,), generator=gen).tolist()
-        ids, mask = sequence_batch([samples[i] for i in pick], [[1] * len(samples[i]) for i in pick], pad_id)
-        logits = model(input_ids=ids, attention_mask=mask).logits
-        target_mask = mask[:, 1:].float()
-        loss = torch.nn.functional.cross_entropy(
-            logits[:, :-1].reshape(-1, logits.size(-1)), ids[:, 1:].reshape(-1), reduction="none"
-        )
-        loss = (loss * target_mask.reshape(-1)).sum() / target_mask.sum()
         opt.zero_grad()
-        loss.backward()
+        loss = accumulate_gradient(model, [samples[i] for i in pick], pad_id)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
         if step % 50 == 0 or step == spec.warmup_steps - 1:
-            log(f"  warm start step {step + 1}/{spec.warmup_steps}  loss {loss.item():.3f}")
+            log(f"  warm start step {step + 1}/{spec.warmup_steps}  loss {loss:.3f}")
     model.eval()
+
+
+def accumulate_gradient(model, batch: list[list[int]], pad_id: int) -> float:
+    """Adds the gradient of the batch's mean next-token loss to the model's and returns that loss.
+    The batch runs as forwards of rows of like lengths (`pack_by_tokens`), each loss divided by
+    the whole batch's token count: the gradient of one forward over the batch, with a fraction of
+    the padding that forward would carry."""
+    import numpy as np
+    import torch
+
+    from workers.rl.micro_batches import pack_by_tokens
+    from workers.rl.token_logprobs import sequence_batch
+
+    lengths = np.array([len(x) for x in batch])
+    targets = int((lengths - 1).sum())
+    total = 0.0
+    for rows in pack_by_tokens(lengths, WARM_START_FORWARD_TOKENS):
+        chosen = [batch[r] for r in rows]
+        ids, mask = sequence_batch(chosen, [[1] * len(x) for x in chosen], pad_id)
+        logits = model(input_ids=ids, attention_mask=mask).logits
+        loss = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none")
+        loss = (loss * mask[:, 1:]).sum() / targets
+        loss.backward()
+        total += loss.item()
+    return total
