@@ -54,12 +54,11 @@ def join(spec: GroupSpec, device: torch.device) -> None:
 
 
 def leave() -> None:
-    """Meet the other ranks, then take this one out of the group. A process that exits with its
-    gloo group still up can abort in the group's destructor ("terminate called without an active
-    exception"), failing a run that had finished."""
-    if dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+    """Meet the other ranks, then take this one out of the group `join` made. A process that
+    exits with its gloo group still up can abort in the group's destructor ("terminate called
+    without an active exception"), failing a run that had finished."""
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 def shard(module: torch.nn.Module, inner, device: torch.device, world_size: int) -> None:
@@ -103,8 +102,11 @@ def load_full_optimizer_state(module: torch.nn.Module, optimizer: torch.optim.Op
     """`full_optimizer_state`'s output back into the optimizer: rank 0 passes it, the others an
     empty dict and receive their shards from rank 0."""
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+    from torch.distributed.fsdp import FSDPModule
 
-    sharded = dist.is_initialized()
+    # Keyed on the module's shards, not on `dist.is_initialized()`: an in-process vLLM engine initialises
+    # a process group of its own, which does not make this learner one of a group.
+    sharded = any(isinstance(m, FSDPModule) for m in module.modules())
     by_position = any(isinstance(k, int) for k in state.get("state", {}))
     if by_position and sharded:
         raise ValueError(
@@ -119,9 +121,8 @@ def load_full_optimizer_state(module: torch.nn.Module, optimizer: torch.optim.Op
 
 
 def sum_over_ranks(values: torch.Tensor) -> torch.Tensor:
-    """Element-wise sum over the group (the tensor itself outside one)."""
-    if dist.is_initialized():
-        dist.all_reduce(values, op=dist.ReduceOp.SUM)
+    """Element-wise sum over the learner group; only a rank of one may call it."""
+    dist.all_reduce(values, op=dist.ReduceOp.SUM)
     return values
 
 

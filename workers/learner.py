@@ -152,6 +152,7 @@ class Learner:
                 "which is not this policy; merge it first (goldilocks export) and start from the merged model"
             )
         self.rank, self.world_size = (group.rank, group.world_size) if group else (0, 1)
+        self.grouped = group is not None
         if group:
             join(group, self.device)  # first: the rendezvous port was free when the driver found it
         # A group's ranks build on CPU and shard there: FSDP2 moves each rank's shards to its
@@ -443,6 +444,8 @@ class Learner:
         return self.version
 
     def close(self) -> None:
-        """Leave the learner group (every rank at once); a process that ends on its own must call
-        it first (`fsdp_group.leave`). Ray's learner ranks are killed instead."""
-        leave()
+        """Leave the learner group (every rank at once; nothing to do for a lone learner): a rank
+        whose process ends on its own must call it first (`fsdp_group.leave`). Ray's learner
+        ranks are killed instead."""
+        if self.grouped:
+            leave()
