@@ -78,8 +78,12 @@ class LearnerGroup:
             try:
                 results[rank] = ray.get(done[0])
             except Exception as exc:
+                failures = {rank: exc, **_failures_within(call.refs, remaining, CAUSE_GRACE_S)}
                 self.stop()
-                raise LearnerFailed(f"learner rank {rank} of {self.size} failed during {call.what}: {_why(exc)}") from None
+                rank = _cause(failures)
+                raise LearnerFailed(
+                    f"learner rank {rank} of {self.size} failed during {call.what}: {_why(failures[rank])}"
+                ) from None
         return results
 
     def stop(self) -> None:
@@ -87,6 +91,37 @@ class LearnerGroup:
 
         for rank in self.ranks:
             ray.kill(rank, no_restart=True)
+
+
+CAUSE_GRACE_S = 5.0
+"""How long a failed call waits for the other ranks' outcomes before naming the failed rank: when
+a rank's process dies, its peers' collectives fail within milliseconds, often before Ray reports
+the death itself."""
+
+
+def _failures_within(refs: list, remaining: list, seconds: float) -> dict[int, BaseException]:
+    """The ranks among `remaining` that fail within `seconds`, with their exceptions."""
+    import ray
+
+    if not remaining:
+        return {}
+    done, _ = ray.wait(remaining, num_returns=len(remaining), timeout=seconds, fetch_local=False)
+    failures = {}
+    for ref in done:
+        try:
+            ray.get(ref)
+        except Exception as exc:
+            failures[refs.index(ref)] = exc
+    return failures
+
+
+def _cause(failures: dict[int, BaseException]) -> int:
+    """The rank to blame: the first whose process died (its peers only lost their connection to
+    it), else the first to fail."""
+    from ray.exceptions import RayActorError
+
+    died = [rank for rank, exc in failures.items() if isinstance(exc, RayActorError)]
+    return died[0] if died else next(iter(failures))
 
 
 def _why(exc: BaseException) -> str:
