@@ -31,7 +31,7 @@ from orchestrator.ray_session import cpus_needed, ray_session
 from sweeps.search_space import suggest
 from sweeps.sweep_config import SweepConfig
 from sweeps.sweep_report import write_sweep_report
-from sweeps.trial_task import RUN_IDS_ATTR, TrialOutcome, TrialSpec, make_pruner, run_trial
+from sweeps.trial_task import PARENT_TAG, TRIAL_NUMBER_TAG, TrialOutcome, TrialSpec, make_pruner, run_trial
 
 HEARTBEAT_S = 5
 GRACE_S = 20
@@ -143,15 +143,41 @@ def open_parent_run(study: optuna.Study, sweep: SweepConfig, base: ExperimentCon
     return run.info.run_id
 
 
-def close_orphan_runs(study: optuna.Study, tracking_uri: str) -> None:
-    """Runs of trials whose driver died stay RUNNING in MLflow; they are marked KILLED."""
+def start_heartbeats_of_orphans(study: optuna.Study, storage: RDBStorage) -> None:
+    """A heartbeat for every RUNNING trial that has none. A driver records a trial's first
+    heartbeat just after asking for it; one killed in between leaves a trial Optuna never counts as
+    stale, which a re-run would wait on for ever. With a heartbeat it goes stale after `GRACE_S`
+    (a live driver's own trials stay fresh: it beats them every `HEARTBEAT_S`)."""
+    from sqlalchemy import text
+
+    # Optuna has no public query for a trial's heartbeat; these are its schema's table names.
+    query = text(
+        "SELECT t.trial_id FROM trials t LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
+        "WHERE t.study_id = :study AND t.state = 'RUNNING' AND h.trial_id IS NULL"
+    )
+    with storage.engine.connect() as connection:
+        orphans = [row[0] for row in connection.execute(query, {"study": study._study_id})]
+    for trial_id in orphans:
+        storage.record_heartbeat(trial_id)
+
+
+def close_orphan_runs(study: optuna.Study, tracking_uri: str, parent_run_id: str) -> None:
+    """Runs of trials whose driver died stay RUNNING in MLflow; they are marked KILLED. Found by
+    their tags, not the trial's run ids: a driver killed between starting a run and recording its
+    id on the trial leaves a run the trial does not name."""
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri)
-    for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
-        for run_id in t.user_attrs.get(RUN_IDS_ATTR, []):
-            if client.get_run(run_id).info.status == "RUNNING":
-                client.set_terminated(run_id, status="KILLED")
+    failed = {str(t.number) for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
+    if not failed:
+        return
+    experiment = client.get_run(parent_run_id).info.experiment_id
+    runs = client.search_runs(
+        [experiment], f"tags.`{PARENT_TAG}` = '{parent_run_id}' AND attributes.status = 'RUNNING'", max_results=10_000
+    )
+    for run in runs:
+        if run.data.tags.get(TRIAL_NUMBER_TAG) in failed:
+            client.set_terminated(run.info.run_id, status="KILLED")
 
 
 def run_sweep(
@@ -171,6 +197,8 @@ def run_sweep(
     Path(base.workdir).mkdir(parents=True, exist_ok=True)
     study, storage_obj = open_study(sweep, url)
     retry_journal_orphans(study, url)
+    if isinstance(storage_obj, RDBStorage):
+        start_heartbeats_of_orphans(study, storage_obj)
     parent = open_parent_run(study, sweep, base, url)
     session = with_overrides(base, [f"ray.num_cpus={max(1, round(k * cpus_needed(base)))}"]) if not base.ray.address else base
     status = "FAILED"
@@ -202,7 +230,7 @@ def run_sweep(
                     outcome = _outcome(ref)
                     _tell(study, trial, outcome)
                     on_trial(trial.number, outcome, counted(study) - len(running))
-        close_orphan_runs(study, base.tracking.uri)
+        close_orphan_runs(study, base.tracking.uri, parent)
         write_sweep_report(study, parent, base.tracking.uri, sweep)
         status = "FINISHED"
     finally:

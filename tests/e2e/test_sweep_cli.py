@@ -5,6 +5,7 @@ import itertools
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -33,18 +34,21 @@ def trials_by_state(storage: str) -> dict[str, list]:
     return out
 
 
-def polled_states(storage: str, path: Path) -> dict[str, list]:
-    """The study while the sweep may still be creating its database: an observer that opens it
-    mid-creation races the sweep to create the schema (UNIQUE constraint on alembic_version), which
-    only means "not yet"."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+def ready_to_kill(path: Path) -> bool:
+    """Whether the running sweep has a finished trial and a running one whose run it has recorded.
+    Read-only: opening the study with Optuna would write its schema, racing the sweep to create
+    it; and a kill in the instant between starting a trial's run and recording its id would leave
+    a run this test could not match to its trial."""
     if not path.exists():
-        return {}
+        return False
     try:
-        return trials_by_state(storage)
-    except SQLAlchemyError:
-        return {}
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            states = dict(db.execute("SELECT trial_id, state FROM trials").fetchall())
+            named = {row[0] for row in db.execute("SELECT trial_id FROM trial_user_attributes WHERE key = 'mlflow_run_ids'")}
+    except sqlite3.Error:
+        return False  # not created yet
+    running = {trial for trial, state in states.items() if state == "RUNNING"}
+    return "COMPLETE" in states.values() and bool(running) and running <= named
 
 
 def sweep_in_background(cwd: Path, log_name: str) -> subprocess.Popen:
@@ -72,10 +76,9 @@ def test_a_sweep_runs_two_trials_at_once_and_a_rerun_finishes_it_after_a_kill(ti
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and first.poll() is None:
-            states = polled_states(storage, tmp_path / "runs" / "sweep-smoke.db")
-            if states.get("COMPLETE") and states.get("RUNNING"):
+            if ready_to_kill(tmp_path / "runs" / "sweep-smoke.db"):
                 break
-            time.sleep(2)
+            time.sleep(1)
         assert first.poll() is None, (tmp_path / "first.log").read_text()
     finally:
         kill_session(first)
