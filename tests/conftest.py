@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
+
+# No per-example time limit: on a loaded 2-core CI machine a scheduler stall would fail a property
+# test (DeadlineExceeded, then Flaky) that measures the machine, not the code.
+settings.register_profile("goldilocks", deadline=None)
+settings.load_profile("goldilocks")
 
 
 @pytest.fixture(scope="session")
