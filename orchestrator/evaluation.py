@@ -187,6 +187,17 @@ def final_emotions(
     user, each (scenario, seed) pair met at every level with the same draws (the key a scripted
     policy gets includes the seed, so its own coins are the same too): what the environment's
     tests and bench/env_curve.py, bench/memorisation.py measure the knob with."""
+    return agent_final_emotions(scripted_agent(policy), levels, scenarios, seeds, max_turns)
+
+
+def agent_final_emotions(
+    agent: AgentPolicy,
+    levels: Sequence[float],
+    scenarios: Sequence[Scenario] | None = None,
+    seeds: Sequence[int] = (0,),
+    max_turns: int = 3,
+) -> np.ndarray:
+    """`final_emotions` of any agent policy, the oracle (which reads the hidden need) among them."""
     scenarios = english_split("all") if scenarios is None else scenarios
     config = with_overrides(ExperimentConfig(), [f"simulator.max_turns={max_turns}"])
     pairs = [(scenario, seed) for seed in seeds for scenario in scenarios]
@@ -195,7 +206,7 @@ def final_emotions(
         for i, level in enumerate(levels)
         for j, (scenario, seed) in enumerate(pairs)
     ]
-    episodes = play_policy(scripted_agent(policy), requests, config)
+    episodes = play_policy(agent, requests, config)
     return np.array([e.final_emotion for e in episodes]).reshape(len(levels), len(pairs))
 
 

@@ -1,4 +1,8 @@
-"""Agent policies for `goldilocks eval --policy`: the scripted baselines, or a user's own function.
+"""Agent policies for `goldilocks eval --policy`: the scripted baselines, the oracle, or a user's
+own function.
+
+`oracle` answers every turn with a phrase-bank reply for the hidden need itself: the score of a
+policy that knows what nobody told it, the ceiling the `expert` (which must ask) is measured by.
 
 `python:FILE.py:FUNC` loads FUNC from FILE; it is called once per agent turn as
 `FUNC(dialogue, scenario)`, where `dialogue` is the conversation so far as a list of
@@ -16,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workers.env.scenario import Scenario
-from workers.env.scripted_policies import ScriptedPolicy, scripted_policy
+from workers.env.scripted_policies import ScriptedPolicy, scripted_policy, strategy_reply
 
 AgentPolicy = Callable[[list[dict[str, str]], Scenario, str], str]
 """(dialogue so far, scenario, episode key) -> reply; the key lets scripted baselines draw coins
@@ -42,15 +46,22 @@ def scripted_agent(scripted: ScriptedPolicy) -> AgentPolicy:
     return play_scripted
 
 
+def oracle_agent(dialogue: list[dict[str, str]], scenario: Scenario, key: str) -> str:
+    """A reply for the hidden need, every turn (it reads `scenario.intent`)."""
+    return strategy_reply(scenario.intent, key, sum(m["role"] == "assistant" for m in dialogue))
+
+
 def load_policy(spec: str) -> AgentPolicy:
-    """`scripted:NAME` or `python:FILE.py:FUNC`."""
+    """`scripted:NAME`, `oracle` or `python:FILE.py:FUNC`."""
+    if spec == "oracle":
+        return oracle_agent
     kind, _, rest = spec.partition(":")
     if kind == "scripted" and rest:
         return scripted_agent(scripted_policy(rest))
     if kind == "python" and ":" in rest:
         file, _, name = rest.rpartition(":")
         return _python_policy(Path(file), name)
-    raise PolicyError(f"expected scripted:NAME or python:FILE.py:FUNC, got {spec!r}")
+    raise PolicyError(f"expected scripted:NAME, oracle or python:FILE.py:FUNC, got {spec!r}")
 
 
 def _python_policy(path: Path, name: str) -> AgentPolicy:

@@ -17,11 +17,20 @@ the controller needs (tests/unit/workers/env/test_knob.py, on a 0.05 grid).
 | vague cue         | always       | never       | the opening hints at it: probability 1 - d                 |
 | hint on a misfit  | always       | never       | the user then restates the need: probability 1 - 2d        |
 | relief            | 0.6          | 0.3         | share of (100 - emotion) a fitting reply wins back          |
+| guessed relief    | relief       | relief / 2  | the same for a need the user never showed: relief x (1 - d/2) |
 | penalty           | 5            | 20          | lost to a misfit (other strategy, none, fragment, echo ...) |
 | hack_penalty      | 7.5          | 30          | lost to a mixed (cue-stuffed) or degenerate reply           |
 | harm_penalty      | 10           | 40          | lost to a hostile, blaming, mocking or retracting reply     |
 | generic_delta     | +3           | -12         | plain comfort, 3 - 15d: helps while d < 0.2                 |
 | patience          | 3            | 1 - 2       | unhelpful replies tolerated: floor(3 - 2d + u), u uniform   |
+| questions needed  | 1            | 2           | caring questions before the need comes out: 1 + floor(d + u) |
+| disclosure        | stated       | hinted      | the need comes out stated with probability 1 - d, else hinted |
+| ask_cost          | 0            | 4           | emotion a question costs (4d): asking spends a turn and a little goodwill |
+
+Asking is the skill the hard levels demand. A question about what would help (the scorer's `ask`)
+put to a user who has not shown their need brings it out once enough have been asked (a question
+that does not yet, the user deflects; neither tries their patience); put to a user who has, it is a
+misfit. So a cue-less hard user is reachable by asking and then answering, and not by guessing.
 
 Personalities: `negative` users take misfits harder (penalties x1.3), `passive` ones warm up
 slower (relief x0.85), `avoidant` ones leave sooner (patience - 1, at least 1).
@@ -39,6 +48,14 @@ START_JITTER = 8.0
 spread turns each threshold on the emotion scale into a ramp in d instead of a step."""
 
 
+GUESS_DISCOUNT = 0.5
+"""Share of a fitting reply's relief a user at d = 1 withholds when the need was never shown."""
+
+ASK_COST = 4.0
+"""Emotion a caring question costs at d = 1 (it scales with d): enough that asking a user whose need
+is known, or asking on and on, never pays, small beside what the answer it brings out wins back."""
+
+
 @dataclass(frozen=True)
 class EpisodeDraws:
     """Uniform draws in [0, 1) fixed by the episode's seed, never by d."""
@@ -47,6 +64,8 @@ class EpisodeDraws:
     explicit: float
     vague: float
     patience: float
+    ask: float
+    disclose: float
     seed: int
     key: str
 
@@ -62,6 +81,8 @@ def episode_draws(seed: int, key: str) -> EpisodeDraws:
         explicit=unit_draw(seed, key, "explicit"),
         vague=unit_draw(seed, key, "vague"),
         patience=unit_draw(seed, key, "patience"),
+        ask=unit_draw(seed, key, "ask"),
+        disclose=unit_draw(seed, key, "disclose"),
         seed=seed,
         key=key,
     )
@@ -74,11 +95,19 @@ class RuleKnobs:
     explicit_cue: bool
     vague_cue: bool
     relief: float
+    guessed_relief: float
+    """`relief` for a fitting reply to a need the user has not shown (no cue, nothing told): a
+    guarded user takes a lucky guess as less of a help than an answer to what they said."""
     penalty: float
     hack_penalty: float
     harm_penalty: float
     generic_delta: float
     patience: int
+    questions_needed: int
+    """Caring questions asked before a user who has shown no cue reveals the need."""
+    disclose_explicit: bool
+    """Whether that revelation states the need (else it hints at it)."""
+    ask_cost: float
     draws: EpisodeDraws
 
     def hint_on_miss(self, turn: int) -> bool:
@@ -106,10 +135,14 @@ def rule_knobs(difficulty: float, personality: str, draws: EpisodeDraws) -> Rule
         explicit_cue=draws.explicit >= 2 * d,
         vague_cue=draws.vague >= d,
         relief=relief,
+        guessed_relief=relief * (1 - GUESS_DISCOUNT * d),
         penalty=penalty,
         hack_penalty=1.5 * penalty,
         harm_penalty=2.0 * penalty,
         generic_delta=max(-penalty, 3.0 - 15.0 * d),
         patience=max(1, patience),
+        questions_needed=1 + math.floor(d + draws.ask),
+        disclose_explicit=draws.disclose >= d,
+        ask_cost=ASK_COST * d,
         draws=draws,
     )

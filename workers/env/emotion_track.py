@@ -45,15 +45,20 @@ class EmotionTrack:
     def next_turn(self) -> None:
         self.turn += 1
 
-    def apply(self, delta: float) -> str | None:
-        """Move emotion by `delta`; returns `goodbye` / `leave` when the user ends it now."""
+    def apply(self, delta: float, *, tries_patience: bool | None = None, can_leave: bool = True) -> str | None:
+        """Move emotion by `delta`; returns `goodbye` / `leave` when the user ends it now. A reply
+        tries the user's patience when it does not raise emotion, unless `tries_patience` says
+        otherwise (a question that draws the user out costs a little and helps all the same);
+        with `can_leave` off, running out of patience waits for the next reply (nobody walks out
+        on being asked what they need, but the next unhelpful reply may be the last straw)."""
         self.emotion = min(100.0, max(0.0, self.emotion + delta))
-        if delta <= 0:
-            self.unhelpful += 1
+        tried = delta <= 0 if tries_patience is None else tries_patience
+        self.unhelpful += tried
         if self.emotion >= SATISFIED:
             self.emotion = CONTENT
             return "goodbye"
-        if self.emotion <= 0 or (self.unhelpful >= self.patience and self.emotion < self.pass_threshold):
+        out_of_patience = tried and can_leave and self.unhelpful >= self.patience and self.emotion < self.pass_threshold
+        if self.emotion <= 0 or out_of_patience:
             skipped = self.max_turns - self.turn
             self.emotion = max(0.0, self.emotion - skipped * self.walkout_cost)
             return "leave"

@@ -90,7 +90,12 @@ def development_replies() -> dict[str, tuple[str, ...]]:
 def reference_texts() -> list[str]:
     bank = phrase_bank()
     texts = [r for s in bank.strategies.values() for r in (*s.replies, *s.all_cues)]
-    texts += [*bank.generic_replies, *itertools.chain(*bank.feelings.values()), *itertools.chain(*bank.reactions.values())]
+    texts += [
+        *bank.generic_replies,
+        *bank.ask_replies,
+        *itertools.chain(*bank.feelings.values()),
+        *itertools.chain(*bank.reactions.values()),
+    ]
     texts += [t.format(other="my friend") for _, t in bank.situations]
     texts += [r for replies in development_replies().values() for r in replies]
     return texts

@@ -31,6 +31,9 @@ class PhraseBank:
     strategies: dict[str, StrategyPhrases]
     generic_markers: tuple[str, ...]
     generic_replies: tuple[str, ...]
+    ask_markers: tuple[str, ...]
+    ask_replies: tuple[str, ...]
+    """Open, caring questions about what would help: how an agent learns a need nobody stated."""
     feelings: dict[str, tuple[str, ...]]
     situations: tuple[tuple[str, str], ...]
     test_topics: frozenset[str]
@@ -58,6 +61,8 @@ def phrase_bank() -> PhraseBank:
         strategies=strategies,
         generic_markers=tuple(raw["generic"]["markers"]),
         generic_replies=tuple(raw["generic"]["replies"]),
+        ask_markers=tuple(raw["ask"]["markers"]),
+        ask_replies=tuple(raw["ask"]["replies"]),
         feelings={k: tuple(v["feeling"]) for k, v in raw["personalities"].items()},
         situations=tuple((s["topic"], s["text"]) for s in raw["situations"]),
         test_topics=frozenset(raw["test_topics"]),
@@ -79,3 +84,15 @@ STRATEGY_NAMES: tuple[str, ...] = (
     "praise",
 )
 PERSONALITIES: tuple[str, ...] = ("negative", "passive", "avoidant")
+
+
+def detect_intent(user_messages: list[str]) -> str | None:
+    """The need whose cue sentence appears last in the user's messages, if any: what a reader of
+    the cues knows so far (the `rule` user's own test of whether its need has come out)."""
+    bank = phrase_bank()
+    latest: tuple[int, str] | None = None
+    for position, message in enumerate(user_messages):
+        for name, s in bank.strategies.items():
+            if any(cue in message for cue in s.all_cues):
+                latest = (position, name)
+    return latest[1] if latest else None

@@ -2,8 +2,13 @@
 
 Per agent reply: the scorer labels the reply (reading it beside everything the user has said, so
 echoed words earn nothing); a label equal to the hidden intent wins back `relief` of the distress
-left, plain comfort moves emotion by `generic_delta`, a stuffed or degenerate reply costs
-`hack_penalty`, a harmful one `harm_penalty`, anything else `penalty` (knobs in `difficulty.py`).
+left (`guessed_relief` while the user has shown no cue of it: a lucky guess), plain comfort moves
+emotion by `generic_delta`, a caring question (`ask`) put before the user has shown their need
+costs `ask_cost` and, once `questions_needed` have been asked, brings the need out (stated or
+hinted; one the user cannot answer yet tries their patience, though nobody walks out on it), a
+stuffed or degenerate reply costs `hack_penalty`, a harmful one
+`harm_penalty`, anything else - a question after the need was shown among them - `penalty` (knobs
+in `difficulty.py`).
 The user says goodbye once content, leaves when emotion hits 0 or when unhelpful replies exhaust
 their patience while below the pass threshold, and otherwise stops at max turns. Pass = final
 emotion >= the pass threshold.
@@ -14,9 +19,9 @@ from __future__ import annotations
 from workers.env.difficulty import RuleKnobs, episode_draws, rule_knobs
 from workers.env.draws import stable_pick
 from workers.env.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
-from workers.env.phrases import phrase_bank
+from workers.env.phrases import detect_intent, phrase_bank
 from workers.env.scenario import Scenario, realise
-from workers.env.strategy_scorer import DEGENERATE, GENERIC, HARMFUL, MIXED, judge_reply
+from workers.env.strategy_scorer import ASK, DEGENERATE, GENERIC, HARMFUL, MIXED, judge_reply
 
 
 class RuleSimulator:
@@ -26,6 +31,7 @@ class RuleSimulator:
         self._scenario: Scenario | None = None
         self._knobs: RuleKnobs | None = None
         self._heard: list[str] = []
+        self._questions = 0
 
     @property
     def emotion(self) -> float:
@@ -44,6 +50,7 @@ class RuleSimulator:
             parts.append(self._pick(cues.explicit[scenario.split], "explicit"))
         opening = " ".join(parts)
         self._heard = [opening]
+        self._questions = 0
         return opening
 
     def step(self, agent_reply: str) -> UserTurn:
@@ -52,28 +59,44 @@ class RuleSimulator:
         knobs, bank = self._knobs, phrase_bank()
         self.track.next_turn()
         label = judge_reply(agent_reply, heard=" ".join(self._heard)).label
-        if label == self._scenario.intent:
-            delta = fitting_reply_gain(self.emotion, knobs.relief)
+        need_shown = detect_intent(self._heard) is not None
+        drawn_out = label == ASK and not need_shown
+        if drawn_out:
+            self._questions += 1
+            delta = -knobs.ask_cost
+        elif label == self._scenario.intent:
+            delta = fitting_reply_gain(self.emotion, knobs.relief if need_shown else knobs.guessed_relief)
         elif label == GENERIC:
             delta = knobs.generic_delta
-        elif label == HARMFUL:
+        elif label in (HARMFUL, ASK):
             delta = -knobs.harm_penalty
         elif label in (MIXED, DEGENERATE):
             delta = -knobs.hack_penalty
         else:
             delta = -knobs.penalty
-        end = self.track.apply(delta)
+        if drawn_out:
+            end = self.track.apply(delta, tries_patience=self._questions < knobs.questions_needed, can_leave=False)
+        else:
+            end = self.track.apply(delta)
         if end == "goodbye":
             return UserTurn(self._pick(bank.reactions["goodbye"], "bye"), self.emotion, True, label)
         if end == "leave":
             return UserTurn(self._pick(bank.reactions["leave"], "leave"), self.emotion, True, label)
-        message = self._reaction(delta, label)
+        message = self._reaction(delta, label, drawn_out)
         self._heard.append(message)
         return UserTurn(message, self.emotion, self.track.last_turn, label)
 
-    def _reaction(self, delta: float, label: str) -> str:
+    def _reaction(self, delta: float, label: str, drawn_out: bool) -> str:
         knobs, bank = self._knobs, phrase_bank()
         assert knobs is not None and self._scenario is not None
+        if drawn_out:
+            if self._questions < knobs.questions_needed:
+                return self._pick(bank.reactions["deflect"], "deflect")
+            cues = bank.strategies[self._scenario.intent]
+            cue = self._pick((cues.explicit if knobs.disclose_explicit else cues.vague)[self._scenario.split], "disclosed")
+            return self._pick(bank.reactions["disclose"], "disclose").format(cue=cue)
+        if label == ASK:
+            return self._pick(bank.reactions["asked_again"], "asked_again")
         if delta > 0:
             return self._pick(bank.reactions["better"], "better")
         if label == GENERIC and delta == 0:

@@ -5,6 +5,9 @@ never the hidden intent:
 
 * `matching` - reads the explicit and vague cues in the user's messages and answers with the
   strategy they point to; falls back to plain comfort when nothing was revealed.
+* `expert` - `matching` that asks what would help (a caring question) whenever nothing was
+  revealed yet, so a user who hides their need tells it: the skill the hard levels demand.
+* `ask_only` - a caring question every turn: asking alone must never pay.
 * `generic` - plain comfort, always.
 * `advice` - practical advice, always (the classic misfit for venting users).
 * `random` - a strategy drawn per turn from a seeded hash, independent of the dialogue.
@@ -19,25 +22,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from workers.env.draws import stable_pick, unit_draw
-from workers.env.phrases import STRATEGY_NAMES, phrase_bank
+from workers.env.phrases import STRATEGY_NAMES, detect_intent, phrase_bank
 
 ScriptedPolicy = Callable[[str, list[str], int], str]
 """(dialogue key, user messages so far, turn index) -> agent reply."""
 
 
-def detect_intent(user_messages: list[str]) -> str | None:
-    """The intent whose cue sentence appears last in the user's messages, if any."""
-    bank = phrase_bank()
-    latest: tuple[int, str] | None = None
-    for position, message in enumerate(user_messages):
-        for name, s in bank.strategies.items():
-            if any(cue in message for cue in s.all_cues):
-                latest = (position, name)
-    return latest[1] if latest else None
-
-
-def _reply(strategy: str, key: str, turn: int) -> str:
+def strategy_reply(strategy: str, key: str, turn: int) -> str:
+    """A phrase-bank reply of `strategy`, picked by the dialogue key and turn."""
     return stable_pick(phrase_bank().strategies[strategy].replies, key, turn)
+
+
+def _ask(key: str, turn: int) -> str:
+    return stable_pick(phrase_bank().ask_replies, key, turn)
 
 
 def _generic(key: str, user_messages: list[str], turn: int) -> str:
@@ -46,7 +43,16 @@ def _generic(key: str, user_messages: list[str], turn: int) -> str:
 
 def _matching(key: str, user_messages: list[str], turn: int) -> str:
     intent = detect_intent(user_messages)
-    return _reply(intent, key, turn) if intent else _generic(key, user_messages, turn)
+    return strategy_reply(intent, key, turn) if intent else _generic(key, user_messages, turn)
+
+
+def _expert(key: str, user_messages: list[str], turn: int) -> str:
+    intent = detect_intent(user_messages)
+    return strategy_reply(intent, key, turn) if intent else _ask(key, turn)
+
+
+def _ask_only(key: str, user_messages: list[str], turn: int) -> str:
+    return _ask(key, turn)
 
 
 def _noisy(fit_probability: float) -> ScriptedPolicy:
@@ -55,18 +61,18 @@ def _noisy(fit_probability: float) -> ScriptedPolicy:
         if intent is None:
             return _generic(key, user_messages, turn)
         if unit_draw(key, turn, "noise") < fit_probability:
-            return _reply(intent, key, turn)
-        return _reply(stable_pick([s for s in STRATEGY_NAMES if s != intent], key, turn, "wrong"), key, turn)
+            return strategy_reply(intent, key, turn)
+        return strategy_reply(stable_pick([s for s in STRATEGY_NAMES if s != intent], key, turn, "wrong"), key, turn)
 
     return policy
 
 
 def _advice(key: str, user_messages: list[str], turn: int) -> str:
-    return _reply("advise", key, turn)
+    return strategy_reply("advise", key, turn)
 
 
 def _random(key: str, user_messages: list[str], turn: int) -> str:
-    return _reply(stable_pick(STRATEGY_NAMES, key, turn, "strategy"), key, turn)
+    return strategy_reply(stable_pick(STRATEGY_NAMES, key, turn, "strategy"), key, turn)
 
 
 def _stuffing(key: str, user_messages: list[str], turn: int) -> str:
@@ -77,6 +83,8 @@ def _stuffing(key: str, user_messages: list[str], turn: int) -> str:
 
 SCRIPTED_POLICIES: dict[str, ScriptedPolicy] = {
     "matching": _matching,
+    "expert": _expert,
+    "ask_only": _ask_only,
     "generic": _generic,
     "advice": _advice,
     "random": _random,

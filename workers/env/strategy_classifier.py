@@ -1,12 +1,13 @@
 """A learned reader of strategy: which of the eight strategies (or plain comfort, or nothing) a
-reply pursues, from its word and character n-grams.
+reply pursues, or whether it asks what would help, from its word and character n-grams.
 
 Lexicon rules see only the phrases someone thought of; people say "you were right to be upset"
 in a hundred ways. A linear model over word 1-2-grams and character 3-5-grams (scikit-learn
 TF-IDF + multinomial logistic regression) generalises from examples to paraphrases. It is trained
 on the phrase bank's replies and the development reply corpora (`data/natural_replies_dev*.yaml`)
-for the strategies and `generic`, and on the users' reactions, feelings and situations plus
-off-topic replies for `none`. (Echoing what the user said is the scorer's gate, not this
+for the strategies, `generic` and `ask` (an open, caring question about what would help), and on
+the users' reactions, feelings and situations plus off-topic replies and cold interrogations
+("what do you want, spit it out") for `none`. (Echoing what the user said is the scorer's gate, not this
 model's job: cue sentences share words with the replies that serve them.) Training is deterministic (fixed data
 order, lbfgs) and takes about a second, once per process; `SCORER_VERSION` names the data and
 settings together, and changes whenever either does. The held-out corpus under tests/data is
@@ -27,10 +28,11 @@ from functools import cache
 from workers.env.fluency import development_replies
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
 
-SCORER_VERSION = "2.0"
+SCORER_VERSION = "3.0"
 GENERIC = "generic"
+ASK = "ask"
 NONE = "none"
-CLASSES: tuple[str, ...] = (*STRATEGY_NAMES, GENERIC, NONE)
+CLASSES: tuple[str, ...] = (*STRATEGY_NAMES, GENERIC, ASK, NONE)
 
 
 def training_set() -> tuple[list[str], list[str]]:
@@ -50,7 +52,10 @@ def training_set() -> tuple[list[str], list[str]]:
         add(name, dev.get(name, ()))
     add(GENERIC, bank.generic_replies)
     add(GENERIC, dev.get(GENERIC, ()))
+    add(ASK, bank.ask_replies)
+    add(ASK, dev.get(ASK, ()))
     add(NONE, dev.get("offtopic", ()))
+    add(NONE, dev.get("cold", ()))
     add(NONE, [r for reactions in bank.reactions.values() for r in reactions])
     add(NONE, [r for feelings in bank.feelings.values() for r in feelings])
     add(NONE, [t.format(other=other) for _, t in bank.situations for other in bank.others[:2]])

@@ -22,8 +22,10 @@ of the three refusals):
    phrases ("first step, plan, next time, try") have no clause. A misfit.
 5. The classifier reads what remains: a strategy when it is at least `MIN_CONFIDENCE` sure and no
    second strategy is at least `MIXED_SECOND`; two strategies at once, or signature phrases of
-   three or more, make it `mixed` (stuffing: it serves no single need, and costs like
-   `degenerate`); `generic` for plain comfort; `none` otherwise.
+   three or more (the caring question's among them), make it `mixed` (stuffing: it serves no single
+   need, and costs like `degenerate`); `generic` for plain comfort; `ask` for an open, caring
+   question about what would help (what the user makes of it is the simulator's business: it
+   never raises emotion itself); `none` otherwise.
 
 What it cannot judge: grammar (a fitting sentence followed by locally plausible nonsense still
 fits; about a quarter of full shuffles of natural replies pass the word-order check), whether the
@@ -49,7 +51,7 @@ from workers.env.reply_text import (
     repeated_sentence,
     text_facts,
 )
-from workers.env.strategy_classifier import GENERIC, NONE, SCORER_VERSION, strategy_probabilities
+from workers.env.strategy_classifier import ASK, GENERIC, NONE, SCORER_VERSION, strategy_probabilities
 
 MAX_CHARS = 300
 MAX_WORDS = 45
@@ -70,15 +72,15 @@ HARMFUL = "harmful"
 UNREADABLE = "unreadable"
 ECHO = "echo"
 FRAGMENT = "fragment"
-LABELS = (*STRATEGY_NAMES, GENERIC, NONE, MIXED, DEGENERATE, HARMFUL, UNREADABLE, ECHO, FRAGMENT)
+LABELS = (*STRATEGY_NAMES, GENERIC, ASK, NONE, MIXED, DEGENERATE, HARMFUL, UNREADABLE, ECHO, FRAGMENT)
 
-__all__ = ["GENERIC", "LABELS", "NONE", "SCORER_VERSION", "ReplyJudgement", "judge_reply"]
+__all__ = ["ASK", "GENERIC", "LABELS", "NONE", "SCORER_VERSION", "ReplyJudgement", "judge_reply"]
 
 
 @dataclass(frozen=True)
 class ReplyJudgement:
     label: str
-    """A strategy name, or generic / none / mixed / degenerate / harmful / unreadable / echo / fragment."""
+    """A strategy name, or generic / ask / none / mixed / degenerate / harmful / unreadable / echo / fragment."""
     reason: str
     """Why, in a few words (which gate fired, or the classifier's confidence)."""
     words: int
@@ -87,9 +89,8 @@ class ReplyJudgement:
 @cache
 def _signature_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     bank = phrase_bank()
-    return tuple(
-        (name, re.compile(r"\b(?:" + "|".join(re.escape(m) for m in s.markers) + r")\b")) for name, s in bank.strategies.items()
-    )
+    markers = {name: s.markers for name, s in bank.strategies.items()} | {ASK: bank.ask_markers}
+    return tuple((name, re.compile(r"\b(?:" + "|".join(map(re.escape, m)) + r")\b")) for name, m in markers.items())
 
 
 def _says_something(parts: list[tuple[str, ...]]) -> bool:

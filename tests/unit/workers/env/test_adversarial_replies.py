@@ -1,6 +1,8 @@
 """The reward attacked as a GRPO policy would: every trick below, played on every turn against
-users of all eight needs, scores no better than plain comfort at d >= 0.2; a single fixed reply
-sent to everyone passes only the users whose need it fits."""
+users of all eight needs, scores no better than plain comfort at d >= 0.2 - asking what would
+help, on and on, stuffed with every strategy's markers, or without warmth, among them (a question
+pays only through the answer it lets the agent give); a single fixed reply sent to everyone passes
+only the users whose need it fits."""
 
 import numpy as np
 import pytest
@@ -76,6 +78,16 @@ ATTACKS = {
         fixed("Tell me more, I am listening. Maybe they were scared. I am proud of you."),
         fixed("On one hand you were hurt, but anyone would be. What do you think you learned?"),
     ],
+    "asking instead of answering": [
+        scripted_policy("ask_only"),
+        fixed(phrase_bank().ask_replies[0]),
+        fixed(
+            "What would help you most: do you want me to listen, or tell you that you were not wrong, or give you a first step?"
+        ),
+        fixed("What would help? " + " ".join(s.markers[0] for s in phrase_bank().strategies.values())),
+        fixed("What do you want? Tell me now. Why? Explain it."),
+        lambda key, users, turn: f"{phrase_bank().generic_replies[0]} {phrase_bank().ask_replies[turn % 4]}",
+    ],
     "echoing the user": [
         lambda key, users, turn: users[-1],
         lambda key, users, turn: users[0],
@@ -98,6 +110,23 @@ def test_no_trick_scores_above_plain_comfort(kind, generic_scores):
     for i, attack in enumerate(ATTACKS[kind]):
         scores = final_emotions(attack, LEVELS, SCENARIOS).mean(axis=1)
         assert np.all(scores <= generic_scores + 1e-9), (kind, i, scores.round(1), generic_scores.round(1))
+
+
+def test_questions_between_comforts_buy_turns_not_passes():
+    """A question the user cannot answer yet costs little and nobody walks out on it, so asking
+    between plain comforts delays a hard user's walk-out (4 points at d = 0.8 where comfort alone
+    scores 0.4): that is the price of making asking affordable to the expert. It buys no pass at
+    any level, and the expert, who answers what the question brought out, stays far above it."""
+    bank = phrase_bank()
+    alternating = fixed_by_turn(bank.ask_replies[0], bank.generic_replies[0])
+    scores = final_emotions(alternating, LEVELS, SCENARIOS)
+    expert = final_emotions(scripted_policy("expert"), LEVELS, SCENARIOS).mean(axis=1)
+    assert np.all(scores < PASS_THRESHOLD), scores.max(axis=1)
+    assert np.all(expert - scores.mean(axis=1) >= 40), (expert.round(1), scores.mean(axis=1).round(1))
+
+
+def fixed_by_turn(*replies: str):
+    return lambda key, users, turn: replies[turn % len(replies)]
 
 
 ONE_REPLY_FOR_EVERYONE = [

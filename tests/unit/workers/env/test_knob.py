@@ -1,6 +1,6 @@
 """The difficulty knob is smooth: on a 0.05 grid, with 648 dialogues a point (every scenario of
-the bank x 3 seeds, the same draws at every d), for `matching`, `generic` and matching that fits
-on only half or four fifths of its turns:
+the bank x 3 seeds, the same draws at every d), for `matching`, `expert`, `generic` and matching
+that fits on only half or four fifths of its turns:
 
 * the pass rate never rises with d, and never drops by more than 0.2 between neighbours;
 * where it lies in (0.05, 0.95) it has no flat run (a change under 0.01) longer than 0.15;
@@ -15,7 +15,7 @@ from workers.env.scripted_policies import SCRIPTED_POLICIES, scripted_policy
 
 LEVELS = np.round(np.arange(0, 1.0001, 0.05), 2)
 SEEDS = (0, 1, 2)
-SMOOTH_POLICIES = ("matching", "generic", "noisy50", "noisy80")
+SMOOTH_POLICIES = ("matching", "expert", "generic", "noisy50", "noisy80")
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,7 @@ def test_level_text_carries_the_exact_strictness():
 
 def test_disclosure_follows_the_rule_simulators_cue_knobs():
     prompts = prompt_set("en")
-    draws = EpisodeDraws(0.5, 0.5, 0.6, 0.5, seed=0, key="k")
+    draws = EpisodeDraws(0.5, 0.5, 0.6, 0.5, 0.5, 0.5, seed=0, key="k")
     assert disclosure_text(prompts, rule_knobs(0.1, "passive", draws)) == prompts.disclosure[0]
     assert disclosure_text(prompts, rule_knobs(0.5, "passive", draws)) == prompts.disclosure[1]
     assert disclosure_text(prompts, rule_knobs(0.95, "passive", draws)) == prompts.disclosure[2]

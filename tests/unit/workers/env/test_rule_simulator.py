@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
+from workers.env.difficulty import rule_knobs
 from workers.env.emotion_track import CONTENT
 from workers.env.english_scenarios import english_split
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
@@ -35,7 +36,7 @@ def test_matching_beats_generic_and_the_easy_end_is_passable():
     seed=st.integers(0, 10**6),
     d1=st.floats(0, 1),
     d2=st.floats(0, 1),
-    policy_name=st.sampled_from(["matching", "generic", "advice", "random", "stuffing"]),
+    policy_name=st.sampled_from(["matching", "expert", "generic", "advice", "random", "stuffing"]),
 )
 def test_each_dialogue_ends_no_happier_when_harder(idx, seed, d1, d2, policy_name):
     """Coupled draws: the same episode at a higher d can only end lower (or equal), for a policy
@@ -110,3 +111,55 @@ def test_all_eight_intents_and_three_personalities_are_in_both_splits():
         assert {s.intent for s in scenarios} == set(STRATEGY_NAMES)
         assert {s.personality for s in scenarios} == {"negative", "passive", "avoidant"}
     assert not {s.topic for s in english_split("train")} & {s.topic for s in english_split("test")}
+
+
+def _cueless(d: float, questions: int) -> tuple[RuleSimulator, object]:
+    """A user at difficulty d who opens without a cue and needs `questions` questions."""
+    for seed in range(500):
+        for scenario in BANK:
+            sim = RuleSimulator(max_turns=8, pass_threshold=PASS_THRESHOLD, seed=seed)
+            if detect_intent([sim.start(scenario, d)]) is None and sim._knobs.questions_needed == questions:
+                return sim, scenario
+    raise AssertionError("no such user")
+
+
+def test_a_caring_question_draws_a_hidden_need_out_and_its_answer_lands_in_full():
+    bank = phrase_bank()
+    sim, scenario = _cueless(1.0, 2)
+    knobs = rule_knobs(1.0, scenario.personality, sim._knobs.draws)
+    start = sim.emotion
+    first = sim.step(bank.ask_replies[0])
+    assert first.label == "ask" and first.message in bank.reactions["deflect"] and not first.done
+    second = sim.step(bank.ask_replies[1])
+    assert detect_intent([second.message]) == scenario.intent and not second.done
+    assert second.emotion == pytest.approx(start - 2 * knobs.ask_cost)
+    answer = sim.step(bank.strategies[scenario.intent].replies[0])
+    assert answer.emotion == pytest.approx(second.emotion + knobs.relief * (100 - second.emotion))
+
+
+def test_nobody_walks_out_on_a_question_but_an_unanswerable_one_tries_their_patience():
+    bank = phrase_bank()
+    sim, scenario = _cueless(1.0, 2)
+    assert sim._knobs.patience == 1
+    assert not sim.step(bank.ask_replies[0]).done
+    wrong = next(s for s in STRATEGY_NAMES if s != scenario.intent)
+    assert sim.step(bank.strategies[wrong].replies[0]).done
+
+
+def test_asking_again_once_the_need_is_out_costs_what_a_hurtful_reply_costs():
+    bank = phrase_bank()
+    sim, scenario = _cueless(0.3, 1)
+    told = sim.step(bank.ask_replies[0])
+    assert detect_intent([told.message]) == scenario.intent
+    again = sim.step(bank.ask_replies[2])
+    assert again.message in bank.reactions["asked_again"]
+    assert again.emotion == pytest.approx(max(0.0, told.emotion - sim._knobs.harm_penalty))
+
+
+def test_a_lucky_guess_at_a_need_never_shown_relieves_less_than_an_answer_to_a_told_one():
+    bank = phrase_bank()
+    sim, scenario = _cueless(0.8, 1)
+    start = sim.emotion
+    guess = sim.step(bank.strategies[scenario.intent].replies[0])
+    assert guess.emotion == pytest.approx(start + sim._knobs.guessed_relief * (100 - start))
+    assert sim._knobs.guessed_relief == pytest.approx(sim._knobs.relief * (1 - 0.5 * 0.8))

@@ -9,6 +9,7 @@ from workers.env.fluency import development_replies
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
 from workers.env.strategy_classifier import CLASSES, strategy_probabilities
 from workers.env.strategy_scorer import (
+    ASK,
     DEGENERATE,
     ECHO,
     FRAGMENT,
@@ -20,6 +21,7 @@ from workers.env.strategy_scorer import (
 )
 
 HELD_OUT = Path(__file__).parents[3] / "data" / "natural_replies_heldout.yaml"
+HELD_OUT_ASKS = Path(__file__).parents[3] / "data" / "natural_asks_heldout.yaml"
 
 
 def held_out() -> dict[str, list[str]]:
@@ -46,6 +48,25 @@ def test_held_out_natural_replies_are_recognised():
     refused = sum(b in (DEGENERATE, HARMFUL) for _, b in judged) / len(judged)
     assert accuracy >= 0.85, accuracy
     assert refused <= 0.05, refused
+
+
+def test_held_out_caring_questions_are_read_as_asking_and_other_questions_are_not():
+    """Written blind by another writer (who never saw the scorer's data) after the `ask` class
+    was built; never used to tune it. Missed questions fall to `none`, a misfit: the cost of a
+    miss is a turn, never a reward. The one hard negative read as asking is "What do you want
+    from me?", cold in tone but not in words."""
+    corpus = yaml.safe_load(HELD_OUT_ASKS.read_text())
+    assert len(corpus["ask"]) >= 40 and len(corpus["not_ask"]) >= 40
+    asks = [judge_reply(r).label for r in corpus["ask"]]
+    others = [judge_reply(r).label for r in corpus["not_ask"]]
+    assert sum(label == ASK for label in asks) / len(asks) >= 0.75, asks
+    assert sum(label == ASK for label in others) / len(others) <= 0.05, others
+    assert sum(label in (DEGENERATE, HARMFUL) for label in asks) / len(asks) <= 0.05, asks
+
+
+def test_the_warm_start_questions_read_as_asking():
+    for reply in phrase_bank().ask_replies:
+        assert judge_reply(reply).label == ASK, (reply, judge_reply(reply))
 
 
 def test_development_replies_are_never_refused_as_degenerate_or_harmful():
