@@ -64,6 +64,11 @@ class EmotionTrack:
             return "leave"
         return None
 
+    def charge(self, amount: float) -> None:
+        """Lower emotion by `amount` (at least 0 left) without counting a reply: what the user
+        settles at the end of a dialogue."""
+        self.emotion = max(0.0, self.emotion - amount)
+
     @property
     def last_turn(self) -> bool:
         return self.turn >= self.max_turns

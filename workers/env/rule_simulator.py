@@ -1,14 +1,20 @@
 """The deterministic `rule` simulator: an emotion model driven by the strategy scorer.
 
-Per agent reply: the scorer labels the reply (reading it beside everything the user has said, so
-echoed words earn nothing); a label equal to the hidden intent wins back `relief` of the distress
-left (`guessed_relief` while the user has shown no cue of it: a lucky guess), plain comfort moves
-emotion by `generic_delta`, a caring question (`ask`) put before the user has shown their need
-costs `ask_cost` and, once `questions_needed` have been asked, brings the need out (stated or
-hinted; one the user cannot answer yet tries their patience, though nobody walks out on it), a
-stuffed or degenerate reply costs `hack_penalty`, a harmful one
-`harm_penalty`, anything else - a question after the need was shown among them - `penalty` (knobs
-in `difficulty.py`).
+Per agent reply the scorer labels the reply (reading it beside everything the user has said, so
+echoed words earn nothing), and the label moves emotion (knobs in `difficulty.py`):
+
+* the hidden need's strategy wins back `relief` of the distress left (`guessed_relief` while the
+  user has shown no cue of it: a lucky guess is less of a help than an answer to what they said);
+* plain comfort moves it by `generic_delta`;
+* a caring question (`ask`) to a user who has not shown their need costs `ask_cost`, and once
+  `questions_needed` have been asked brings the need out, stated or hinted. One the user cannot
+  answer yet tries their patience, though nobody walks out on a question. Questions that no
+  fitting reply followed count as misfits when the dialogue ends: a question pays only through
+  the answer it lets the agent give, never as a cheap way to spend a turn;
+* a question after the need was shown tells the user nobody listened: it costs `harm_penalty`,
+  as a hostile, blaming or mocking reply does;
+* a stuffed or degenerate reply costs `hack_penalty`, anything else `penalty`.
+
 The user says goodbye once content, leaves when emotion hits 0 or when unhelpful replies exhaust
 their patience while below the pass threshold, and otherwise stops at max turns. Pass = final
 emotion >= the pass threshold.
@@ -32,6 +38,8 @@ class RuleSimulator:
         self._knobs: RuleKnobs | None = None
         self._heard: list[str] = []
         self._questions = 0
+        self._unanswered = 0
+        """Questions that drew the user out since the last fitting reply."""
 
     @property
     def emotion(self) -> float:
@@ -51,6 +59,7 @@ class RuleSimulator:
         opening = " ".join(parts)
         self._heard = [opening]
         self._questions = 0
+        self._unanswered = 0
         return opening
 
     def step(self, agent_reply: str) -> UserTurn:
@@ -63,8 +72,10 @@ class RuleSimulator:
         drawn_out = label == ASK and not need_shown
         if drawn_out:
             self._questions += 1
+            self._unanswered += 1
             delta = -knobs.ask_cost
         elif label == self._scenario.intent:
+            self._unanswered = 0
             delta = fitting_reply_gain(self.emotion, knobs.relief if need_shown else knobs.guessed_relief)
         elif label == GENERIC:
             delta = knobs.generic_delta
@@ -78,6 +89,8 @@ class RuleSimulator:
             end = self.track.apply(delta, tries_patience=self._questions < knobs.questions_needed, can_leave=False)
         else:
             end = self.track.apply(delta)
+        if end or self.track.last_turn:
+            self.track.charge(self._unanswered * (knobs.penalty - knobs.ask_cost))
         if end == "goodbye":
             return UserTurn(self._pick(bank.reactions["goodbye"], "bye"), self.emotion, True, label)
         if end == "leave":

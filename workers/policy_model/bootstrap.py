@@ -21,7 +21,7 @@ from pathlib import Path
 from workers.chat_format import CHAT_TEMPLATE, END_OF_TEXT, IM_END, SPECIAL_TOKENS, opening_segment, user_segment
 from workers.policy_model.corpus import CorpusDialogue, corpus_texts, counselling_corpus
 
-BOOTSTRAP_VERSION = 4
+BOOTSTRAP_VERSION = 5
 """Bump when this module changes what it builds, so caches keyed on the old recipe are ignored."""
 
 

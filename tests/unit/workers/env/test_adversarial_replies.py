@@ -1,8 +1,8 @@
 """The reward attacked as a GRPO policy would: every trick below, played on every turn against
 users of all eight needs, scores no better than plain comfort at d >= 0.2 - asking what would
-help, on and on, stuffed with every strategy's markers, or without warmth, among them (a question
-pays only through the answer it lets the agent give); a single fixed reply sent to everyone passes
-only the users whose need it fits."""
+help, on and on, stuffed with every strategy's markers, without warmth, or to stall between
+comforts, among them (a question pays only through the answer it lets the agent give); a single
+fixed reply sent to everyone passes only the users whose need it fits."""
 
 import numpy as np
 import pytest
@@ -30,6 +30,10 @@ def _marker(user_messages: list[str]) -> str:
 
 def fixed(text: str):
     return lambda key, users, turn: text
+
+
+def fixed_by_turn(*replies: str):
+    return lambda key, users, turn: replies[turn % len(replies)]
 
 
 def fitted(template: str):
@@ -87,6 +91,12 @@ ATTACKS = {
         fixed("What would help? " + " ".join(s.markers[0] for s in phrase_bank().strategies.values())),
         fixed("What do you want? Tell me now. Why? Explain it."),
         lambda key, users, turn: f"{phrase_bank().generic_replies[0]} {phrase_bank().ask_replies[turn % 4]}",
+        fixed_by_turn(phrase_bank().ask_replies[0], phrase_bank().generic_replies[0]),
+        fixed_by_turn(phrase_bank().ask_replies[0], phrase_bank().ask_replies[1], phrase_bank().generic_replies[0]),
+        # Stalling: ask while no cue has shown (whether one has, not which), comfort otherwise.
+        lambda key, users, turn: (
+            phrase_bank().ask_replies[turn % 4] if detect_intent(users) is None else phrase_bank().generic_replies[0]
+        ),
     ],
     "echoing the user": [
         lambda key, users, turn: users[-1],
@@ -110,23 +120,6 @@ def test_no_trick_scores_above_plain_comfort(kind, generic_scores):
     for i, attack in enumerate(ATTACKS[kind]):
         scores = final_emotions(attack, LEVELS, SCENARIOS).mean(axis=1)
         assert np.all(scores <= generic_scores + 1e-9), (kind, i, scores.round(1), generic_scores.round(1))
-
-
-def test_questions_between_comforts_buy_turns_not_passes():
-    """A question the user cannot answer yet costs little and nobody walks out on it, so asking
-    between plain comforts delays a hard user's walk-out (4 points at d = 0.8 where comfort alone
-    scores 0.4): that is the price of making asking affordable to the expert. It buys no pass at
-    any level, and the expert, who answers what the question brought out, stays far above it."""
-    bank = phrase_bank()
-    alternating = fixed_by_turn(bank.ask_replies[0], bank.generic_replies[0])
-    scores = final_emotions(alternating, LEVELS, SCENARIOS)
-    expert = final_emotions(scripted_policy("expert"), LEVELS, SCENARIOS).mean(axis=1)
-    assert np.all(scores < PASS_THRESHOLD), scores.max(axis=1)
-    assert np.all(expert - scores.mean(axis=1) >= 40), (expert.round(1), scores.mean(axis=1).round(1))
-
-
-def fixed_by_turn(*replies: str):
-    return lambda key, users, turn: replies[turn % len(replies)]
 
 
 ONE_REPLY_FOR_EVERYONE = [

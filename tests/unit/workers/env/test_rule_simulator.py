@@ -163,3 +163,21 @@ def test_a_lucky_guess_at_a_need_never_shown_relieves_less_than_an_answer_to_a_t
     guess = sim.step(bank.strategies[scenario.intent].replies[0])
     assert guess.emotion == pytest.approx(start + sim._knobs.guessed_relief * (100 - start))
     assert sim._knobs.guessed_relief == pytest.approx(sim._knobs.relief * (1 - 0.5 * 0.8))
+
+
+def test_questions_no_fitting_reply_followed_count_as_misfits_when_the_dialogue_ends():
+    """Asking, then comforting, must not be a cheap way to spend the turns a misfit would cost."""
+    bank = phrase_bank()
+    sim, scenario = _cueless(0.5, 1)
+    sim.track.max_turns = 3
+    told = sim.step(bank.ask_replies[0])
+    comforted = sim.step(bank.generic_replies[0])
+    last = sim.step(bank.generic_replies[1])
+    assert detect_intent([told.message]) == scenario.intent and not comforted.done and last.done
+    unanswered = sim._knobs.penalty - sim._knobs.ask_cost
+    assert last.emotion == pytest.approx(max(0.0, comforted.emotion + sim._knobs.generic_delta - unanswered))
+    answered, _ = _cueless(0.5, 1)
+    answered.track.max_turns = 3
+    answered.step(bank.ask_replies[0])
+    fit = answered.step(bank.strategies[scenario.intent].replies[0])
+    assert answered.step(bank.generic_replies[0]).emotion == pytest.approx(fit.emotion + answered._knobs.generic_delta)
