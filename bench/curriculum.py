@@ -4,9 +4,11 @@
                                --warm-start-steps 60] [--target 60] [--results FILE] [--set key=value ...]
     python bench/curriculum.py --summarise --out DIR [--controllers ...] [--seeds ...]
 
-Every run starts from the same policy: by default the demo job as it ships (its `band`
-controller, seed 0) trained for `--warm-start-steps`, so that every controller starts from a
-policy that already passes half its users somewhere on the knob. `--init-policy` names such a
+Every run starts from the same policy: by default the demo job (its `band` controller, seed 0) on
+the `tiny-long` policy (`START_MODEL`: the tiny model warm-started four times as long, whose
+replies read as strategies often enough for RL to choose between them) trained for
+`--warm-start-steps`, so that every controller starts from a policy that already passes half its
+users somewhere on the knob. `--init-policy` names such a
 model directory instead (`--warm-start-steps 0`: the fresh policy). Training mode: the default
 synchronous loop with shared CPUs, the fastest on two cores (bench/pipeline.py).
 
@@ -76,6 +78,8 @@ SETUP = ["rollout.group_size=4", "rollout.groups_per_step=72", "algo.lr=2e-4"]
 +-0.3; the demo's 12 groups of 8 gave ~0.11. lr 2e-4, not the demo's 1e-3: at 1e-3 the tiny
 policy's pass rate at a fixed difficulty jumps by 0.15-0.3 between steps, which no controller can
 foresee."""
+START_MODEL = "tiny-long"
+"""The policy the warm start trains (a `--set policy.model=...` overrides it)."""
 DEFAULT = ",".join([*PLAIN, *(f"{name}+spread" for name in PLAIN), "band+guard", "per_scenario"])
 LEVELS = [0.2, 0.5, 0.8, 1.0]
 EXPERIMENT = "curriculum-bench"
@@ -169,6 +173,7 @@ def warm_start(steps: int, out: Path, extra: list[str]) -> tuple[str, float]:
         cfg = load_config(
             None,
             [
+                f"policy.model={START_MODEL}",
                 *extra,
                 f"trainer.steps={steps}",
                 "trainer.checkpoint_every=0",

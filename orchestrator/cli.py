@@ -192,8 +192,9 @@ def evaluate(
     policy: Annotated[
         str | None,
         typer.Option(
-            help="A model-free policy instead: scripted:NAME (matching, generic, ...) or python:FILE.py:FUNC, "
-            "FUNC(dialogue, scenario) -> reply text (scenario.intent is the hidden need)."
+            help="A model-free policy instead: scripted:NAME (expert, matching, generic, ...), oracle (answers the "
+            "hidden need) or python:FILE.py:FUNC, FUNC(dialogue, scenario) -> reply text (scenario.intent is the "
+            "hidden need)."
         ),
     ] = None,
     scenarios: Annotated[str, typer.Option(help="Scenario split: test (held out) or train.")] = "test",
@@ -219,7 +220,7 @@ def evaluate(
     from workers.env.llm_simulator import SimulatorUnavailable
 
     if (checkpoint is None) == (policy is None):
-        _fail("give exactly one of --checkpoint DIR or --policy scripted:NAME|python:FILE.py:FUNC")
+        _fail("give exactly one of --checkpoint DIR or --policy scripted:NAME|oracle|python:FILE.py:FUNC")
     if scenarios not in ("test", "train"):
         _fail(f"--scenarios: expected test or train, got {scenarios!r}")
     if protocol not in PROTOCOLS:
@@ -334,7 +335,13 @@ def _first_gpu_gb() -> float | None:
 
 @app.command("bootstrap-model")
 def bootstrap_model(
-    size: Annotated[str, typer.Option(help="tiny (~1M params, CI/demo) or small (~47M, benchmarks).")] = "tiny",
+    size: Annotated[
+        str,
+        typer.Option(
+            help="tiny (~1M params, CI/demo), tiny-long (tiny warm-started 4x longer: the curriculum "
+            "experiment's) or small (~47M, benchmarks)."
+        ),
+    ] = "tiny",
     out: Annotated[Path | None, typer.Option(help="Copy the model here (default: only the cache).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of corpus, tokenizer and weights.")] = 0,
     layout: Annotated[

@@ -24,8 +24,9 @@ class EmotionTrack:
     costs patience; the user says `goodbye` once content, and `leave`s when emotion is gone or
     patience runs out while still below the pass threshold (a user who feels fine does not walk
     out). A user who leaves before the last turn counts the turns they skipped as misfits
-    (`walkout_cost` each): walking out must never be better for the agent than being endured,
-    or a more impatient (harder) user would end happier."""
+    (`walkout_cost` each, or what the reply that drove them away cost, if more: a user driven off
+    by stuffing would otherwise be spared the rest of it): walking out must never be better for
+    the agent than being endured, or a more impatient (harder) user would end happier."""
 
     def __init__(self, *, max_turns: int, pass_threshold: float):
         if max_turns < 1:
@@ -60,7 +61,7 @@ class EmotionTrack:
         out_of_patience = tried and can_leave and self.unhelpful >= self.patience and self.emotion < self.pass_threshold
         if self.emotion <= 0 or out_of_patience:
             skipped = self.max_turns - self.turn
-            self.emotion = max(0.0, self.emotion - skipped * self.walkout_cost)
+            self.emotion = max(0.0, self.emotion - skipped * max(self.walkout_cost, -delta))
             return "leave"
         return None
 

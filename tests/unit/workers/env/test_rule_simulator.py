@@ -181,3 +181,12 @@ def test_questions_no_fitting_reply_followed_count_as_misfits_when_the_dialogue_
     answered.step(bank.ask_replies[0])
     fit = answered.step(bank.strategies[scenario.intent].replies[0])
     assert answered.step(bank.generic_replies[0]).emotion == pytest.approx(fit.emotion + answered._knobs.generic_delta)
+
+
+def test_a_user_driven_off_by_stuffing_counts_the_skipped_turns_at_stuffings_price():
+    """Found by the coupled-draws property: with patience 2 a user left after two stuffed replies
+    and counted the third at a misfit's price, so the harder episode ended higher."""
+    scenario = BANK[97]
+    stuffing = scripted_policy("stuffing")
+    easy, hard = final_emotions(stuffing, [0.40625, 0.4375], [scenario], [203222])[:, 0]
+    assert hard <= easy
