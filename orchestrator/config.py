@@ -43,7 +43,7 @@ class LoraConfig(_Section):
 
 
 class PolicyConfig(_Section):
-    model: str = Field("tiny", description="`tiny` / `small` (built locally), a model directory, or a hub id.")
+    model: str = Field("tiny", description="`tiny` / `tiny-long` / `small` (built locally), a model directory, or a hub id.")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto",
         description="Rollout dtype; `auto`: bf16 on a GPU or a CPU with native bf16 (avx512_bf16, AMX), else fp32.",
