@@ -142,7 +142,7 @@ def test_eval_of_a_users_python_policy_and_of_its_errors(tmp_path):
         "def oracle(dialogue, scenario):\n    return phrase_bank().strategies[scenario.intent].replies[0]\n\n\n"
         "def broken(dialogue, scenario):\n    return dialogue[99]['content']\n"
     )
-    out = run_cli("eval", "--policy", "python:mine.py:oracle", "--set", "simulator.intents=null", "--levels", "0.8", cwd=tmp_path)
+    out = run_cli("eval", "--policy", "python:mine.py:oracle", "--set", "simulator.intents=null", "--levels", "0.5", cwd=tmp_path)
     assert out.returncode == 0 and "│         1.00 │         0.00 │" in out.stdout, out.stdout + out.stderr
     bad = run_cli("eval", "--policy", "python:mine.py:broken", cwd=tmp_path)
     assert bad.returncode == 2 and "mine.py:9: IndexError in broken()" in bad.stdout, bad.stdout + bad.stderr
