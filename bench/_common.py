@@ -37,6 +37,21 @@ def run_isolated(script: str, *args: str) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def eval_levels(what: list[str], levels: str, limit: int, overrides: list[str], out: Path, cwd: Path) -> list[dict[str, Any]]:
+    """`goldilocks eval` (the demo's config) of `--checkpoint DIR` or `--policy SPEC`, in its own
+    process: the report's per-level entries (score, success_rate, ...), also left in `out`."""
+    sets = [arg for key in overrides for arg in ("--set", key)]
+    command = [str(Path(sys.executable).with_name("goldilocks")), "eval", *what, "--levels", levels, "--limit", str(limit)]
+    subprocess.run([*command, "--out", str(out), *sets], cwd=cwd, check=True, capture_output=True, text=True)
+    return json.loads(out.read_text())["levels"]
+
+
+def commit() -> str:
+    """The checkout's short commit, or `unknown` outside git."""
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent)
+    return out.stdout.strip() or "unknown"
+
+
 def machine() -> str:
     """The CPU a measurement ran on: cores, model, and the flags that decide its dtypes."""
     from workers.backends.dtype_choice import cpu_flags

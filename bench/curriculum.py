@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -52,7 +51,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import machine
+from bench._common import commit, machine
 from orchestrator.config import load_config
 from orchestrator.pass_curve import tracking_ratio
 from orchestrator.run_report import plot_runs
@@ -267,11 +266,6 @@ def plot_held_out(runs: dict[str, list[dict]], target: float, path: Path) -> Pat
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
-
-def commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent)
-    return out.stdout.strip() or "unknown"
 
 
 def log_summary(out: Path, paths: list[Path], result: dict) -> None:

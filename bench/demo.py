@@ -22,17 +22,18 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import eval_levels
+
 ROOT = Path(__file__).resolve().parent.parent
 GOLDILOCKS = str(Path(sys.executable).with_name("goldilocks"))
 LEVELS = "0.2,0.5,0.8"
 
 
 def evaluate(model_dir: str, workdir: Path, overrides: list[str], name: str) -> dict[str, float]:
-    out = workdir / f"eval-{name}.json"
-    sets = [a for o in overrides for a in ("--set", o)]
-    command = [GOLDILOCKS, "eval", "--checkpoint", model_dir, "--levels", LEVELS, "--limit", "48", "--out", str(out), *sets]
-    subprocess.run(command, cwd=workdir, check=True, capture_output=True, text=True)
-    return {f"{lv['level']:g}": round(lv["score"], 1) for lv in json.loads(out.read_text())["levels"]}
+    levels = eval_levels(["--checkpoint", model_dir], LEVELS, 48, overrides, workdir / f"eval-{name}.json", workdir)
+    return {f"{lv['level']:g}": round(lv["score"], 1) for lv in levels}
 
 
 def main() -> None:

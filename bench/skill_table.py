@@ -4,7 +4,7 @@ and the need-blind reply, at every level.
     python bench/skill_table.py --policy start=DIR --policy trained=DIR [--levels 0.2,0.5,0.8,1.0]
                                 [--limit 192] [--set key=value ...] [--results FILE]
 
-Every row is `goldilocks eval` on the held-out users (test split, `configs/demo.yaml` plus `--set`)
+Every row is `goldilocks eval` on the held-out users (test split, the demo's config plus `--set`)
 with the same requests, so rows differ in the policy alone: each `--policy NAME=DIR` (a model or
 checkpoint directory), then `oracle` (answers the hidden need every turn), `scripted:expert` (asks
 while no cue has shown, then answers the cue), `scripted:matching` (answers cues, never asks) and
@@ -18,28 +18,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import machine
+from bench._common import commit, eval_levels, machine
 
 BASELINES = {"oracle": "oracle", "expert": "scripted:expert", "matching": "scripted:matching", "need-blind": "scripted:advice"}
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def evaluate(what: list[str], levels: str, limit: int, overrides: list[str], out: Path) -> dict[str, dict[str, float]]:
-    """One `goldilocks eval` run: level -> score and success rate."""
-    sets = [arg for key in overrides for arg in ("--set", key)]
-    command = [sys.executable, "-m", "orchestrator.cli", "eval", *what, "--levels", levels, "--limit", str(limit)]
-    command += ["-c", str(ROOT / "configs" / "demo.yaml"), *sets, "--out", str(out)]
-    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    report = json.loads(out.read_text())
+    """One policy's row: level -> score and success rate."""
     return {
-        f"{x['level']:g}": {"score": round(x["score"], 1), "success_rate": round(x["success_rate"], 3)} for x in report["levels"]
+        f"{x['level']:g}": {"score": round(x["score"], 1), "success_rate": round(x["success_rate"], 3)}
+        for x in eval_levels(what, levels, limit, overrides, out, ROOT)
     }
 
 
@@ -67,10 +62,9 @@ def main() -> None:
     print(f"{'policy':12s}" + "".join(f"{d:>16s}" for d in levels))
     for name, row in rows.items():
         print(f"{name:12s}" + "".join(f"{row[d]['score']:9.1f} ({row[d]['success_rate']:.2f})" for d in levels))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     result = {
         "command": " ".join(sys.argv),
-        "commit": commit,
+        "commit": commit(),
         "cpu": machine(),
         "limit": args.limit,
         "levels": levels,

@@ -192,9 +192,8 @@ def evaluate(
     policy: Annotated[
         str | None,
         typer.Option(
-            help="A model-free policy instead: scripted:NAME (expert, matching, generic, ...), oracle (answers the "
-            "hidden need) or python:FILE.py:FUNC, FUNC(dialogue, scenario) -> reply text (scenario.intent is the "
-            "hidden need)."
+            help="A model-free policy instead: scripted:NAME (expert, matching, ...), oracle or python:FILE.py:FUNC, "
+            "FUNC(dialogue, scenario) -> reply text (scenario.intent is the hidden need, as the oracle reads it)."
         ),
     ] = None,
     scenarios: Annotated[str, typer.Option(help="Scenario split: test (held out) or train.")] = "test",
@@ -335,13 +334,7 @@ def _first_gpu_gb() -> float | None:
 
 @app.command("bootstrap-model")
 def bootstrap_model(
-    size: Annotated[
-        str,
-        typer.Option(
-            help="tiny (~1M params, CI/demo), tiny-long (tiny warm-started 4x longer: the curriculum "
-            "experiment's) or small (~47M, benchmarks)."
-        ),
-    ] = "tiny",
+    size: Annotated[str, typer.Option(help="tiny (~1M, CI/demo), tiny-long (4x its warm start) or small (~47M).")] = "tiny",
     out: Annotated[Path | None, typer.Option(help="Copy the model here (default: only the cache).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of corpus, tokenizer and weights.")] = 0,
     layout: Annotated[

@@ -28,9 +28,10 @@ the controller needs (tests/unit/workers/env/test_knob.py, on a 0.05 grid).
 | ask_cost          | 0            | 4           | emotion a question costs (4d): asking spends a turn and a little goodwill |
 
 Asking is the skill the hard levels demand. A question about what would help (the scorer's `ask`)
-put to a user who has not shown their need brings it out once enough have been asked (a question
-that does not yet, the user deflects; neither tries their patience); put to a user who has, it is a
-misfit. So a cue-less hard user is reachable by asking and then answering, and not by guessing.
+put to a user who has not shown their need brings it out once `questions_needed` have been asked;
+one the user cannot answer yet is deflected and tries their patience (`rule_simulator.py` has what
+else a question costs). So a cue-less hard user is reachable by asking and then answering, and
+less and less by guessing (`guessed relief`).
 
 Personalities: `negative` users take misfits harder (penalties x1.3), `passive` ones warm up
 slower (relief x0.85), `avoidant` ones leave sooner (patience - 1, at least 1).
@@ -52,8 +53,8 @@ GUESS_DISCOUNT = 0.5
 """Share of a fitting reply's relief a user at d = 1 withholds when the need was never shown."""
 
 ASK_COST = 4.0
-"""Emotion a caring question costs at d = 1 (it scales with d): enough that asking a user whose need
-is known, or asking on and on, never pays, small beside what the answer it brings out wins back."""
+"""Emotion a caring question costs at d = 1 (it scales with d): asking spends goodwill as well as a
+turn, yet little beside what the answer it brings out wins back."""
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ TF-IDF + multinomial logistic regression) generalises from examples to paraphras
 on the phrase bank's replies and the development reply corpora (`data/natural_replies_dev*.yaml`)
 for the strategies, `generic` and `ask` (an open, caring question about what would help), and on
 the users' reactions, feelings and situations plus off-topic replies and cold interrogations
-("what do you want, spit it out") for `none`. (Echoing what the user said is the scorer's gate, not this
-model's job: cue sentences share words with the replies that serve them.) Training is deterministic (fixed data
-order, lbfgs) and takes about a second, once per process; `SCORER_VERSION` names the data and
-settings together, and changes whenever either does. The held-out corpus under tests/data is
-never read here.
+("what do you want, spit it out") for `none`. (Echoing what the user said is the scorer's gate,
+not this model's job: cue sentences share words with the replies that serve them.) Training is
+deterministic (fixed data order, lbfgs) and takes about a second, once per process;
+`SCORER_VERSION` names the data and settings together, and changes whenever either does. The
+held-out corpora under tests/data are never read here.
 
 Scoring one reply walks sklearn's own n-gram analyzers and a dict of the fitted weights instead
 of building a one-row sparse matrix per call; a test checks it gives the fitted pipeline's
