@@ -74,6 +74,11 @@ class RolloutConfig(_Section):
         1.0, gt=0, description="Sampling temperature; the learner scores tokens under the same logits / T."
     )
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass: only 1 (see the validation message).")
+    sampling_seed: int | None = Field(
+        None,
+        description="Seed of the policy's token sampling (default: the run's `seed`). Changed alone, the run meets the "
+        "same users in the same order and only the policy's own draws differ: an A/A pair (bench/curriculum.py).",
+    )
 
     @field_validator("top_p")
     @classmethod
@@ -196,7 +201,7 @@ class SimulatorConfig(_Section):
 
 
 class CurriculumConfig(_Section):
-    controller: Literal["fixed", "linear", "adarft", "band", "per_scenario", "tpe", "gp"] = Field(
+    controller: Literal["fixed", "linear", "adarft", "band", "progress", "per_scenario", "tpe", "gp"] = Field(
         "fixed", description="Difficulty controller (orchestrator/controllers.py)."
     )
     initial_difficulty: float = Field(0.3, ge=0, le=1, description="Difficulty of step 0 (and all steps for `fixed`).")
@@ -232,6 +237,17 @@ class CurriculumConfig(_Section):
         "the difficulty is held, and after `entropy_patience` such steps eased by `max_step` a step until it recovers.",
     )
     entropy_patience: int = Field(3, ge=0, description="Steps below `entropy_floor` that hold the difficulty before it eases.")
+    progress_levels: list[float] = Field(
+        [0.1, 0.3, 0.5, 0.7, 0.9],
+        min_length=2,
+        description="`progress`: the difficulties its bandit chooses between (ascending, in [0, 1]).",
+    )
+    progress_window: int = Field(
+        4, ge=2, description="`progress`: latest steps at a level whose reward slope is its learning progress."
+    )
+    progress_epsilon: float = Field(
+        0.2, ge=0, le=1, description="`progress`: share of steps at a level drawn at random, so stale slopes refresh."
+    )
     adarft_eta: float = Field(0.5, gt=0, description="`adarft`: step size eta (the paper's 50 on a 0-100 scale).")
     adarft_alpha: float = Field(2.0, gt=0, description="`adarft`: sensitivity alpha.")
     storage: str | None = Field(
@@ -250,6 +266,9 @@ class CurriculumConfig(_Section):
                 "per_scenario sets every group's own difficulty from its bucket's pass counts: it takes signal=pass_rate "
                 "and no spread"
             )
+        levels = self.progress_levels
+        if sorted(set(levels)) != levels or not 0.0 <= levels[0] <= levels[-1] <= 1.0:
+            raise ValueError(f"progress_levels must be distinct, ascending and in [0, 1], got {levels}")
         if self.signal == "informative_frac" and self.controller == "adarft":
             raise ValueError(
                 "signal=informative_frac does not say whether a batch was too easy or too hard, which adarft's rule "

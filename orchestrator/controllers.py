@@ -10,6 +10,8 @@ Chosen by `curriculum.controller`:
 * `adarft` - AdaRFT's published rule (arXiv 2504.05520), the peer to beat;
 * `band` - ours (band_sampler.py): fits pass rate vs difficulty over a recency-weighted window and
   aims at the band centre;
+* `progress` - a bandit over a few levels that trains where the batch reward rises fastest
+  (progress_bandit.py), blind to the band;
 * `per_scenario` - each group at its own level, from its scenario bucket's pass curve
   (scenario_planner.py); the step's trial holds the mean level and every group's bucket;
 * `tpe`, `gp` - Optuna's own samplers on the same objective, which assume it does not drift.
@@ -26,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
@@ -34,11 +37,13 @@ from orchestrator.band_sampler import BandSampler
 from orchestrator.config import ExperimentConfig
 from orchestrator.optuna_storage import open_run_storage
 from orchestrator.pass_curve import adarft_step, band_distance, informative_fraction, sampling_noise_var
+from orchestrator.progress_bandit import choose_level
 from orchestrator.scenario_planner import ScenarioPlanner
 from orchestrator.study_records import (
     ENTROPY_ATTR,
     GROUP_BUCKETS_ATTR,
     GROUP_POINTS_ATTR,
+    REWARD_ATTR,
     STEP_ATTR,
     rewind,
     trials_on_record,
@@ -151,6 +156,7 @@ class StudyController:
         trial, self._trial = self._trial, None
         trial.set_user_attr("pass_rate", stats.pass_rate)
         trial.set_user_attr("informative_group_frac", stats.informative_group_frac)
+        trial.set_user_attr(REWARD_ATTR, stats.reward_mean)
         trial.set_user_attr("noise_sd", stats.noise_sd)
         points = [[d, k, stats.group_size] for d, k in zip(stats.group_difficulties, stats.group_passes, strict=True)]
         trial.set_user_attr(GROUP_POINTS_ATTR, points)
@@ -242,4 +248,13 @@ def _rule(config: ExperimentConfig, centre: float) -> Rule:
             return adarft_step(last.params[DIFFICULTY], last.user_attrs["pass_rate"], centre, c.adarft_eta, c.adarft_alpha)
 
         return adarft
+    if c.controller == "progress":
+
+        def progress(step: int, study: optuna.Study) -> float:
+            done = trials_on_record(study)
+            history = [(t.user_attrs[STEP_ATTR], t.params[DIFFICULTY], t.user_attrs[REWARD_ATTR]) for t in done]
+            rng = np.random.default_rng([config.seed, step])
+            return choose_level(history, c.progress_levels, c.progress_window, c.progress_epsilon, rng)
+
+        return progress
     raise ValueError(f"curriculum.controller: unknown controller {c.controller!r}")

@@ -257,6 +257,7 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, p
     res = config.resources
     settings = rollout_settings(config)
     rollout_threads, learner_threads = actor_threads(config)
+    sampling_seed = config.seed if config.rollout.sampling_seed is None else config.rollout.sampling_seed
     workers = [
         ray.remote(RolloutWorker)
         .options(
@@ -266,7 +267,7 @@ def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, p
             max_restarts=config.faults.max_rollout_restarts,
             max_task_retries=0,
         )
-        .remote(model_dir, settings, config.seed + i, threads=None if res.rollout.num_gpus else rollout_threads)
+        .remote(model_dir, settings, sampling_seed + i, threads=None if res.rollout.num_gpus else rollout_threads)
         for i, bundle in enumerate(placement.rollout_bundles)
     ]
     settings_ = learner_settings(config)

@@ -62,6 +62,9 @@ class LevelScore:
     failure_rate: float
     mean_turns: float
     episodes: int
+    score_se: float
+    """Standard error of `score`, stratified by held-out scenario (situation x need x personality):
+    the evaluation draws a fixed number from each, so only the spread within a scenario is noise."""
 
 
 def level_key(level: float) -> str:
@@ -114,9 +117,24 @@ def summarise(episodes: Sequence[Episode], pass_threshold: float) -> list[LevelS
                 failure_rate=sum(e.final_emotion < FAILURE_EMOTION for e in eps) / n,
                 mean_turns=sum(e.turns for e in eps) / n,
                 episodes=n,
+                score_se=stratified_se(eps),
             )
         )
     return out
+
+
+def stratified_se(episodes: Sequence[Episode]) -> float:
+    """sqrt(sum_h w_h^2 s_h^2 / n_h) over scenarios h with weights w_h = n_h / n; with a scenario
+    met only once (no spread to measure) the plain s / sqrt(n), which is never smaller."""
+    cells: dict[str, list[float]] = {}
+    for e in episodes:
+        cells.setdefault(e.scenario_id, []).append(e.final_emotion)
+    n = len(episodes)
+    if n < 2:
+        return float("nan")
+    if min(len(c) for c in cells.values()) < 2:
+        return float(np.std([e.final_emotion for e in episodes], ddof=1) / np.sqrt(n))
+    return float(np.sqrt(sum((len(c) / n) ** 2 * np.var(c, ddof=1) / len(c) for c in cells.values())))
 
 
 def level_metrics(scores: Sequence[LevelScore]) -> dict[str, float]:
@@ -129,6 +147,7 @@ def level_metrics(scores: Sequence[LevelScore]) -> dict[str, float]:
             f"eval/{key}/success_rate": s.success_rate,
             f"eval/{key}/failure_rate": s.failure_rate,
             f"eval/{key}/turns_mean": s.mean_turns,
+            f"eval/{key}/score_se": s.score_se,
         }
     return metrics
 

@@ -13,6 +13,8 @@ GROUP_POINTS_ATTR = "group_points"
 GROUP_BUCKETS_ATTR = "group_buckets"
 """Trial user attribute (`per_scenario`): each group's scenario bucket, in `group_points` order."""
 STEP_ATTR = "step"
+REWARD_ATTR = "reward_mean"
+"""Trial user attribute: the batch's mean reward (`progress` reads its slope)."""
 ENTROPY_ATTR = "entropy"
 """Trial user attribute (with `curriculum.entropy_floor` set): the policy entropy the step's
 proposal saw, the newest the learner had reported."""

@@ -7,8 +7,8 @@ from orchestrator.config import load_config
 from orchestrator.controllers import make_controller
 from orchestrator.synthetic_learner import SyntheticLearner
 
-NAMES = ["fixed", "linear", "adarft", "band", "per_scenario", "tpe", "gp"]
-DETERMINISTIC = {"fixed", "linear", "adarft", "band", "per_scenario"}
+NAMES = ["fixed", "linear", "adarft", "band", "progress", "per_scenario", "tpe", "gp"]
+DETERMINISTIC = {"fixed", "linear", "adarft", "band", "progress", "per_scenario"}
 BUCKETS = {"listen/negative": 1.0, "advise/passive": 0.0, "vent/avoidant": -1.0}
 
 

@@ -109,7 +109,7 @@ def test_the_entropy_guard_holds_below_the_floor_then_eases_until_entropy_recove
     assert guard.difficulty([0.4, 0.3, 0.2, 0.1, 0.55], last=0.3) is None
 
 
-@pytest.mark.parametrize("name", ["fixed", "linear", "adarft", "band", "tpe"])
+@pytest.mark.parametrize("name", ["fixed", "linear", "adarft", "band", "progress", "tpe"])
 def test_every_controller_gives_way_to_the_entropy_guard_and_a_reopened_study_keeps_its_count(name, tmp_path):
     """Entropy 1.0 for three steps, then 0.2 (below the floor 0.5, patience 1), then 0.8 again: the
     difficulty holds one step, eases by max_step a step, and the controller takes over once the

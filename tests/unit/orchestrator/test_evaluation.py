@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from orchestrator.config import load_config
@@ -7,8 +8,8 @@ from workers.env.scenario_bank import load_scenarios
 from workers.types import Episode
 
 
-def episode(level: float, emotions: list[float]) -> Episode:
-    return Episode("s", "listen", 0, level, [], emotions, ["listen"] * (len(emotions) - 1))
+def episode(level: float, emotions: list[float], scenario: str = "s") -> Episode:
+    return Episode(scenario, "listen", 0, level, [], emotions, ["listen"] * (len(emotions) - 1))
 
 
 def test_summary_by_level_matches_hand_computed_values():
@@ -17,6 +18,16 @@ def test_summary_by_level_matches_hand_computed_values():
     assert low.level == 0.2 and low.score == pytest.approx(42.5) and low.success_rate == 0.5
     assert low.failure_rate == 0.5 and low.mean_turns == 1.5 and low.episodes == 2
     assert high.score == 35 and high.success_rate == 0.5 and high.failure_rate == 0.5 and high.mean_turns == 1
+
+
+def test_the_standard_error_is_stratified_by_scenario():
+    """Two scenarios far apart but each steady: only the spread inside each is noise."""
+    steady = [episode(0.5, [30, v], "a") for v in (10, 12)] + [episode(0.5, [30, v], "b") for v in (90, 92)]
+    (score,) = summarise(steady, 70)
+    assert score.score_se == pytest.approx(((0.5**2 * 2 / 2) * 2) ** 0.5)
+    plain = summarise([episode(0.5, [30, v], s) for v, s in ((10, "a"), (12, "b"), (90, "c"), (92, "d"))], 70)[0]
+    assert plain.score_se == pytest.approx(float(np.std([10, 12, 90, 92], ddof=1) / 2))
+    assert plain.score_se > 10 * score.score_se
 
 
 def test_requests_cover_every_level_and_scenario_with_level_independent_seeds():
@@ -29,7 +40,7 @@ def test_requests_cover_every_level_and_scenario_with_level_independent_seeds():
 
 def test_metric_names():
     (score,) = summarise([episode(0.5, [40, 90])], 70)
-    names = {"eval/0.5/score", "eval/0.5/success_rate", "eval/0.5/failure_rate", "eval/0.5/turns_mean"}
+    names = {"eval/0.5/score", "eval/0.5/success_rate", "eval/0.5/failure_rate", "eval/0.5/turns_mean", "eval/0.5/score_se"}
     assert set(level_metrics([score])) == names
     assert level_key(0.2) == "0.2" and level_key(1.0) == "1"
 
