@@ -52,8 +52,17 @@ class BandSpace(_Strict):
 
 
 class Objective(_Strict):
-    metric: str = Field("eval/0.8/score", description="MLflow metric of a trial's run; its last value is the objective.")
+    metric: str = Field("eval/0.8/score", description="MLflow metric of a trial's run, logged at each evaluation.")
     direction: Literal["maximize", "minimize"] = "maximize"
+    reduce: Literal["last", "mean"] = Field(
+        "last",
+        description="A run's objective: the metric's last value, or its mean over the run's evaluations (the area "
+        "under the learning curve, which credits learning early and is less one evaluation's luck).",
+    )
+
+    def of(self, values: list[float]) -> float:
+        """The objective of a run whose evaluations gave `values` so far (oldest first)."""
+        return values[-1] if self.reduce == "last" else sum(values) / len(values)
 
 
 class Pruner(_Strict):

@@ -45,7 +45,7 @@ def comparison_png(study: optuna.Study, client, sweep: SweepConfig, out: Path) -
         ax.set_xlabel(name, fontsize=8)
         ax.grid(alpha=0.3)
     if params:
-        fig.axes[0].set_ylabel(sweep.objective.metric)
+        fig.axes[0].set_ylabel(f"{sweep.objective.metric} ({sweep.objective.reduce})")
         fig.axes[0].legend(fontsize=7)
     best = _best(study, sweep)
     runs = {f"trial {t.number}": t.user_attrs.get(RUN_IDS_ATTR, [None])[0] for t in best}
@@ -55,7 +55,7 @@ def comparison_png(study: optuna.Study, client, sweep: SweepConfig, out: Path) -
     if histories:
         axes[0].legend(fontsize=8, title=f"best {len(histories)} trials", title_fontsize=8)
     axes[-1].set_xlabel("step")
-    fig.suptitle(f"sweep {sweep.name}: {sweep.objective.metric} ({sweep.objective.direction})")
+    fig.suptitle(f"sweep {sweep.name}: {sweep.objective.metric}, {sweep.objective.reduce} ({sweep.objective.direction})")
     fig.tight_layout()
     fig.savefig(out, dpi=90)
     plt.close(fig)

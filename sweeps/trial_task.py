@@ -16,7 +16,7 @@ import optuna
 from orchestrator.config import ExperimentConfig, with_overrides
 from orchestrator.optuna_storage import open_storage
 from sweeps.search_space import as_overrides
-from sweeps.sweep_config import SweepConfig
+from sweeps.sweep_config import Objective, SweepConfig
 
 TRIAL_NUMBER_TAG = "sweep.trial_number"
 RUN_IDS_ATTR = "mlflow_run_ids"
@@ -46,7 +46,7 @@ def run_trial(
 
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage), pruner=make_pruner(sweep))
     trial = optuna.trial.Trial(study, spec.trial_id)
-    metric = sweep.objective.metric
+    objective = sweep.objective
     values: list[float] = []
     run_ids: list[str] = []
     for i in range(sweep.seeds_per_trial):
@@ -57,35 +57,36 @@ def run_trial(
         tracker = MlflowTracker(config, tags=tags)
         run_ids.append(tracker.run_id)
         trial.set_user_attr(RUN_IDS_ATTR, run_ids)
-        reporter = _Reporter(trial, metric, prune=i == 0)
+        reporter = _Reporter(trial, objective, prune=i == 0)
         try:
             train(config, on_step=reporter, log=lambda message: None, tracker=tracker)
         except RunStopped:
-            return TrialOutcome("pruned", reporter.values[-1] if reporter.values else None, run_ids)
+            return TrialOutcome("pruned", objective.of(reporter.values) if reporter.values else None, run_ids)
         if not reporter.values:
-            return TrialOutcome("failed", None, run_ids, f"run {tracker.run_id} never logged {metric}")
-        values.append(reporter.values[-1])
+            return TrialOutcome("failed", None, run_ids, f"run {tracker.run_id} never logged {objective.metric}")
+        values.append(objective.of(reporter.values))
     return TrialOutcome("complete", statistics.fmean(values), run_ids)
 
 
 @dataclass
 class _Reporter:
-    """The on_step callback of a trial's run: collects the objective at each evaluation and, for
-    the first seed's run, reports it to the trial and stops the run when the pruner says so."""
+    """The on_step callback of a trial's run: collects the metric at each evaluation and, for the
+    first seed's run, reports the objective so far (the last value, or the mean up to this step) to
+    the trial and stops the run when the pruner says so."""
 
     trial: optuna.Trial
-    metric: str
+    objective: Objective
     prune: bool
     values: list[float] = field(default_factory=list)
 
     def __call__(self, step: int, metrics: dict[str, float]) -> None:
         from orchestrator.driver import RunStopped
 
-        if self.metric not in metrics:
+        if self.objective.metric not in metrics:
             return
-        self.values.append(metrics[self.metric])
+        self.values.append(metrics[self.objective.metric])
         if self.prune:
-            self.trial.report(metrics[self.metric], step)
+            self.trial.report(self.objective.of(self.values), step)
             if self.trial.should_prune():
                 raise RunStopped(f"pruned at step {step}")
 

@@ -93,3 +93,19 @@ def test_an_orphaned_run_is_closed_even_when_its_trial_never_named_it(tmp_path):
     assert client.get_run(runs[0]).info.status == "FINISHED"
     assert client.get_run(runs[1]).info.status == "KILLED"
     assert client.get_run(parent).info.status == "RUNNING"
+
+
+def test_the_pruner_hears_the_objective_so_far():
+    """With reduce: mean, each report is the mean of the evaluations up to that step, so a trial
+    is pruned on its area under the curve so far, comparable across trials at the same step."""
+    from sweeps.sweep_config import Objective
+    from sweeps.trial_task import _Reporter
+
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    reporter = _Reporter(trial, Objective(metric="eval/0.8/score", reduce="mean"), prune=True)
+    for step, value in [(4, 10.0), (9, 30.0), (14, 50.0)]:
+        reporter(step, {"eval/0.8/score": value, "other": 1.0})
+        reporter(step + 1, {"reward/mean": 0.5})
+    assert reporter.values == [10.0, 30.0, 50.0]
+    assert study.trials[0].intermediate_values == {4: 10.0, 9: 20.0, 14: 30.0}

@@ -83,3 +83,20 @@ def test_suggestions_are_valid_overrides_named_after_the_keys(tmp_path):
         config = with_overrides(base, as_overrides(values))
         assert config.curriculum.controller == values["curriculum.controller"] and config.rollout.group_size % 2 == 0
         study.tell(trial, 0.0)
+
+
+def test_the_schedules_sweep_asks_the_experiments_question():
+    """Paired seeds, every controller the experiment compares, and its primary metric: the mean of
+    the held-out evaluations at a level the base evaluates."""
+    sweep, base = load_sweep("sweeps/schedules.yaml")
+    assert sweep.seeds_per_trial == 3
+    assert {"fixed", "band", "adarft", "progress"} <= set(sweep.space["curriculum.controller"].choices)
+    level = float(sweep.objective.metric.split("/")[1])
+    assert sweep.objective.reduce == "mean" and base.trainer.eval_levels == [level]
+
+
+@pytest.mark.parametrize(("reduce", "expected"), [("last", 30.0), ("mean", 20.0)])
+def test_a_runs_objective_is_its_last_evaluation_or_their_mean(tmp_path, reduce, expected):
+    text = GOOD + f"objective: {{{{metric: eval/0.8/score, reduce: {reduce}}}}}\n"
+    sweep, _ = load_sweep(write(tmp_path, text))
+    assert sweep.objective.of([10.0, 20.0, 30.0]) == expected
