@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-from orchestrator.evaluation import PASS_THRESHOLD, agent_final_emotions
-from orchestrator.user_policy import load_policy
+from orchestrator.evaluation.held_out import PASS_THRESHOLD, agent_final_emotions
+from orchestrator.evaluation.user_policy import load_policy
 from workers.env.english_scenarios import english_split
 
 POLICIES = ("oracle", "expert", "matching", "noisy80", "noisy50", "generic", "advice", "random", "stuffing", "ask_only")

@@ -202,7 +202,7 @@ class SimulatorConfig(_Section):
 
 class CurriculumConfig(_Section):
     controller: Literal["fixed", "linear", "adarft", "band", "progress", "per_scenario", "tpe", "gp"] = Field(
-        "fixed", description="Difficulty controller (orchestrator/controllers.py)."
+        "fixed", description="Difficulty controller (orchestrator/curriculum/controllers.py)."
     )
     initial_difficulty: float = Field(0.3, ge=0, le=1, description="Difficulty of step 0 (and all steps for `fixed`).")
     final_difficulty: float = Field(0.8, ge=0, le=1, description="`linear`: difficulty of the last step.")

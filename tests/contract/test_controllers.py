@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from orchestrator.config import load_config
-from orchestrator.controllers import make_controller
-from orchestrator.synthetic_learner import SyntheticLearner
+from orchestrator.curriculum.controllers import make_controller
+from tests.support.synthetic_learner import SyntheticLearner
 
 NAMES = ["fixed", "linear", "adarft", "band", "progress", "per_scenario", "tpe", "gp"]
 DETERMINISTIC = {"fixed", "linear", "adarft", "band", "progress", "per_scenario"}

@@ -55,9 +55,9 @@ def test_more_deaths_than_allowed_end_the_run_with_its_steps_checkpointed(tiny_m
 def test_a_worker_holding_another_version_than_the_driver_counted_stops_the_sync():
     import ray
 
-    from orchestrator.learner_group import LearnerGroup
-    from orchestrator.ray_session import ray_session
-    from orchestrator.rollout_pool import RolloutPool, VersionMismatch
+    from orchestrator.cluster.learner_group import LearnerGroup
+    from orchestrator.cluster.ray_session import ray_session
+    from orchestrator.cluster.rollout_pool import RolloutPool, VersionMismatch
     from tests.support.fake_actors import EchoWorker, SkippingLearner
 
     with ray_session(load_config(None, ["resources.rollout.num_cpus=0.5", "resources.learner.num_cpus=0.5"])):

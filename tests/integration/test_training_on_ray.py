@@ -213,7 +213,7 @@ def test_a_crashed_run_resumes_from_its_checkpoint_and_logs_every_step_once(tiny
         assert [m.step for m in client.get_metric_history(run_dir.name, key)] == [0, 1, 2, 3, 4], key
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["step_000005"]
     study = optuna.load_study(study_name=run_dir.name, storage=run.data.tags["curriculum.storage"])
-    from orchestrator.study_records import trials_on_record
+    from orchestrator.curriculum.study_records import trials_on_record
 
     assert [t.user_attrs["step"] for t in trials_on_record(study)] == [0, 1, 2, 3, 4]
     assert len(study.trials) == 6

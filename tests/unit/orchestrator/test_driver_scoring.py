@@ -4,7 +4,7 @@ from collections import Counter
 import pytest
 
 from orchestrator.config import load_config
-from orchestrator.driver import sample_dialogues, sample_requests, score
+from orchestrator.step_batch import sample_dialogues, sample_requests, score
 from workers.types import Episode, TokenSequence, TrainBatch
 
 
@@ -113,7 +113,7 @@ def test_a_sequence_whose_fields_differ_in_length_is_refused():
 
 
 def test_each_synchronous_phase_gets_every_cpu_the_run_reserved():
-    from orchestrator.driver import actor_threads
+    from orchestrator.cluster.run_actors import actor_threads
 
     assert actor_threads(load_config()) == (2, 2)
     two = load_config(None, ["rollout.num_workers=2", "resources.rollout.num_cpus=1", "resources.learner.num_cpus=2"])

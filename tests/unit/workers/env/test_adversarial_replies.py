@@ -7,7 +7,7 @@ fixed reply sent to everyone passes only the users whose need it fits."""
 import numpy as np
 import pytest
 
-from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
+from orchestrator.evaluation.held_out import PASS_THRESHOLD, final_emotions
 from workers.env.english_scenarios import english_split
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
 from workers.env.scripted_policies import detect_intent, scripted_policy

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
+from orchestrator.evaluation.held_out import PASS_THRESHOLD, final_emotions
 from workers.env.difficulty import rule_knobs
 from workers.env.emotion_track import CONTENT
 from workers.env.english_scenarios import english_split
