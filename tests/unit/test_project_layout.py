@@ -1,6 +1,7 @@
-"""The project's layers, from the top: the CLI (`orchestrator.cli`), sweeps, the rest of the
-orchestrator, the workers. A module imports only from its own layer or below, and no module
-imports itself back through others; deferred imports inside functions count too."""
+"""The project's layout: its layers, from the top: the CLI (`orchestrator.cli`), sweeps, the rest
+of the orchestrator, the workers. A module imports only from its own layer or below, and no module
+imports itself back through others (deferred imports inside functions count too); no module is
+longer than a reader can hold."""
 
 import ast
 from pathlib import Path
@@ -75,3 +76,14 @@ def test_no_module_imports_itself_back():
 
     for module in sorted(g):
         visit(module)
+
+
+def test_no_module_is_over_500_lines():
+    """A module that long holds more than one job; split it by concern."""
+    long = {
+        str(p.relative_to(ROOT)): n
+        for package in PACKAGES
+        for p in (ROOT / package).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 500
+    }
+    assert long == {}
