@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from orchestrator.evaluation.held_out import PASS_THRESHOLD, final_emotions
-from workers.env.english_scenarios import english_split
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
-from workers.env.rule_simulator import RuleSimulator
-from workers.env.scenario import Scenario, scenario_bucket
+from workers.env.scenarios.english_scenarios import english_split
+from workers.env.scenarios.scenario import Scenario, scenario_bucket
+from workers.env.users.rule_simulator import RuleSimulator
 
 LEVELS = np.round(np.arange(0, 1 + 1e-9, 0.1), 2)
 

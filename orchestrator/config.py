@@ -19,8 +19,8 @@ from orchestrator.config_section import ConfigSection
 from orchestrator.curriculum.curriculum_config import CurriculumConfig
 
 if TYPE_CHECKING:
-    from workers.env.llm_simulator import LlmSettings
-    from workers.env.scenario import Scenario
+    from workers.env.scenarios.scenario import Scenario
+    from workers.env.users.llm_simulator import LlmSettings
 
 
 class ConfigError(ValueError):
@@ -172,7 +172,7 @@ class SimulatorConfig(ConfigSection):
 
     def scenarios_of(self, split: str) -> tuple[Scenario, ...]:
         """The scenario bank's `split`, narrowed to `intents` when set."""
-        from workers.env.scenario_bank import load_scenarios
+        from workers.env.scenarios.scenario_bank import load_scenarios
 
         scenarios = load_scenarios(self.scenarios, split)
         return tuple(s for s in scenarios if s.intent in self.intents) if self.intents else scenarios
@@ -181,7 +181,7 @@ class SimulatorConfig(ConfigSection):
         """What the rollout workers' `llm` simulators need (None for `rule`)."""
         if self.name != "llm":
             return None
-        from workers.env.llm_simulator import LlmSettings
+        from workers.env.users.llm_simulator import LlmSettings
 
         assert self.endpoint and self.model
         return LlmSettings(

@@ -43,7 +43,9 @@ def markdown_reference() -> str:
     for key, field in config_fields():
         section = key.split(".")[0] if "." in key else "(top level)"
         description = (field.description or "").replace("|", "\\|").replace("\n", " ")
-        sections.setdefault(section, []).append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {description} |")
+        sections.setdefault(section, []).append(
+            f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {description} |"
+        )
     out = []
     for section, rows in sections.items():
         out += [f"## {section}", "", "| key | type | default | description |", "|---|---|---|---|", *rows, ""]

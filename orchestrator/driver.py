@@ -38,9 +38,9 @@ from orchestrator.step_batch import draw_scenarios, evaluate, requests_for, samp
 from orchestrator.step_timing import StepTiming
 from orchestrator.tracking.curve_plots import plot_curves
 from orchestrator.tracking.mlflow_tracker import MlflowTracker, Tracker, log_missing_steps
-from workers.env.llm_simulator import SimulatorUnavailable
-from workers.env.scenario import scenario_bucket
-from workers.env.simulator_usage import SimulatorUsage
+from workers.env.scenarios.scenario import scenario_bucket
+from workers.env.users.llm_simulator import SimulatorUnavailable
+from workers.env.users.simulator_usage import SimulatorUsage
 from workers.types import Episode, TrainBatch
 
 RUN_TOTALS = ("requests", "prompt_tokens", "completion_tokens")

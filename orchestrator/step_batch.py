@@ -12,8 +12,8 @@ from orchestrator.cluster.rollout_pool import RolloutPool
 from orchestrator.config import ExperimentConfig
 from orchestrator.curriculum.controllers import BatchStats
 from orchestrator.evaluation.held_out import eval_requests, eval_scenarios, level_metrics, summarise
-from workers.env.scenario import Scenario
-from workers.env.simulator_usage import SimulatorUsage
+from workers.env.scenarios.scenario import Scenario
+from workers.env.users.simulator_usage import SimulatorUsage
 from workers.rl.advantages import ADVANTAGES, informative_group_fraction, zero_std_fraction
 from workers.types import Episode, EpisodeRequest, TrainBatch
 

@@ -189,7 +189,7 @@ def evaluate(
         report,
         summarise,
     )
-    from workers.env.llm_simulator import SimulatorUnavailable
+    from workers.env.users.llm_simulator import SimulatorUnavailable
 
     if (checkpoint is None) == (policy is None):
         _fail("give exactly one of --checkpoint DIR or --policy scripted:NAME|oracle|python:FILE.py:FUNC")

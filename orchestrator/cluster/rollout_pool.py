@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from orchestrator.cluster.learner_group import LearnerGroup
-from workers.env.simulator_usage import SimulatorUsage
+from workers.env.users.simulator_usage import SimulatorUsage
 from workers.types import Episode, EpisodeRequest
 
 

@@ -23,10 +23,10 @@ import numpy as np
 
 from orchestrator.config import ExperimentConfig, with_overrides
 from orchestrator.evaluation.user_policy import AgentPolicy, scripted_agent
-from workers.env.english_scenarios import english_split
-from workers.env.scenario import Scenario, realise
+from workers.env.scenarios.english_scenarios import english_split
+from workers.env.scenarios.scenario import Scenario, realise
 from workers.env.scripted_policies import ScriptedPolicy
-from workers.env.simulator import make_simulator, start_all, step_all
+from workers.env.users.simulator import make_simulator, start_all, step_all
 from workers.types import Episode, EpisodeRequest
 
 FAILURE_EMOTION = 10.0
@@ -156,7 +156,7 @@ def play_policy(policy: AgentPolicy, requests: Sequence[EpisodeRequest], config:
     """A model-free policy (scripted, or a user's function) against the configured simulator; all
     dialogues advance turn by turn together, so an `llm` simulator is queried concurrently as in
     training."""
-    from workers.env.llm_simulator import ChatEndpoint
+    from workers.env.users.llm_simulator import ChatEndpoint
 
     sim_cfg = config.simulator
     llm = sim_cfg.llm_settings()

@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from workers.env.scenario import Scenario
+from workers.env.scenarios.scenario import Scenario
 from workers.env.scripted_policies import ScriptedPolicy, scripted_policy, strategy_reply
 
 AgentPolicy = Callable[[list[dict[str, str]], Scenario, str], str]

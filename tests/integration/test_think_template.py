@@ -6,7 +6,7 @@ import pytest
 from orchestrator.config import load_config
 from orchestrator.step_batch import score
 from workers.backends import SamplingConfig
-from workers.env.scenario_bank import load_scenarios
+from workers.env.scenarios.scenario_bank import load_scenarios
 from workers.rollout_worker import FORMAT_VIOLATION, RolloutSettings, RolloutWorker
 from workers.types import EpisodeRequest
 

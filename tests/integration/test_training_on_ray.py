@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 
 from orchestrator.config import load_config
 from orchestrator.driver import train
-from workers.env.english_scenarios import english_split
+from workers.env.scenarios.english_scenarios import english_split
 
 pytestmark = pytest.mark.slow
 

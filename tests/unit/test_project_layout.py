@@ -43,7 +43,7 @@ def graph() -> dict[str, set[str]]:
 
 def test_the_graph_sees_the_packages():
     g = graph()
-    assert "orchestrator.driver" in g and "workers.env.rule_simulator" in g and "sweeps.runner" in g
+    assert "orchestrator.driver" in g and "workers.env.users.rule_simulator" in g and "sweeps.runner" in g
     assert "orchestrator.config" in g["orchestrator.driver"]
 
 

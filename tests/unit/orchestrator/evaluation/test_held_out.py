@@ -4,7 +4,7 @@ import pytest
 from orchestrator.config import load_config
 from orchestrator.evaluation.held_out import eval_requests, level_key, level_metrics, play_policy, report, summarise
 from orchestrator.evaluation.user_policy import PolicyError, load_policy
-from workers.env.scenario_bank import load_scenarios
+from workers.env.scenarios.scenario_bank import load_scenarios
 from workers.types import Episode
 
 
@@ -122,7 +122,7 @@ def test_a_missing_policy_file_is_named(tmp_path):
 
 def test_a_small_evaluation_spans_every_held_out_situation_and_need():
     from orchestrator.evaluation.held_out import stratified
-    from workers.env.english_scenarios import english_split
+    from workers.env.scenarios.english_scenarios import english_split
 
     test = english_split("test")
     picked = stratified(test, 16)
@@ -133,7 +133,7 @@ def test_a_small_evaluation_spans_every_held_out_situation_and_need():
 
 def test_an_evaluation_larger_than_the_split_goes_round_again_with_new_seeds():
     from orchestrator.evaluation.held_out import stratified
-    from workers.env.english_scenarios import english_split
+    from workers.env.scenarios.english_scenarios import english_split
 
     test = english_split("test")
     picked = stratified(test, len(test) + 10)

@@ -3,7 +3,7 @@
 
 from bench.memorisation import cueless_guess_accuracy, fit_table, lookup_policy, openings, shared_levels
 from orchestrator.evaluation.held_out import PASS_THRESHOLD, final_emotions
-from workers.env.english_scenarios import english_split
+from workers.env.scenarios.english_scenarios import english_split
 
 
 def test_a_lookup_table_of_openings_passes_at_chance():

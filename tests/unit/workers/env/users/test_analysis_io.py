@@ -3,7 +3,14 @@ analyser's own final line only."""
 
 import pytest
 
-from workers.env.analysis_io import analyser_transcript, as_data, fence_tag, final_change, without_agent_text, without_final_line
+from workers.env.users.analysis_io import (
+    analyser_transcript,
+    as_data,
+    fence_tag,
+    final_change,
+    without_agent_text,
+    without_final_line,
+)
 
 
 @pytest.mark.parametrize(

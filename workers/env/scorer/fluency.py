@@ -30,7 +30,7 @@ from importlib import resources
 import yaml
 
 from workers.env.phrases import phrase_bank
-from workers.env.reply_text import text_facts
+from workers.env.scorer.reply_text import text_facts
 
 MIN_COUNT = 50
 """Dictionary words rarer than this (in pyspellchecker's counts) are treated as unknown."""

@@ -2,8 +2,8 @@
 
 import pytest
 
-from workers.env.english_scenarios import english_split
-from workers.env.scenario import scenario_bucket
+from workers.env.scenarios.english_scenarios import english_split
+from workers.env.scenarios.scenario import scenario_bucket
 
 
 def test_personality_buckets_hold_every_need_alike():

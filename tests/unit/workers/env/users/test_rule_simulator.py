@@ -6,12 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator.evaluation.held_out import PASS_THRESHOLD, final_emotions
-from workers.env.difficulty import rule_knobs
-from workers.env.emotion_track import CONTENT
-from workers.env.english_scenarios import english_split
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
-from workers.env.rule_simulator import RuleSimulator
+from workers.env.scenarios.english_scenarios import english_split
 from workers.env.scripted_policies import detect_intent, scripted_policy
+from workers.env.users.difficulty import rule_knobs
+from workers.env.users.emotion_track import CONTENT
+from workers.env.users.rule_simulator import RuleSimulator
 
 LEVELS = np.round(np.linspace(0.0, 1.0, 11), 2)
 BANK = english_split("all")

@@ -1,9 +1,9 @@
 import pytest
 
-from workers.env.difficulty import EpisodeDraws, episode_draws, rule_knobs
-from workers.env.llm_prompts import LANGUAGES, disclosure_text, intent_text, level_index, level_text, prompt_set
-from workers.env.llm_simulator import emotion_delta, parse_change
-from workers.env.scenario_bank import load_scenarios
+from workers.env.scenarios.scenario_bank import load_scenarios
+from workers.env.users.difficulty import EpisodeDraws, episode_draws, rule_knobs
+from workers.env.users.llm_prompts import LANGUAGES, disclosure_text, intent_text, level_index, level_text, prompt_set
+from workers.env.users.llm_simulator import emotion_delta, parse_change
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workers.env.fluency import development_replies
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
-from workers.env.strategy_classifier import CLASSES, strategy_probabilities
-from workers.env.strategy_scorer import (
+from workers.env.scorer.fluency import development_replies
+from workers.env.scorer.strategy_classifier import CLASSES, strategy_probabilities
+from workers.env.scorer.strategy_scorer import (
     ASK,
     DEGENERATE,
     ECHO,
@@ -20,8 +20,8 @@ from workers.env.strategy_scorer import (
     judge_reply,
 )
 
-HELD_OUT = Path(__file__).parents[3] / "data" / "natural_replies_heldout.yaml"
-HELD_OUT_ASKS = Path(__file__).parents[3] / "data" / "natural_asks_heldout.yaml"
+HELD_OUT = Path(__file__).parents[4] / "data" / "natural_replies_heldout.yaml"
+HELD_OUT_ASKS = Path(__file__).parents[4] / "data" / "natural_asks_heldout.yaml"
 
 
 def held_out() -> dict[str, list[str]]:
@@ -81,7 +81,7 @@ def test_the_fast_linear_scorer_computes_what_the_fitted_pipeline_does():
     import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
 
-    from workers.env.strategy_classifier import _vectorizers, training_set
+    from workers.env.scorer.strategy_classifier import _vectorizers, training_set
 
     texts, labels = training_set()
     vectorizers = _vectorizers()

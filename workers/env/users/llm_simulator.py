@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import openai
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
-from workers.env.analysis_io import (
+from workers.env.scenarios.scenario import Scenario, realise
+from workers.env.users.analysis_io import (
     analyser_transcript,
     as_user_chat,
     fence_tag,
@@ -38,11 +39,10 @@ from workers.env.analysis_io import (
     request_seed,
     without_agent_text,
 )
-from workers.env.difficulty import RuleKnobs, episode_draws, rule_knobs
-from workers.env.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
-from workers.env.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
-from workers.env.scenario import Scenario, realise
-from workers.env.simulator_usage import SimulatorUsage
+from workers.env.users.difficulty import RuleKnobs, episode_draws, rule_knobs
+from workers.env.users.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
+from workers.env.users.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
+from workers.env.users.simulator_usage import SimulatorUsage
 
 MAX_CHANGE = 10.0
 HELPED, HURT, NEUTRAL, UNPARSED = "helped", "hurt", "neutral", "unparsed"

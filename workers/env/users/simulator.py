@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from workers.env.emotion_track import UserTurn
-from workers.env.llm_simulator import ChatEndpoint, LlmSimulator
-from workers.env.rlver_user import START_EMOTION, RlverUser
-from workers.env.rule_simulator import RuleSimulator
-from workers.env.scenario import Scenario
+from workers.env.scenarios.scenario import Scenario
+from workers.env.users.emotion_track import UserTurn
+from workers.env.users.llm_simulator import ChatEndpoint, LlmSimulator
+from workers.env.users.rlver_user import START_EMOTION, RlverUser
+from workers.env.users.rule_simulator import RuleSimulator
 
 
 class UserSimulator(Protocol):

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from workers.env.difficulty import RuleKnobs
 from workers.env.phrases import phrase_bank
-from workers.env.rlver_scenarios import RLVER_INTENTS
-from workers.env.scenario import Scenario
+from workers.env.scenarios.rlver_scenarios import RLVER_INTENTS
+from workers.env.scenarios.scenario import Scenario
+from workers.env.users.difficulty import RuleKnobs
 
 LANGUAGES = ("en", "zh")
 LEVEL_NAMES = ("simple", "normal", "hard")

@@ -25,8 +25,8 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
-from workers.env.fluency import development_replies
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
+from workers.env.scorer.fluency import development_replies
 
 SCORER_VERSION = "3.0"
 GENERIC = "generic"

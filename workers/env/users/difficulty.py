@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from workers.env.draws import unit_draw
+from workers.env.scenarios.draws import unit_draw
 
 START_JITTER = 8.0
 """Half-width of the per-episode spread of the starting emotion: users are not all alike, and a

@@ -39,10 +39,10 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from workers.env.fluency import english_share, foreign_run, order_score
-from workers.env.harm_lexicon import find_harm
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
-from workers.env.reply_text import (
+from workers.env.scorer.fluency import english_share, foreign_run, order_score
+from workers.env.scorer.harm_lexicon import find_harm
+from workers.env.scorer.reply_text import (
     clauses,
     echoed_positions,
     has_clause,
@@ -51,7 +51,7 @@ from workers.env.reply_text import (
     repeated_sentence,
     text_facts,
 )
-from workers.env.strategy_classifier import ASK, GENERIC, NONE, SCORER_VERSION, strategy_probabilities
+from workers.env.scorer.strategy_classifier import ASK, GENERIC, NONE, SCORER_VERSION, strategy_probabilities
 
 MAX_CHARS = 300
 MAX_WORDS = 45

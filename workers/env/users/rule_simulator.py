@@ -22,12 +22,12 @@ emotion >= the pass threshold.
 
 from __future__ import annotations
 
-from workers.env.difficulty import RuleKnobs, episode_draws, rule_knobs
-from workers.env.draws import stable_pick
-from workers.env.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 from workers.env.phrases import detect_intent, phrase_bank
-from workers.env.scenario import Scenario, realise
-from workers.env.strategy_scorer import ASK, DEGENERATE, GENERIC, HARMFUL, MIXED, judge_reply
+from workers.env.scenarios.draws import stable_pick
+from workers.env.scenarios.scenario import Scenario, realise
+from workers.env.scorer.strategy_scorer import ASK, DEGENERATE, GENERIC, HARMFUL, MIXED, judge_reply
+from workers.env.users.difficulty import RuleKnobs, episode_draws, rule_knobs
+from workers.env.users.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 
 
 class RuleSimulator:

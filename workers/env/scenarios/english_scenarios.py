@@ -13,7 +13,7 @@ import itertools
 from functools import cache
 
 from workers.env.phrases import PERSONALITIES, STRATEGY_NAMES, phrase_bank
-from workers.env.scenario import Scenario
+from workers.env.scenarios.scenario import Scenario
 
 
 @cache

@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workers.env.difficulty import START_JITTER, EpisodeDraws, episode_draws, rule_knobs
 from workers.env.phrases import PERSONALITIES
+from workers.env.users.difficulty import START_JITTER, EpisodeDraws, episode_draws, rule_knobs
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 draw = st.floats(min_value=0.0, max_value=1.0, exclude_max=True, allow_nan=False)

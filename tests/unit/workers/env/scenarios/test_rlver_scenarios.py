@@ -3,8 +3,8 @@ import json
 import pytest
 
 from workers.env.phrases import PERSONALITIES, STRATEGY_NAMES
-from workers.env.rlver_scenarios import RLVER_INTENTS, ScenarioFileError, load_profiles, rlver_split
-from workers.env.scenario_bank import load_scenarios
+from workers.env.scenarios.rlver_scenarios import RLVER_INTENTS, ScenarioFileError, load_profiles, rlver_split
+from workers.env.scenarios.scenario_bank import load_scenarios
 
 GOOD = {
     "id": "a1",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from workers.env.draws import stable_pick
+from workers.env.scenarios.draws import stable_pick
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import asyncio
 
-from workers.env.analysis_io import (
+from workers.env.scenarios.scenario import Scenario, realise
+from workers.env.users.analysis_io import (
     analyser_transcript,
     as_user_chat,
     fence_tag,
@@ -35,10 +36,9 @@ from workers.env.analysis_io import (
     without_agent_text,
     without_final_line,
 )
-from workers.env.emotion_track import UserTurn
-from workers.env.llm_prompts import PromptSet, intent_text, level_text, prompt_set
-from workers.env.llm_simulator import HELPED, HURT, NEUTRAL, UNPARSED, ChatEndpoint
-from workers.env.scenario import Scenario, realise
+from workers.env.users.emotion_track import UserTurn
+from workers.env.users.llm_prompts import PromptSet, intent_text, level_text, prompt_set
+from workers.env.users.llm_simulator import HELPED, HURT, NEUTRAL, UNPARSED, ChatEndpoint
 
 START_EMOTION = 30.0
 """RLVER's training start (SAGE's evaluation starts at 40: `goldilocks eval --protocol sage`)."""

@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from workers.env.scenario import Scenario
+from workers.env.scenarios.scenario import Scenario
 
 RLVER_INTENTS: dict[str, str] = {
     "你认为自己在事件中没有任何责任和错误，你想要对方也认同你没有错": "validate",

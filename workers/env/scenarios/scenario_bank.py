@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from workers.env.english_scenarios import english_split
-from workers.env.rlver_scenarios import rlver_split
-from workers.env.scenario import Scenario
+from workers.env.scenarios.english_scenarios import english_split
+from workers.env.scenarios.rlver_scenarios import rlver_split
+from workers.env.scenarios.scenario import Scenario
 
 SCENARIO_BANKS = ("en", "rlver")
 
