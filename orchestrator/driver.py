@@ -14,7 +14,7 @@ import random
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from orchestrator.checkpoints import (
@@ -36,8 +36,8 @@ from orchestrator.config import ExperimentConfig
 from orchestrator.curriculum.controllers import BatchStats, default_storage, make_controller
 from orchestrator.step_batch import draw_scenarios, evaluate, requests_for, sample_dialogues, score
 from orchestrator.step_timing import StepTiming
-from orchestrator.tracking.curve_plots import plot_curves
 from orchestrator.tracking.mlflow_tracker import MlflowTracker, Tracker, log_missing_steps
+from orchestrator.tracking.run_report import CURVE_KEYS, plot_runs
 from workers.env.scenarios.scenario import scenario_bucket
 from workers.env.users.llm_simulator import SimulatorUnavailable
 from workers.env.users.simulator_usage import SimulatorUsage
@@ -193,15 +193,14 @@ class StepRunner:
         sampler_rng = rng_state(self.run.rng)
         scenarios = draw_scenarios(self.config, self.run.rng)
         buckets = tuple(scenario_bucket(s, self.config.curriculum.bucket_by) for s in scenarios)
-        difficulty = self.controller.propose(step, self.entropies.get(step - 1 - self.lag), buckets)
-        levels = self.controller.group_levels or difficulty
+        proposal = self.controller.propose(step, self.entropies.get(step - 1 - self.lag), buckets)
         kill = 0 if step == self.config.faults.kill_rollout_worker_at_step else None
-        requests = requests_for(self.config, self.run.rng, scenarios, levels, step)
+        requests = requests_for(self.config, self.run.rng, scenarios, proposal.levels, step)
         pending = self.pool.submit(requests, kill_worker=kill)
-        return InFlight(step, difficulty, sampler_rng, pending, buckets, self.controller.guard_acting)
+        return InFlight(step, proposal.difficulty, sampler_rng, pending, buckets, proposal.guard_acting)
 
     def observe(self, flight: InFlight, stats: BatchStats) -> None:
-        self.controller.observe(flight.step, flight.difficulty, replace(stats, group_buckets=flight.buckets))
+        self.controller.observe(flight.step, flight.difficulty, stats)
 
     def collect(self, flight: InFlight) -> list[Episode]:
         if flight.episodes is not None:
@@ -331,7 +330,7 @@ def synchronous_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]
     for step in range(steps.run.step, steps.config.trainer.steps):
         timing, start = steps.begin(step)
         flight = steps.submit(step)
-        batch, stats, metrics = score(steps.collect(flight), steps.config)
+        batch, stats, metrics = score(steps.collect(flight), steps.config, flight.buckets)
         update = steps.start_learning(step, batch)
         steps.observe(flight, stats)
         metrics |= steps.learned(update, timing, flight)
@@ -354,7 +353,7 @@ def one_step_off_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float
         episodes = steps.collect(flight)
         if steps.pool.version < steps.learner_version:
             steps.sync(timing)
-        batch, stats, metrics = score(episodes, steps.config)
+        batch, stats, metrics = score(episodes, steps.config, flight.buckets)
         update = steps.start_learning(step, batch)
         steps.observe(flight, stats)
         following = steps.submit(step + 1) if step + 1 < final else None
@@ -423,7 +422,8 @@ def train(
                 pool.sync(learner.restore(run.policy))
             steps = StepRunner(config, run, controller, pool, learner, fresh=resume_from is None)
             LOOPS[config.trainer.pipeline](steps, on_step)
-        plot = plot_curves(tracker.metric_history, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")
+        history = {key: tracker.metric_history(key) for key in CURVE_KEYS}
+        plot = plot_runs({tracker.run_id: history}, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")
         tracker.log_file(plot, "plots")
         (run_dir / "timings.json").write_text(json.dumps([asdict(t) for t in steps.timings], indent=1))
         (run_dir / FINISHED).touch()

@@ -48,7 +48,11 @@ def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: fl
     return requests_for(config, rng, draw_scenarios(config, rng), difficulty, step)
 
 
-def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch, BatchStats, dict[str, float]]:
+def score(
+    episodes: list[Episode], config: ExperimentConfig, buckets: tuple[str, ...] = ()
+) -> tuple[TrainBatch, BatchStats, dict[str, float]]:
+    """The step's training batch, the statistics its controller observes (with each group's
+    scenario bucket, `buckets`, when the step drew them) and its metrics."""
     g = config.rollout.group_size
     rewards = torch.tensor([e.reward for e in episodes]).view(-1, g)
     passed = torch.tensor([e.passed for e in episodes]).view(-1, g)
@@ -62,6 +66,7 @@ def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch
         group_difficulties=tuple(episodes[i].difficulty for i in range(0, len(episodes), g)),
         group_passes=tuple(int(n) for n in passed.sum(dim=1).tolist()),
         group_size=g,
+        group_buckets=buckets,
     )
     metrics = {
         "reward/mean": stats.reward_mean,

@@ -70,6 +70,22 @@ class BatchStats:
         return sampling_noise_var([k / self.group_size for k in self.group_passes]) ** 0.5
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """One step's decision, in one object: the difficulty (the step's trial value), each group's
+    own level when the controller places groups apart (`per_scenario`), and whether the entropy
+    guard chose it (`curriculum/entropy_guard`)."""
+
+    difficulty: float
+    group_levels: tuple[float, ...] | None = None
+    guard_acting: bool = False
+
+    @property
+    def levels(self) -> float | list[float]:
+        """What the step's requests are built at: one level for every group, or each group's own."""
+        return self.difficulty if self.group_levels is None else list(self.group_levels)
+
+
 Rule = Callable[[int, optuna.Study], float]
 Objective = Callable[[BatchStats], float]
 
@@ -112,34 +128,29 @@ class StudyController:
         self.rule = rule
         self.guard = guard
         self.planner = planner
-        self.guard_acting = False
-        """Whether the guard chose the difficulty of the latest proposal (`curriculum/entropy_guard`)."""
-        self.group_levels: list[float] | None = None
-        """The latest proposal's level for each group (`per_scenario`); None: one for all."""
         self._trial: optuna.Trial | None = None
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             study.tell(stale.number, state=TrialState.FAIL)
 
-    def propose(self, step: int, entropy: float | None = None, buckets: tuple[str, ...] = ()) -> float:
+    def propose(self, step: int, entropy: float | None = None, buckets: tuple[str, ...] = ()) -> Proposal:
         """`entropy`: the policy's newest entropy (None before the learner has reported one);
         `buckets`: the scenario bucket of each group the step will draw (`per_scenario`)."""
         guarded = self._guarded(entropy)
-        self.guard_acting = guarded is not None
-        self.group_levels = None
+        group_levels = None
         if guarded is not None:
             self.study.enqueue_trial({DIFFICULTY: guarded})
         elif self.planner is not None:
             if not buckets:
                 raise ValueError("per_scenario places each group by its scenario bucket: propose needs the step's buckets")
-            self.group_levels = self.planner.levels(self.study, list(buckets))
-            self.study.enqueue_trial({DIFFICULTY: sum(self.group_levels) / len(self.group_levels)})
+            group_levels = tuple(self.planner.levels(self.study, list(buckets)))
+            self.study.enqueue_trial({DIFFICULTY: sum(group_levels) / len(group_levels)})
         elif self.rule is not None:
             self.study.enqueue_trial({DIFFICULTY: self.rule(step, self.study)})
         self._trial = self.study.ask(_DISTRIBUTIONS)
         self._trial.set_user_attr(STEP_ATTR, step)
         if self.guard is not None and entropy is not None:
             self._trial.set_user_attr(ENTROPY_ATTR, entropy)
-        return float(self._trial.params[DIFFICULTY])
+        return Proposal(float(self._trial.params[DIFFICULTY]), group_levels, guarded is not None)
 
     def _guarded(self, entropy: float | None) -> float | None:
         if self.guard is None or entropy is None:

@@ -1,6 +1,7 @@
-"""Comparison plots of runs on one shared step axis: pass rate (band shaded), difficulty, reward
-and entropy. Used by `goldilocks report` (runs read back from MLflow), the sweep's parent run
-and bench/curriculum.py, so a figure means the same wherever it appears."""
+"""The curves of runs on one shared step axis: pass rate (band shaded), difficulty, reward and
+entropy. One list of curves for every figure of them: a run's own `curves.png`, `goldilocks
+report` (runs read back from MLflow) and the sweep's parent run, so a figure means the same
+wherever it appears."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ CURVES = [
     ("reward/mean", "reward"),
     ("actor/entropy", "entropy"),
 ]
+CURVE_KEYS = [key for key, _ in CURVES] + ["curriculum/band_low", "curriculum/band_high"]
+"""What a figure of these curves reads: the curves and the band."""
 History = dict[str, list[tuple[int, float]]]
 
 
 def fetch_histories(client, run_ids: list[str], keys: list[str] | None = None) -> dict[str, History]:
     """run id -> metric key -> [(step, value)], read from MLflow."""
-    keys = keys or [k for k, _ in CURVES] + ["curriculum/band_low", "curriculum/band_high"]
+    keys = keys or CURVE_KEYS
     return {
         run_id: {key: [(m.step, m.value) for m in client.get_metric_history(run_id, key)] for key in keys} for run_id in run_ids
     }

@@ -78,8 +78,9 @@ def drive(controller: StudyController, learner: SyntheticLearner, steps: int, sp
     difficulties, stats = [], []
     for step in range(steps):
         buckets = learner.draw_buckets()
-        d = controller.propose(step, buckets=buckets)
-        s = learner.step(controller.group_levels or d, spread, buckets)
+        proposal = controller.propose(step, buckets=buckets)
+        d = proposal.difficulty
+        s = learner.step(proposal.levels, spread, buckets)
         controller.observe(step, d, s)
         difficulties.append(d)
         stats.append(s)

@@ -20,7 +20,7 @@ def test_fixed_never_moves():
     c = controller("curriculum.controller=fixed", "curriculum.initial_difficulty=0.4")
     proposals = []
     for step in range(3):
-        proposals.append(c.propose(step))
+        proposals.append(c.propose(step).difficulty)
         c.observe(step, proposals[-1], stats(1.0))
     assert proposals == [0.4, 0.4, 0.4]
 
@@ -29,21 +29,21 @@ def test_linear_ramps_from_start_to_end():
     c = controller("curriculum.controller=linear", "curriculum.initial_difficulty=0.2", "curriculum.final_difficulty=0.8")
     proposals = []
     for step in range(4):
-        proposals.append(c.propose(step))
+        proposals.append(c.propose(step).difficulty)
         c.observe(step, proposals[-1], stats(0.5))
     assert proposals == pytest.approx([0.2, 0.4, 0.6, 0.8])
 
 
 def test_adarft_follows_the_published_rule():
     c = controller("curriculum.controller=adarft", "curriculum.initial_difficulty=0.5")
-    d0 = c.propose(0)
+    d0 = c.propose(0).difficulty
     c.observe(0, d0, stats(1.0))
-    assert c.propose(1) == pytest.approx(0.5 + 0.5 * math.tanh(2 * 0.5))
+    assert c.propose(1).difficulty == pytest.approx(0.5 + 0.5 * math.tanh(2 * 0.5))
 
 
 def test_every_step_is_a_trial_with_its_evidence_and_the_band_distance():
     c = controller("curriculum.band=[0.4,0.6]")
-    d = c.propose(0)
+    d = c.propose(0).difficulty
     c.observe(0, d, stats(0.25, d))
     (trial,) = c.study.trials
     assert trial.params[DIFFICULTY] == d and trial.value == pytest.approx(0.15)
@@ -58,7 +58,7 @@ def test_the_informative_signal_is_told_its_shortfall_from_what_the_band_edges_g
     )
     floor = 1 - 0.4**8 - 0.6**8
     for step, (pass_rate, informative) in enumerate([(0.1, 0.5), (0.5, 1.0), (0.9, floor)]):
-        d = c.propose(step)
+        d = c.propose(step).difficulty
         c.observe(step, d, stats(pass_rate, d, informative))
     assert [t.value for t in c.study.trials] == pytest.approx([floor - 0.5, 0.0, 0.0])
 
@@ -85,11 +85,11 @@ def test_a_reopened_band_study_continues_where_it_stopped(tmp_path, kind):
     uninterrupted, stored = make_controller(cfg, "run", None), make_controller(cfg, "run", storage)
     for step, rate in enumerate([0.8, 0.7, 0.65, 0.55]):
         for c in (uninterrupted, stored):
-            d = c.propose(step)
+            d = c.propose(step).difficulty
             c.observe(step, d, stats(rate, d))
     reopened = make_controller(cfg, "run", storage)
     assert reopened.completed_steps() == 4
-    assert reopened.propose(4) == pytest.approx(uninterrupted.propose(4))
+    assert reopened.propose(4).difficulty == pytest.approx(uninterrupted.propose(4).difficulty)
 
 
 def test_noise_sd_from_the_groups():
@@ -133,8 +133,9 @@ def test_every_controller_gives_way_to_the_entropy_guard_and_a_reopened_study_ke
     for step, entropy in enumerate(entropies):
         if step == 5:
             c = make_controller(config, "run", storage)
-        proposals.append(c.propose(step, entropy))
-        acting.append(c.guard_acting)
+        proposal = c.propose(step, entropy)
+        proposals.append(proposal.difficulty)
+        acting.append(proposal.guard_acting)
         c.observe(step, proposals[-1], stats(0.5, proposals[-1]))
     assert acting == [False, False, False, True, True, True, False, False]
     assert proposals[3] == proposals[2]
@@ -146,5 +147,6 @@ def test_every_controller_gives_way_to_the_entropy_guard_and_a_reopened_study_ke
 def test_without_a_floor_the_guard_never_acts():
     c = controller("curriculum.controller=fixed", "curriculum.initial_difficulty=0.4")
     for step in range(3):
-        assert c.propose(step, 0.0) == 0.4 and not c.guard_acting
+        proposal = c.propose(step, 0.0)
+        assert proposal.difficulty == 0.4 and not proposal.guard_acting
         c.observe(step, 0.4, stats(0.5))

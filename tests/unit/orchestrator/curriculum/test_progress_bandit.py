@@ -68,7 +68,7 @@ def test_the_controller_trains_where_its_synthetic_learner_improves_and_reads_it
     trained_at_middle = 0
     picks = []
     for step in range(12):
-        d = c.propose(step)
+        d = c.propose(step).difficulty
         picks.append(d)
         trained_at_middle += d == 0.5
         reward = {0.2: 0.9, 0.5: 0.2 + 0.05 * trained_at_middle, 0.8: 0.05}[d]

@@ -16,8 +16,9 @@ def per_bucket_pass_rates(controller_name: str, steps: int = 40, seed: int = 0) 
     rates: dict[str, list[float]] = {b: [] for b in OFFSETS}
     for step in range(steps):
         buckets = learner.draw_buckets()
-        d = controller.propose(step, buckets=buckets)
-        levels = controller.group_levels or [d] * len(buckets)
+        proposal = controller.propose(step, buckets=buckets)
+        d = proposal.difficulty
+        levels = list(proposal.group_levels or [d] * len(buckets))
         if step >= steps // 2:
             for bucket, level in zip(buckets, levels, strict=True):
                 rates[bucket].append(learner.bucket_pass_rate(bucket, level))
@@ -39,14 +40,15 @@ def test_groups_of_one_bucket_move_at_most_max_step_between_steps():
     last: dict[str, float] = {}
     for step in range(15):
         buckets = learner.draw_buckets()
-        d = controller.propose(step, buckets=buckets)
-        for bucket, level in zip(buckets, controller.group_levels, strict=True):
+        proposal = controller.propose(step, buckets=buckets)
+        d = proposal.difficulty
+        for bucket, level in zip(buckets, proposal.group_levels, strict=True):
             assert abs(level - last.get(bucket, level)) <= 0.05 + 1e-9 or bucket not in last
         step_levels: dict[str, list[float]] = {}
-        for bucket, level in zip(buckets, controller.group_levels, strict=True):
+        for bucket, level in zip(buckets, proposal.group_levels, strict=True):
             step_levels.setdefault(bucket, []).append(level)
         last |= {b: float(np.mean(v)) for b, v in step_levels.items()}
-        controller.observe(step, d, learner.step(controller.group_levels, buckets=buckets))
+        controller.observe(step, d, learner.step(proposal.levels, buckets=buckets))
 
 
 def test_per_scenario_refuses_jitter_and_the_informative_signal():
