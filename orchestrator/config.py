@@ -283,26 +283,15 @@ class FaultsConfig(ConfigSection):
     max_rollout_restarts: int = Field(
         3, ge=0, description="Deaths each rollout worker survives: Ray restarts it and its unfinished groups are re-run."
     )
-    kill_rollout_worker_at_step: int | None = Field(
-        None, ge=0, description="For tests only (fault injection): kill rollout worker 0 during this step's rollouts."
-    )
-    kill_driver_at_step: int | None = Field(
-        None,
-        ge=0,
-        description="For tests only (fault injection): the driver kills itself (SIGKILL) as this step starts, in a "
-        "fresh run only (a resumed run goes past it).",
-    )
-    kill_learner_rank_at_step: int | None = Field(
-        None,
-        ge=0,
-        description="For tests only (fault injection): the last learner rank's process exits as this step's update "
-        "starts, in a fresh run only.",
-    )
 
 
 MOVED_KEYS = {
     "rollout.worker_cpus": "resources.rollout.num_cpus",
     "algo.learner_cpus": "resources.learner.num_cpus",
+    **{
+        f"faults.{key}": "the GOLDILOCKS_FAULTS environment variable, for tests only"
+        for key in ("kill_rollout_worker_at_step", "kill_driver_at_step", "kill_learner_rank_at_step")
+    },
 }
 """Keys that moved, named in the error an old config gets."""
 

@@ -34,6 +34,7 @@ from orchestrator.cluster.rollout_pool import PendingRollout, RolloutCost, Rollo
 from orchestrator.cluster.run_actors import start_actors
 from orchestrator.config import ExperimentConfig
 from orchestrator.curriculum.controllers import BatchStats, default_storage, make_controller
+from orchestrator.fault_injection import NO_FAULTS, FaultPlan
 from orchestrator.step_batch import draw_scenarios, evaluate, requests_for, sample_dialogues, score
 from orchestrator.step_timing import StepTiming
 from orchestrator.tracking.mlflow_tracker import MlflowTracker, Tracker, log_missing_steps
@@ -168,8 +169,11 @@ class StepRunner:
     the bookkeeping steps leave behind: metrics buffered until the next checkpoint (so a resumed
     run logs each step once), timings, the skipped-update count."""
 
-    def __init__(self, config: ExperimentConfig, run: RunStart, controller, pool: RolloutPool, learner, fresh: bool):
+    def __init__(
+        self, config: ExperimentConfig, run: RunStart, controller, pool: RolloutPool, learner, fresh: bool, faults: FaultPlan
+    ):
         self.config, self.run, self.controller, self.pool, self.learner = config, run, controller, pool, learner
+        self.faults = faults
         self.fresh = fresh
         self.learner_version = pool.version
         self.timings: list[StepTiming] = []
@@ -181,9 +185,9 @@ class StepRunner:
         self.lag = 1 if config.trainer.pipeline == "one_step_off" else 0
 
     def begin(self, step: int) -> tuple[StepTiming, float]:
-        """The test hook of `faults.kill_driver_at_step`: the driver SIGKILLs itself here, in a
-        fresh run only (a resumed run goes past it)."""
-        if step == self.config.faults.kill_driver_at_step and self.fresh:
+        """Where `FaultPlan.kill_driver_at_step` strikes: the driver SIGKILLs itself here, in a fresh
+        run only (a resumed run goes past it)."""
+        if step == self.faults.kill_driver_at_step and self.fresh:
             os.kill(os.getpid(), signal.SIGKILL)
         return StepTiming(), time.perf_counter()
 
@@ -194,7 +198,7 @@ class StepRunner:
         scenarios = draw_scenarios(self.config, self.run.rng)
         buckets = tuple(scenario_bucket(s, self.config.curriculum.bucket_by) for s in scenarios)
         proposal = self.controller.propose(step, self.entropies.get(step - 1 - self.lag), buckets)
-        kill = 0 if step == self.config.faults.kill_rollout_worker_at_step else None
+        kill = 0 if step == self.faults.kill_rollout_worker_at_step else None
         requests = requests_for(self.config, self.run.rng, scenarios, proposal.levels, step)
         pending = self.pool.submit(requests, kill_worker=kill)
         return InFlight(step, proposal.difficulty, sampler_rng, pending, buckets, proposal.guard_acting)
@@ -220,7 +224,7 @@ class StepRunner:
     def start_learning(self, step: int, batch: TrainBatch) -> tuple[PendingCall, float]:
         """The update runs on the learner while the driver goes on with work that needs no new
         weights (observing the step, proposing the next): `learned` waits for it."""
-        kill = self.learner.size - 1 if step == self.config.faults.kill_learner_rank_at_step and self.fresh else None
+        kill = self.learner.size - 1 if step == self.faults.kill_learner_rank_at_step and self.fresh else None
         return self.learner.submit_update(batch, kill_rank=kill), time.perf_counter()
 
     def learned(self, started: tuple[PendingCall, float], timing: StepTiming, flight: InFlight) -> dict[str, float]:
@@ -385,10 +389,12 @@ def train(
     log: Callable[[str], None] = print,
     tracker: Tracker | None = None,
     resume_from: Path | None = None,
+    faults: FaultPlan = NO_FAULTS,
 ) -> RunSummary:
     """Run `config` to `trainer.steps`, or continue the run in `resume_from` (a run dir) from its
     newest checkpoint. Metrics reach MLflow with each checkpoint, so a run resumed after a crash
-    re-does the steps after its checkpoint and logs each step exactly once."""
+    re-does the steps after its checkpoint and logs each step exactly once. `faults`: what a test
+    injects (fault_injection.py)."""
     import ray
 
     run = open_run(config, tracker, resume_from, log)
@@ -420,7 +426,7 @@ def train(
             if run.step:
                 # The workers loaded the checkpoint's weights as v0; tag them with the learner's count.
                 pool.sync(learner.restore(run.policy))
-            steps = StepRunner(config, run, controller, pool, learner, fresh=resume_from is None)
+            steps = StepRunner(config, run, controller, pool, learner, fresh=resume_from is None, faults=faults)
             LOOPS[config.trainer.pipeline](steps, on_step)
         history = {key: tracker.metric_history(key) for key in CURVE_KEYS}
         plot = plot_runs({tracker.run_id: history}, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")

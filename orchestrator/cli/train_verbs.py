@@ -39,11 +39,12 @@ def run(config: ConfigOpt = None, set_: SetOpt = None, resume: ResumeOpt = None)
     except (ConfigError, ResumeError) as exc:
         _fail(str(exc))
     from orchestrator.driver import StepFailed, train
+    from orchestrator.fault_injection import FaultPlan
 
     first = _finished_steps(run_dir) if run_dir is not None else 0
     with _step_reporter(cfg.trainer.steps, first) as (on_step, log):
         try:
-            summary = train(cfg, on_step=on_step, log=log, resume_from=run_dir)
+            summary = train(cfg, on_step=on_step, log=log, resume_from=run_dir, faults=FaultPlan.from_env())
         except StepFailed as exc:
             _fail(str(exc))
     console.print(f"[bold green]done.[/] MLflow run id: [bold]{summary.run_id}[/]")
