@@ -87,7 +87,7 @@ def main() -> None:
         for seed in seeds:
             cfg = load_config(None, [*overrides, f"seed={seed}", f"trainer.steps={args.steps}"])
             learner = SyntheticLearner(rng=np.random.default_rng(seed), **curve)
-            trace = drive(make_controller(cfg, f"{name}-{seed}", None), learner, args.steps, cfg.curriculum.spread)
+            trace = drive(make_controller(cfg, f"{name}-{seed}", None), learner, args.steps)
             per_seed.append(summarise(trace.stats, warmup, sum(cfg.curriculum.band) / 2, learner.skill))
         result[name] = {"per_seed": per_seed, **seed_means(per_seed)}
         ratio = result[name]["tracking_ratio"]

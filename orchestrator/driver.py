@@ -199,7 +199,7 @@ class StepRunner:
         buckets = tuple(scenario_bucket(s, self.config.curriculum.bucket_by) for s in scenarios)
         proposal = self.controller.propose(step, self.entropies.get(step - 1 - self.lag), buckets)
         kill = 0 if step == self.faults.kill_rollout_worker_at_step else None
-        requests = requests_for(self.config, self.run.rng, scenarios, proposal.levels, step)
+        requests = requests_for(self.config, scenarios, proposal.levels, step)
         pending = self.pool.submit(requests, kill_worker=kill)
         return InFlight(step, proposal.difficulty, sampler_rng, pending, buckets, proposal.guard_acting)
 

@@ -29,14 +29,12 @@ def draw_scenarios(config: ExperimentConfig, rng: random.Random) -> list[Scenari
 
 
 def requests_for(
-    config: ExperimentConfig, rng: random.Random, scenarios: list[Scenario], levels: float | list[float], step: int
+    config: ExperimentConfig, scenarios: list[Scenario], levels: float | list[float], step: int
 ) -> list[EpisodeRequest]:
-    """Whole groups of one scenario each, at the group's level: one per group (`per_scenario`),
-    or one proposal for all, jittered per group with `curriculum.spread` so a batch also
-    measures the pass rate of nearby levels."""
+    """Whole groups of one scenario each, at the group's level: the proposal's own level for each
+    group (`Proposal.levels`: `per_scenario`'s, or the jittered ones), or one level for all."""
     if isinstance(levels, float | int):
-        spread = config.curriculum.spread
-        levels = [min(1.0, max(0.0, levels + spread * (2 * rng.random() - 1))) if spread else levels for _ in scenarios]
+        levels = [float(levels)] * len(scenarios)
     return [
         EpisodeRequest(scenario, level, group, seed=config.seed * 1_000_003 + step * 1009 + group)
         for group, (scenario, level) in enumerate(zip(scenarios, levels, strict=True))
@@ -45,7 +43,7 @@ def requests_for(
 
 
 def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: float, step: int) -> list[EpisodeRequest]:
-    return requests_for(config, rng, draw_scenarios(config, rng), difficulty, step)
+    return requests_for(config, draw_scenarios(config, rng), difficulty, step)
 
 
 def score(

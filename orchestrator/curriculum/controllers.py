@@ -122,8 +122,14 @@ class StudyController:
         rule: Rule | None = None,
         guard: EntropyGuard | None = None,
         planner: ScenarioPlanner | None = None,
+        spread: float = 0.0,
+        seed: int = 0,
     ):
         self.study = study
+        self.spread = spread
+        """`curriculum.spread`: each group's level jittered uniformly within +-spread of the proposal,
+        so a batch measures nearby levels too (`band` models it when it aims)."""
+        self.seed = seed
         self.objective = objective
         self.rule = rule
         self.guard = guard
@@ -134,7 +140,9 @@ class StudyController:
 
     def propose(self, step: int, entropy: float | None = None, buckets: tuple[str, ...] = ()) -> Proposal:
         """`entropy`: the policy's newest entropy (None before the learner has reported one);
-        `buckets`: the scenario bucket of each group the step will draw (`per_scenario`)."""
+        `buckets`: the scenario bucket of each group the step will draw (`per_scenario` places the
+        groups by them; with a spread, one jittered level for each). The jitter's draws come from
+        (seed, step), so a resumed run jitters as the uninterrupted one did."""
         guarded = self._guarded(entropy)
         group_levels = None
         if guarded is not None:
@@ -150,7 +158,11 @@ class StudyController:
         self._trial.set_user_attr(STEP_ATTR, step)
         if self.guard is not None and entropy is not None:
             self._trial.set_user_attr(ENTROPY_ATTR, entropy)
-        return Proposal(float(self._trial.params[DIFFICULTY]), group_levels, guarded is not None)
+        difficulty = float(self._trial.params[DIFFICULTY])
+        if group_levels is None and self.spread and buckets:
+            draws = np.random.default_rng([self.seed, step]).random(len(buckets))
+            group_levels = tuple(float(np.clip(difficulty + self.spread * (2 * u - 1), 0.0, 1.0)) for u in draws)
+        return Proposal(difficulty, group_levels, guarded is not None)
 
     def _guarded(self, entropy: float | None) -> float | None:
         if self.guard is None or entropy is None:
@@ -231,7 +243,7 @@ def make_controller(config: ExperimentConfig, study_name: str, storage: str | No
     planner = None
     if c.controller == "per_scenario":
         planner = ScenarioPlanner(centre, c.initial_difficulty, c.window, c.max_step, config.seed)
-    return StudyController(study, _objective(config), rule, guard, planner)
+    return StudyController(study, _objective(config), rule, guard, planner, c.spread, config.seed)
 
 
 def _objective(config: ExperimentConfig) -> Objective:

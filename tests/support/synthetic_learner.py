@@ -43,12 +43,9 @@ class SyntheticLearner:
         assert self.bucket_offsets is not None
         return 1.0 / (1.0 + math.exp(-(self.skill + self.bucket_offsets[bucket] - self.slope * difficulty)))
 
-    def step(self, difficulty: float | list[float], spread: float = 0.0, buckets: tuple[str, ...] = ()) -> BatchStats:
-        if isinstance(difficulty, list):
-            levels = np.array(difficulty)
-        else:
-            jitter = spread * self.rng.uniform(-1, 1, self.groups) if spread else np.zeros(self.groups)
-            levels = np.clip(difficulty + jitter, 0, 1)
+    def step(self, difficulty: float | list[float], buckets: tuple[str, ...] = ()) -> BatchStats:
+        """One batch at one level for all groups, or at each group's own (`Proposal.levels`)."""
+        levels = np.array(difficulty) if isinstance(difficulty, list) else np.full(self.groups, difficulty)
         if self.bucket_offsets:
             offsets = np.array([self.bucket_offsets[b] for b in buckets])
         else:
@@ -74,13 +71,13 @@ class Trace:
     stats: list[BatchStats]
 
 
-def drive(controller: StudyController, learner: SyntheticLearner, steps: int, spread: float = 0.0) -> Trace:
+def drive(controller: StudyController, learner: SyntheticLearner, steps: int) -> Trace:
     difficulties, stats = [], []
     for step in range(steps):
         buckets = learner.draw_buckets()
         proposal = controller.propose(step, buckets=buckets)
         d = proposal.difficulty
-        s = learner.step(proposal.levels, spread, buckets)
+        s = learner.step(proposal.levels, buckets)
         controller.observe(step, d, s)
         difficulties.append(d)
         stats.append(s)

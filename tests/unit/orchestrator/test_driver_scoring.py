@@ -70,18 +70,6 @@ def test_sample_dialogues_show_best_and_worst_with_the_scorers_reading():
     assert rows[0]["step"] == 7 and "agent: yo" in rows[0]["dialogue"]
 
 
-def test_spread_jitters_each_group_around_the_proposal_within_the_unit_interval():
-    cfg = load_config(None, ["curriculum.spread=0.1", "rollout.group_size=3", "rollout.groups_per_step=10"])
-    requests = sample_requests(cfg, random.Random(0), 0.95, step=0)
-    levels = {}
-    for r in requests:
-        levels.setdefault(r.group, set()).add(r.difficulty)
-    assert all(len(v) == 1 for v in levels.values())
-    values = [next(iter(v)) for v in levels.values()]
-    assert all(0.85 <= x <= 1.0 for x in values) and len(set(values)) > 1
-    assert {r.difficulty for r in sample_requests(load_config(), random.Random(0), 0.4, step=0)} == {0.4}
-
-
 def test_skipped_updates_give_up_only_after_the_limit_in_a_row():
     from orchestrator.driver import SkippedUpdates
 

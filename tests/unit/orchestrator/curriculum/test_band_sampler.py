@@ -29,7 +29,7 @@ def run(name: str, *overrides: str, curve: dict | None = None, seeds=SEEDS) -> t
         keys = [f"curriculum.controller={name}", f"seed={seed}", "curriculum.initial_difficulty=0.3", *overrides]
         cfg = load_config(None, keys)
         learner = SyntheticLearner(rng=np.random.default_rng(seed), **(curve or {}))
-        trace = drive(make_controller(cfg, f"s{seed}", None), learner, STEPS, cfg.curriculum.spread)
+        trace = drive(make_controller(cfg, f"s{seed}", None), learner, STEPS)
         after = trace.stats[WARMUP:]
         ratios.append(tracking_ratio([s.pass_rate for s in after], [s.noise_sd**2 for s in after], 0.5))
         in_band.append(float(np.mean([0.4 <= s.pass_rate <= 0.6 for s in after])))

@@ -150,3 +150,15 @@ def test_without_a_floor_the_guard_never_acts():
         proposal = c.propose(step, 0.0)
         assert proposal.difficulty == 0.4 and not proposal.guard_acting
         c.observe(step, 0.4, stats(0.5))
+
+
+def test_spread_jitters_each_group_around_the_proposal_within_the_unit_interval_and_resumes_alike(tmp_path):
+    c = controller("curriculum.controller=fixed", "curriculum.initial_difficulty=0.95", "curriculum.spread=0.1")
+    buckets = tuple(f"b{i}" for i in range(10))
+    proposal = c.propose(0, buckets=buckets)
+    assert proposal.difficulty == 0.95 and len(proposal.group_levels) == 10
+    assert all(0.85 <= x <= 1.0 for x in proposal.group_levels) and len(set(proposal.group_levels)) > 1
+    again = controller("curriculum.controller=fixed", "curriculum.initial_difficulty=0.95", "curriculum.spread=0.1")
+    assert again.propose(0, buckets=buckets) == proposal
+    plain = controller("curriculum.controller=fixed", "curriculum.initial_difficulty=0.4")
+    assert plain.propose(0, buckets=buckets).levels == 0.4
