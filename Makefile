@@ -10,7 +10,7 @@ TORCH_INDEX = $$($(PIP) install --dry-run --no-deps --no-index -q "$(TORCH_PIN)"
 # pip drags in CUDA builds of these; beside CPU torch they break transformers' model imports.
 CUDA_ONLY := torchvision torchaudio torchcodec
 
-.PHONY: install install-test demo test lint clean
+.PHONY: install install-test demo test docs lint clean
 
 install: $(VENV)/.installed-cpu
 
@@ -34,12 +34,18 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 demo: install
 	$(VENV)/bin/goldilocks run
 
+# The documentation site, built strictly: a broken link or a page missing from the nav fails.
+docs: install-test
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	@echo "docs built: open site/index.html"
+
 lint: install-test
 	$(VENV)/bin/ruff check .
 
 test: install-test
 	$(VENV)/bin/ruff check .
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 	$(VENV)/bin/pytest -q -ra --durations=30
 
 clean:
-	rm -rf $(VENV) runs mlflow.db mlartifacts .pytest_cache
+	rm -rf $(VENV) runs mlflow.db mlartifacts .pytest_cache site

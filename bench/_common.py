@@ -15,9 +15,9 @@ def opening_prompts(model_dir: str, n: int) -> list[list[int]]:
     from transformers import AutoTokenizer
 
     from workers.chat_format import opening_segment
-    from workers.env.english_scenarios import english_split
     from workers.env.phrases import phrase_bank
-    from workers.env.rule_simulator import RuleSimulator
+    from workers.env.scenarios.english_scenarios import english_split
+    from workers.env.users.rule_simulator import RuleSimulator
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     scenarios = english_split("train")

@@ -3,7 +3,7 @@
     python bench/controllers_synthetic.py [--steps 60] [--seeds 0,1,2] [--curve gentle|cliff]
 
 The learner's pass curve drifts as it learns, faster when its batches are informative
-(orchestrator/synthetic_learner.py). After a warm-up of 20% of the steps, per controller and
+(tests/support/synthetic_learner.py). After a warm-up of 20% of the steps, per controller and
 seed: tracking ratio R = mean((p-hat - c)^2) / mean(sigma-hat^2) (~1 = only sampling noise; an
 oracle that knows the true curve is included for scale), share of steps in band, mean
 informative-group fraction, and the skill the learner reached. `--curve cliff` makes the pass
@@ -20,9 +20,9 @@ import json
 import numpy as np
 
 from orchestrator.config import load_config
-from orchestrator.controllers import make_controller
-from orchestrator.pass_curve import tracking_ratio
-from orchestrator.synthetic_learner import SyntheticLearner, drive
+from orchestrator.curriculum.controllers import make_controller
+from orchestrator.curriculum.pass_curve import tracking_ratio
+from tests.support.synthetic_learner import SyntheticLearner, drive
 
 START = "curriculum.initial_difficulty=0.3"
 CONTROLLERS = {
@@ -87,7 +87,7 @@ def main() -> None:
         for seed in seeds:
             cfg = load_config(None, [*overrides, f"seed={seed}", f"trainer.steps={args.steps}"])
             learner = SyntheticLearner(rng=np.random.default_rng(seed), **curve)
-            trace = drive(make_controller(cfg, f"{name}-{seed}", None), learner, args.steps, cfg.curriculum.spread)
+            trace = drive(make_controller(cfg, f"{name}-{seed}", None), learner, args.steps)
             per_seed.append(summarise(trace.stats, warmup, sum(cfg.curriculum.band) / 2, learner.skill))
         result[name] = {"per_seed": per_seed, **seed_means(per_seed)}
         ratio = result[name]["tracking_ratio"]

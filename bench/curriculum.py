@@ -24,7 +24,7 @@ The protocol is fixed before any run and written into the JSON:
 * **Metrics.** Primary: the area under the held-out learning curve at the primary level (the mean
   score over the run's evaluations). Secondary: the final evaluation's score, and the steps until
   the score first reaches `TARGET_SHARE` of the expert's score (null: never).
-* **Statistics** (orchestrator/seed_statistics.py, scipy's bootstrap): per controller the IQM over
+* **Statistics** (orchestrator/tracking/seed_statistics.py, scipy's bootstrap): per controller the IQM over
   seeds with its 95 % percentile-bootstrap interval; every controller's mean paired difference to
   the best fixed level (the `fixed@` row of highest IQM, chosen on the same runs, which favours
   it) with its interval; the A/A difference.
@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import commit, machine
 from orchestrator.config import load_config
-from orchestrator.seed_statistics import Estimate, iqm_estimate, paired_difference
+from orchestrator.tracking.seed_statistics import Estimate, iqm_estimate, paired_difference
 
 ROWS = {
     "fixed@0.2": ["curriculum.controller=fixed", "curriculum.initial_difficulty=0.2"],
@@ -89,7 +89,7 @@ def row_overrides(name: str, rows: dict[str, list[str]], seed: int) -> list[str]
 def primary_level(cfg) -> tuple[float, float]:
     """The hardest grid level where the expert's held-out mean reaches the pass threshold, and that
     mean (10 episode seeds per held-out scenario)."""
-    from orchestrator.evaluation import final_emotions
+    from orchestrator.evaluation.held_out import final_emotions
     from workers.env.scripted_policies import scripted_policy
 
     scenarios = cfg.simulator.scenarios_of("test")

@@ -24,9 +24,9 @@ import time
 
 import numpy as np
 
-from orchestrator.evaluation import PASS_THRESHOLD, agent_final_emotions
-from orchestrator.user_policy import load_policy
-from workers.env.english_scenarios import english_split
+from orchestrator.evaluation.held_out import PASS_THRESHOLD, agent_final_emotions
+from orchestrator.evaluation.user_policy import load_policy
+from workers.env.scenarios.english_scenarios import english_split
 
 POLICIES = ("oracle", "expert", "matching", "noisy80", "noisy50", "generic", "advice", "random", "stuffing", "ask_only")
 CEILING_GAP = 15.0
@@ -61,7 +61,7 @@ def cpu_flags() -> str:
 
 def judge_microseconds(n: int = 2000) -> float:
     from workers.env.phrases import phrase_bank
-    from workers.env.strategy_scorer import _judge, judge_reply
+    from workers.env.scorer.strategy_scorer import _judge, judge_reply
 
     replies = [r for s in phrase_bank().strategies.values() for r in s.replies]
     judge_reply(replies[0])

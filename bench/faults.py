@@ -4,8 +4,8 @@ SIGKILL, then `goldilocks run --resume auto`; versus the same job uninterrupted.
     python bench/faults.py [--steps 20] [--kill-worker-at 5] [--kill-driver-at 12] [--out DIR] [--set key=value ...]
 
 Both jobs run `goldilocks run` (configs/demo.yaml) as subprocesses, each with its own MLflow
-store. The faulty one uses the test-only switches `faults.kill_rollout_worker_at_step` (Ray
-restarts the worker; its groups are re-run) and `faults.kill_driver_at_step` (the driver kills
+store. The faulty one gets the test-only faults through `GOLDILOCKS_FAULTS`: `kill_rollout_worker_at_step` (Ray
+restarts the worker; its groups are re-run) and `kill_driver_at_step` (the driver kills
 itself with SIGKILL as that step starts; its Ray processes are then killed too, as an operator
 would after a crash), then resumes from the newest checkpoint. From MLflow: `steps_completed`
 (distinct steps logged), `duplicate_steps` (values logged more than once for a step) and
@@ -30,15 +30,26 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from orchestrator.fault_injection import ENV
+
 GOLDILOCKS = str(Path(sys.executable).with_name("goldilocks"))
 
 
-def goldilocks(args: list[str], cwd: Path) -> tuple[int, float]:
+def goldilocks(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, float]:
     """Exit code and wall time of one CLI call, in its own process session; whatever it leaves
     running (a killed driver's Ray processes) is killed with the session."""
     start = time.perf_counter()
     with (cwd / "cli.log").open("a") as log:
-        process = subprocess.Popen([GOLDILOCKS, *args], cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [GOLDILOCKS, *args],
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+        )
         code = process.wait()
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -75,9 +86,8 @@ def main() -> None:
         raise SystemExit(f"the uninterrupted run failed (exit {code}); see {clean_dir / 'cli.log'}")
 
     print(f"faulty run: worker killed at step {args.kill_worker_at}, driver at step {args.kill_driver_at}", flush=True)
-    faults = ["--set", f"faults.kill_rollout_worker_at_step={args.kill_worker_at}"]
-    faults += ["--set", f"faults.kill_driver_at_step={args.kill_driver_at}"]
-    code, first_s = goldilocks(["run", *common, *faults], faulty_dir)
+    faults = f"kill_rollout_worker_at_step={args.kill_worker_at},kill_driver_at_step={args.kill_driver_at}"
+    code, first_s = goldilocks(["run", *common], faulty_dir, {ENV: faults})
     if code != -signal.SIGKILL:
         raise SystemExit(f"the faulty run should have been killed, exit {code}; see {faulty_dir / 'cli.log'}")
     print("resuming", flush=True)

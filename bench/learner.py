@@ -47,7 +47,8 @@ def worker(args) -> None:
     import torch  # noqa: F401  (in the baseline)
 
     from orchestrator.config import load_config
-    from orchestrator.driver import learner_settings, resolve_policy_model
+    from orchestrator.driver import resolve_policy_model
+    from orchestrator.worker_settings import learner_settings
     from workers.fsdp_group import GroupSpec
     from workers.learner import Learner
 

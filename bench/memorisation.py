@@ -33,11 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
-from workers.env.english_scenarios import english_split
+from orchestrator.evaluation.held_out import PASS_THRESHOLD, final_emotions
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
-from workers.env.rule_simulator import RuleSimulator
-from workers.env.scenario import Scenario, scenario_bucket
+from workers.env.scenarios.english_scenarios import english_split
+from workers.env.scenarios.scenario import Scenario, scenario_bucket
+from workers.env.users.rule_simulator import RuleSimulator
 
 LEVELS = np.round(np.arange(0, 1 + 1e-9, 0.1), 2)
 
@@ -76,7 +76,7 @@ def run_levels(run_dir: Path, settled_after: float = 0.5) -> list[list[tuple[str
     run's own study."""
     import optuna
 
-    from orchestrator.study_records import GROUP_BUCKETS_ATTR, GROUP_POINTS_ATTR, trials_on_record
+    from orchestrator.curriculum.study_records import GROUP_BUCKETS_ATTR, GROUP_POINTS_ATTR, trials_on_record
 
     db = run_dir / "curriculum.db"
     if not db.exists():

@@ -56,9 +56,9 @@ def trl_python(generator: str, log) -> Path:
 
 
 def chat_prompts(model_dir: str, n: int) -> list[list[dict[str, str]]]:
-    from workers.env.english_scenarios import english_split
     from workers.env.phrases import phrase_bank
-    from workers.env.rule_simulator import RuleSimulator
+    from workers.env.scenarios.english_scenarios import english_split
+    from workers.env.users.rule_simulator import RuleSimulator
 
     scenarios = english_split("train")
     system = phrase_bank().system_prompt

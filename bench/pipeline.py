@@ -76,7 +76,7 @@ def reward_gap_sd(runs: dict[str, list[dict]]) -> float | None:
 
 
 def main() -> None:
-    from orchestrator.pass_curve import tracking_ratio
+    from orchestrator.curriculum.pass_curve import tracking_ratio
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)

@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def main() -> None:
     from orchestrator.config import load_config
-    from orchestrator.driver import PHASES, train
+    from orchestrator.driver import train
+    from orchestrator.step_timing import PHASES
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=8)

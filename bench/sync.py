@@ -25,10 +25,10 @@ from bench._common import run_isolated
 def measure(size: str, repeats: int) -> dict:
     import ray
 
+    from orchestrator.cluster.placement import reserve
+    from orchestrator.cluster.ray_session import ray_session
+    from orchestrator.cluster.run_actors import start_actors
     from orchestrator.config import load_config
-    from orchestrator.driver import start_actors
-    from orchestrator.placement import reserve
-    from orchestrator.ray_session import ray_session
     from workers.policy_model.bootstrap import ensure_model
 
     model_dir = str(ensure_model(size, 0, log=lambda m: print(m, file=sys.stderr)))

@@ -16,8 +16,8 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from orchestrator.cluster.learner_group import LearnerGroup
 from orchestrator.config import ExperimentConfig
-from orchestrator.learner_group import LearnerGroup
 
 STATE_FILE = "trainer_state.json"
 CONFIG_FILE = "config.json"

@@ -1,31 +1,33 @@
 """Experiment configuration: pydantic models loaded from YAML, with dotted `--set` overrides.
 
-Every field is documented once, here. The dotted key of a field (`algo.lr`) is its `--set` flag,
+Every field is documented once, in its pydantic description: here, in
+`curriculum/curriculum_config.py` (the controllers' knobs) and `cluster/resources_config.py` (what
+each actor reserves). The dotted key of a field (`algo.lr`) is its `--set` flag,
 its MLflow param name, and later its Optuna parameter name in sweeps. Unknown keys are errors.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from orchestrator.cluster.resources_config import RayConfig, ResourcesConfig
+from orchestrator.config_section import ConfigSection
+from orchestrator.curriculum.curriculum_config import CurriculumConfig
 
 if TYPE_CHECKING:
-    from workers.env.llm_simulator import LlmSettings
-    from workers.env.scenario import Scenario
+    from workers.env.scenarios.scenario import Scenario
+    from workers.env.users.llm_simulator import LlmSettings
 
 
 class ConfigError(ValueError):
     """A config problem, with the offending key or file named in the message."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class LoraConfig(_Section):
+class LoraConfig(ConfigSection):
     rank: int = Field(16, ge=1, le=512, description="Adapter rank r.")
     alpha: float = Field(32.0, gt=0, description="LoRA scaling numerator (the update is scaled by alpha / r).")
     target_modules: list[str] = Field(
@@ -42,7 +44,7 @@ class LoraConfig(_Section):
     )
 
 
-class PolicyConfig(_Section):
+class PolicyConfig(ConfigSection):
     model: str = Field("tiny", description="`tiny` / `tiny-long` / `small` (built locally), a model directory, or a hub id.")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto",
@@ -64,7 +66,7 @@ class PolicyConfig(_Section):
     )
 
 
-class RolloutConfig(_Section):
+class RolloutConfig(ConfigSection):
     backend: Literal["vllm", "hf"] = Field("vllm", description="Generation backend of the rollout workers.")
     num_workers: int = Field(1, ge=1, description="Rollout worker actors; groups are split across them.")
     group_size: int = Field(4, ge=2, description="Episodes per scenario (GRPO group size G).")
@@ -92,7 +94,7 @@ class RolloutConfig(_Section):
         return value
 
 
-class SimulatorConfig(_Section):
+class SimulatorConfig(ConfigSection):
     name: Literal["rule", "llm"] = Field("rule", description="User simulator: `rule` (deterministic) or `llm` (an endpoint).")
     scenarios: Literal["en", "rlver"] = Field("en", description="Scenario bank: ours (English) or RLVER's (Chinese).")
     profile: Literal["goldilocks", "rlver"] = Field(
@@ -170,7 +172,7 @@ class SimulatorConfig(_Section):
 
     def scenarios_of(self, split: str) -> tuple[Scenario, ...]:
         """The scenario bank's `split`, narrowed to `intents` when set."""
-        from workers.env.scenario_bank import load_scenarios
+        from workers.env.scenarios.scenario_bank import load_scenarios
 
         scenarios = load_scenarios(self.scenarios, split)
         return tuple(s for s in scenarios if s.intent in self.intents) if self.intents else scenarios
@@ -179,7 +181,7 @@ class SimulatorConfig(_Section):
         """What the rollout workers' `llm` simulators need (None for `rule`)."""
         if self.name != "llm":
             return None
-        from workers.env.llm_simulator import LlmSettings
+        from workers.env.users.llm_simulator import LlmSettings
 
         assert self.endpoint and self.model
         return LlmSettings(
@@ -200,84 +202,7 @@ class SimulatorConfig(_Section):
         )
 
 
-class CurriculumConfig(_Section):
-    controller: Literal["fixed", "linear", "adarft", "band", "progress", "per_scenario", "tpe", "gp"] = Field(
-        "fixed", description="Difficulty controller (orchestrator/controllers.py)."
-    )
-    initial_difficulty: float = Field(0.3, ge=0, le=1, description="Difficulty of step 0 (and all steps for `fixed`).")
-    final_difficulty: float = Field(0.8, ge=0, le=1, description="`linear`: difficulty of the last step.")
-    band: tuple[float, float] = Field((0.4, 0.6), description="Target band [low, high] of the batch pass rate.")
-    signal: Literal["pass_rate", "informative_frac"] = Field(
-        "pass_rate",
-        description="What the controller steers: the batch pass rate into `band`, or the share of groups with mixed "
-        "outcomes up to at least what a pass rate at the band's edges gives (band, tpe, gp).",
-    )
-    window: int = Field(12, ge=1, description="`band`, `per_scenario`: recent steps the pass-rate fit looks at.")
-    decay: Annotated[float, Field(gt=0, le=1)] | Literal["auto"] = Field(
-        "auto",
-        description="`band`: per-step recency weight of that evidence; `auto` picks, every step, the weight whose "
-        "one-step-ahead forecasts of recent steps were best.",
-    )
-    max_step: float = Field(
-        0.1,
-        gt=0,
-        le=1,
-        description="`band`, `per_scenario` (per bucket), the entropy guard's easing: largest difficulty change per step.",
-    )
-    bucket_by: Literal["personality", "need_personality"] = Field(
-        "personality",
-        description="`per_scenario`: the scenario buckets that get a level each. need_personality reveals the need "
-        "through what the level changes in the user's opening (README, per_scenario); personality cannot.",
-    )
-    spread: float = Field(0.0, ge=0, le=0.5, description="Per-group difficulty jitter (+-), so a batch measures nearby levels.")
-    entropy_floor: float | None = Field(
-        None,
-        gt=0,
-        description="Entropy guard (any controller; off: null): while the policy's mean token entropy is below this, "
-        "the difficulty is held, and after `entropy_patience` such steps eased by `max_step` a step until it recovers.",
-    )
-    entropy_patience: int = Field(3, ge=0, description="Steps below `entropy_floor` that hold the difficulty before it eases.")
-    progress_levels: list[float] = Field(
-        [0.1, 0.3, 0.5, 0.7, 0.9],
-        min_length=2,
-        description="`progress`: the difficulties its bandit chooses between (ascending, in [0, 1]).",
-    )
-    progress_window: int = Field(
-        4, ge=2, description="`progress`: latest steps at a level whose reward slope is its learning progress."
-    )
-    progress_epsilon: float = Field(
-        0.2, ge=0, le=1, description="`progress`: share of steps at a level drawn at random, so stale slopes refresh."
-    )
-    adarft_eta: float = Field(0.5, gt=0, description="`adarft`: step size eta (the paper's 50 on a 0-100 scale).")
-    adarft_alpha: float = Field(2.0, gt=0, description="`adarft`: sensitivity alpha.")
-    storage: str | None = Field(
-        None,
-        description="Optuna storage of the controller's study: an RDB URL or a journal file `*.log` "
-        "(default: sqlite in the run dir).",
-    )
-
-    @model_validator(mode="after")
-    def _band_ordered(self) -> CurriculumConfig:
-        low, high = self.band
-        if not 0.0 < low <= high < 1.0:
-            raise ValueError(f"band must satisfy 0 < low <= high < 1, got [{low}, {high}]")
-        if self.controller == "per_scenario" and (self.signal != "pass_rate" or self.spread > 0):
-            raise ValueError(
-                "per_scenario sets every group's own difficulty from its bucket's pass counts: it takes signal=pass_rate "
-                "and no spread"
-            )
-        levels = self.progress_levels
-        if sorted(set(levels)) != levels or not 0.0 <= levels[0] <= levels[-1] <= 1.0:
-            raise ValueError(f"progress_levels must be distinct, ascending and in [0, 1], got {levels}")
-        if self.signal == "informative_frac" and self.controller == "adarft":
-            raise ValueError(
-                "signal=informative_frac does not say whether a batch was too easy or too hard, which adarft's rule "
-                "needs; use it with band, tpe or gp"
-            )
-        return self
-
-
-class AlgoConfig(_Section):
+class AlgoConfig(ConfigSection):
     advantage: Literal["grpo", "drgrpo"] = Field("grpo", description="Advantage estimator.")
     lr: float = Field(
         1e-6, gt=0, description="AdamW learning rate of the policy (RLVER's, for a 7B; the tiny demo policy sets 1e-3)."
@@ -321,7 +246,7 @@ class AlgoConfig(_Section):
     )
 
 
-class TrainerConfig(_Section):
+class TrainerConfig(ConfigSection):
     steps: int = Field(30, ge=1, description="Training steps.")
     pipeline: Literal["sync", "one_step_off"] = Field(
         "sync",
@@ -348,122 +273,30 @@ class TrainerConfig(_Section):
         return self
 
 
-class TrackingConfig(_Section):
+class TrackingConfig(ConfigSection):
     uri: str = Field("sqlite:///mlflow.db", description="MLflow tracking URI.")
     experiment: str = Field("goldilocks", description="MLflow experiment name.")
     run_name: str | None = Field(None, description="MLflow run name (default: generated).")
 
 
-class RayConfig(_Section):
-    address: str | None = Field(None, description="Existing cluster address; None starts a local one.")
-    num_cpus: int | None = Field(None, ge=1, description="CPUs of the local cluster (default: what the job needs).")
-
-
-class ActorResources(_Section):
-    num_cpus: float = Field(1.0, gt=0, description="Ray CPUs reserved for the actor.")
-    num_gpus: float = Field(
-        0.0, ge=0, description="Ray GPUs reserved for the actor; a fraction shares one GPU with another actor."
-    )
-
-
-class RolloutResources(ActorResources):
-    tensor_parallel_size: int = Field(
-        1, ge=1, description="GPUs one rollout worker's vLLM engine shards the policy over (one node)."
-    )
-    gpu_memory_utilization: float = Field(
-        0.85, gt=0, le=1, description="Share of each of its GPUs' memory vLLM may take (weights and KV cache)."
-    )
-
-    @model_validator(mode="after")
-    def _whole_gpus_for_tensor_parallel(self) -> RolloutResources:
-        tp = self.tensor_parallel_size
-        if tp > 1 and self.num_gpus != tp:
-            raise ValueError(
-                f"tensor_parallel_size {tp} shards the policy over {tp} whole GPUs, so num_gpus must be {tp} "
-                f"(got {self.num_gpus})"
-            )
-        return self
-
-
-class LearnerResources(ActorResources):
-    """One learner rank's reservation; `num_workers` ranks shard the policy between them."""
-
-    num_workers: int = Field(
-        1,
-        ge=1,
-        description="Learner ranks: more than one shards the policy, its gradients and optimizer state over them "
-        "(FSDP2; gloo on CPU, NCCL on GPU), each training on its share of the batch.",
-    )
-
-    @field_validator("num_gpus")
-    @classmethod
-    def _one_device(cls, value: float) -> float:
-        if value > 1:
-            raise ValueError(
-                f"a learner rank trains on one device: at most 1 GPU, got {value}; "
-                "to use more GPUs, shard over more ranks (resources.learner.num_workers)"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _whole_gpus_for_a_group(self) -> LearnerResources:
-        if self.num_workers > 1 and 0 < self.num_gpus < 1:
-            raise ValueError(
-                f"learner ranks of a group each need a GPU of their own (NCCL refuses two ranks on one device): "
-                f"num_gpus must be 0 or 1 with num_workers {self.num_workers}, got {self.num_gpus}"
-            )
-        return self
-
-
-class ResourcesConfig(_Section):
-    """What each actor reserves. All actors of a run are placed through one Ray placement group,
-    so a run starts only when every actor fits, and the same config runs on one CPU box or N GPU
-    nodes."""
-
-    rollout: RolloutResources = RolloutResources()
-    learner: LearnerResources = LearnerResources()
-    share_cpus: bool = Field(
-        True,
-        description="Synchronous loop: each phase runs on every CPU the run reserved while the other actors wait; "
-        "false: each actor on its own reservation, as when rollout and learner sit on separate machines.",
-    )
-    placement: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = Field(
-        "PACK", description="Placement group strategy: PACK keeps actors on few nodes (fast weight sync)."
-    )
-    placement_timeout_s: float = Field(
-        600.0, gt=0, description="How long to wait for the cluster to have room (an autoscaler may add nodes)."
-    )
-
-
-class FaultsConfig(_Section):
+class FaultsConfig(ConfigSection):
     max_rollout_restarts: int = Field(
         3, ge=0, description="Deaths each rollout worker survives: Ray restarts it and its unfinished groups are re-run."
-    )
-    kill_rollout_worker_at_step: int | None = Field(
-        None, ge=0, description="For tests only (fault injection): kill rollout worker 0 during this step's rollouts."
-    )
-    kill_driver_at_step: int | None = Field(
-        None,
-        ge=0,
-        description="For tests only (fault injection): the driver kills itself (SIGKILL) as this step starts, in a "
-        "fresh run only (a resumed run goes past it).",
-    )
-    kill_learner_rank_at_step: int | None = Field(
-        None,
-        ge=0,
-        description="For tests only (fault injection): the last learner rank's process exits as this step's update "
-        "starts, in a fresh run only.",
     )
 
 
 MOVED_KEYS = {
     "rollout.worker_cpus": "resources.rollout.num_cpus",
     "algo.learner_cpus": "resources.learner.num_cpus",
+    **{
+        f"faults.{key}": "the GOLDILOCKS_FAULTS environment variable, for tests only"
+        for key in ("kill_rollout_worker_at_step", "kill_driver_at_step", "kill_learner_rank_at_step")
+    },
 }
 """Keys that moved, named in the error an old config gets."""
 
 
-class ExperimentConfig(_Section):
+class ExperimentConfig(ConfigSection):
     workdir: str = Field("runs", description="Where checkpoints and run files go.")
     seed: int = Field(0, description="Seed of model building, scenario sampling and sampling.")
     policy: PolicyConfig = PolicyConfig()

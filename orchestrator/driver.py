@@ -14,11 +14,8 @@ import random
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
 
 from orchestrator.checkpoints import (
     FINISHED,
@@ -30,27 +27,23 @@ from orchestrator.checkpoints import (
     save_checkpoint,
     save_config,
 )
-from orchestrator.config import ExperimentConfig, LoraConfig
-from orchestrator.controllers import BatchStats, default_storage, make_controller
-from orchestrator.curve_plots import plot_curves
-from orchestrator.evaluation import eval_requests, eval_scenarios, level_metrics, summarise
-from orchestrator.learner_group import LearnerFailed, PendingCall, start_learner_group
-from orchestrator.placement import Placement, reserve
-from orchestrator.ray_session import cpus_needed, ray_session
-from orchestrator.rollout_pool import PendingRollout, RolloutCost, RolloutPool, WorkersLost
-from orchestrator.tracking import MlflowTracker, Tracker, log_missing_steps
-from workers.backends import SamplingConfig
-from workers.env.llm_simulator import SimulatorUnavailable
-from workers.env.scenario import Scenario, scenario_bucket
-from workers.env.simulator_usage import SimulatorUsage
-from workers.fsdp_group import GroupSpec
-from workers.learner import Learner, LearnerSettings
-from workers.lora_adapter import LoraSettings
-from workers.rl.advantages import ADVANTAGES, informative_group_fraction, zero_std_fraction
-from workers.rollout_worker import RolloutSettings, RolloutWorker
-from workers.types import Episode, EpisodeRequest, TrainBatch
+from orchestrator.cluster.learner_group import LearnerFailed, PendingCall
+from orchestrator.cluster.placement import reserve
+from orchestrator.cluster.ray_session import ray_session
+from orchestrator.cluster.rollout_pool import PendingRollout, RolloutCost, RolloutPool, WorkersLost
+from orchestrator.cluster.run_actors import start_actors
+from orchestrator.config import ExperimentConfig
+from orchestrator.curriculum.controllers import BatchStats, default_storage, make_controller
+from orchestrator.fault_injection import NO_FAULTS, FaultPlan
+from orchestrator.step_batch import draw_scenarios, evaluate, requests_for, sample_dialogues, score
+from orchestrator.step_timing import StepTiming
+from orchestrator.tracking.mlflow_tracker import MlflowTracker, Tracker, log_missing_steps
+from orchestrator.tracking.run_report import CURVE_KEYS, plot_runs
+from workers.env.scenarios.scenario import scenario_bucket
+from workers.env.users.llm_simulator import SimulatorUnavailable
+from workers.env.users.simulator_usage import SimulatorUsage
+from workers.types import Episode, TrainBatch
 
-PHASES = ("generate", "simulate", "learn", "sync", "eval", "log")
 RUN_TOTALS = ("requests", "prompt_tokens", "completion_tokens")
 """The simulator's costs summed over a run (`simulator/run_*`)."""
 
@@ -62,16 +55,6 @@ class StepFailed(RuntimeError):
 class RunStopped(Exception):
     """Raised by an `on_step` callback to end a run early on purpose (a pruned sweep trial): the
     finished steps are checkpointed and logged, and the MLflow run ends KILLED."""
-
-
-@dataclass
-class StepTiming:
-    step_s: float = 0.0
-    phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
-
-    @property
-    def overhead_s(self) -> float:
-        return self.step_s - sum(self.phases.values())
 
 
 @dataclass
@@ -89,210 +72,6 @@ def resolve_policy_model(name: str, seed: int, log: Callable[[str], None] = prin
     if name in MODEL_SIZES:
         return str(ensure_model(name, seed, log=log))
     return name
-
-
-def draw_scenarios(config: ExperimentConfig, rng: random.Random) -> list[Scenario]:
-    """One scenario per group, distinct while the split has enough; a batch of more groups than
-    scenarios takes them all once per round (the two-intent demo split has 42)."""
-    scenarios = config.simulator.scenarios_of(config.simulator.split)
-    picked: list[Scenario] = []
-    while len(picked) < config.rollout.groups_per_step:
-        picked += rng.sample(scenarios, k=min(config.rollout.groups_per_step - len(picked), len(scenarios)))
-    return picked
-
-
-def requests_for(
-    config: ExperimentConfig, rng: random.Random, scenarios: list[Scenario], levels: float | list[float], step: int
-) -> list[EpisodeRequest]:
-    """Whole groups of one scenario each, at the group's level: one per group (`per_scenario`),
-    or one proposal for all, jittered per group with `curriculum.spread` so a batch also
-    measures the pass rate of nearby levels."""
-    if isinstance(levels, float | int):
-        spread = config.curriculum.spread
-        levels = [min(1.0, max(0.0, levels + spread * (2 * rng.random() - 1))) if spread else levels for _ in scenarios]
-    return [
-        EpisodeRequest(scenario, level, group, seed=config.seed * 1_000_003 + step * 1009 + group)
-        for group, (scenario, level) in enumerate(zip(scenarios, levels, strict=True))
-        for _ in range(config.rollout.group_size)
-    ]
-
-
-def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: float, step: int) -> list[EpisodeRequest]:
-    return requests_for(config, rng, draw_scenarios(config, rng), difficulty, step)
-
-
-def score(episodes: list[Episode], config: ExperimentConfig) -> tuple[TrainBatch, BatchStats, dict[str, float]]:
-    g = config.rollout.group_size
-    rewards = torch.tensor([e.reward for e in episodes]).view(-1, g)
-    passed = torch.tensor([e.passed for e in episodes]).view(-1, g)
-    advantages = ADVANTAGES[config.algo.advantage](rewards, 1e-6).flatten().tolist()
-    batch = TrainBatch.from_episodes(episodes, advantages)
-    labels = [(label, e.intent) for e in episodes for label in e.labels]
-    stats = BatchStats(
-        pass_rate=passed.float().mean().item(),
-        informative_group_frac=informative_group_fraction(passed),
-        reward_mean=rewards.mean().item(),
-        group_difficulties=tuple(episodes[i].difficulty for i in range(0, len(episodes), g)),
-        group_passes=tuple(int(n) for n in passed.sum(dim=1).tolist()),
-        group_size=g,
-    )
-    metrics = {
-        "reward/mean": stats.reward_mean,
-        "reward/std": rewards.std().item(),
-        "reward/frac_zero_std": zero_std_fraction(rewards),
-        "emotion/final_mean": sum(e.final_emotion for e in episodes) / len(episodes),
-        "curriculum/pass_rate": stats.pass_rate,
-        "curriculum/informative_group_frac": stats.informative_group_frac,
-        "curriculum/noise_sd": stats.noise_sd,
-        "rollout/turns_mean": sum(e.turns for e in episodes) / len(episodes),
-        "rollout/response_tokens_mean": sum(e.response_tokens for e in episodes) / len(episodes),
-        "rollout/truncated_frac": sum(e.truncated for e in episodes) / len(episodes),
-        "rollout/format_violations": float(sum(e.format_violation for e in episodes)),
-    }
-    if config.simulator.name == "rule":
-        metrics["rollout/strategy_match_frac"] = sum(lab == intent for lab, intent in labels) / max(1, len(labels))
-    else:
-        metrics["simulator/parse_failures"] = float(sum(e.parse_failures for e in episodes))
-    return batch, stats, metrics
-
-
-def evaluate(
-    pool: RolloutPool, config: ExperimentConfig, timing: StepTiming
-) -> tuple[dict[str, float], list[Episode], SimulatorUsage]:
-    """The held-out evaluation (`trainer.eval_levels`) on the rollout workers' current weights,
-    and what it asked of the simulator."""
-    t = config.trainer
-    requests = eval_requests(eval_scenarios(config, "test", t.eval_scenarios), t.eval_levels, config.seed)
-    tick = time.perf_counter()
-    episodes, cost = pool.rollout(requests)
-    timing.phases["eval"] = time.perf_counter() - tick
-    return level_metrics(summarise(episodes, config.simulator.pass_threshold)), episodes, cost.simulator_usage
-
-
-def sample_dialogues(episodes: list[Episode], step: int, k: int) -> list[dict[str, Any]]:
-    """The best and the worst episodes of the step, with what the scorer saw in each reply."""
-    ranked = sorted(episodes, key=lambda e: e.reward)
-    chosen = ranked[-((k + 1) // 2) :][::-1] + ranked[: k // 2]
-    return [
-        {
-            "step": step,
-            "scenario": e.scenario_id,
-            "hidden_intent": e.intent,
-            "difficulty": round(e.difficulty, 4),
-            "reward": round(e.reward, 4),
-            "passed": e.passed,
-            "reply_strategies": " / ".join(e.labels),
-            "emotions": " -> ".join(f"{x:.0f}" for x in e.emotions),
-            "dialogue": "\n".join(f"{role}: {text}" for role, text in e.transcript),
-        }
-        for e in chosen
-    ]
-
-
-def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
-    r = config.rollout
-    return RolloutSettings(
-        backend=r.backend,
-        max_model_len=config.policy.max_model_len,
-        dtype=config.policy.dtype,
-        sampling=SamplingConfig(r.max_new_tokens, r.temperature, r.top_p),
-        think_violation=config.policy.think_violation,
-        simulator=config.simulator.name,
-        max_turns=config.simulator.turn_limit,
-        pass_threshold=config.simulator.pass_threshold,
-        template=config.policy.template,
-        llm=config.simulator.llm_settings(),
-        tensor_parallel_size=config.resources.rollout.tensor_parallel_size,
-        gpu_memory_utilization=config.resources.rollout.gpu_memory_utilization,
-        lora_rank=config.policy.lora.rank if config.policy.lora else None,
-    )
-
-
-def lora_settings(lora: LoraConfig | None) -> LoraSettings | None:
-    return None if lora is None else LoraSettings(lora.rank, lora.alpha, tuple(lora.target_modules), lora.dropout)
-
-
-def learner_settings(config: ExperimentConfig) -> LearnerSettings:
-    """Dr. GRPO's constant is the most policy tokens an episode can hold: every reply at the cap."""
-    a = config.algo
-    return LearnerSettings(
-        lr=a.lr,
-        clip_low=a.clip_low,
-        clip_high=a.clip_high,
-        kl_coef=a.kl_coef,
-        max_grad_norm=a.max_grad_norm,
-        max_tokens_per_micro_batch=a.max_tokens_per_micro_batch,
-        precision=a.precision,
-        activation_checkpointing=a.activation_checkpointing,
-        lora=lora_settings(config.policy.lora),
-        ppo_epochs=a.ppo_epochs,
-        warmup_steps=a.warmup_steps,
-        temperature=config.rollout.temperature,
-        clip_ratio_c=a.clip_ratio_c,
-        tis_cap=a.tis_cap,
-        loss_agg=a.loss_agg,
-        loss_norm_tokens=float(config.simulator.turn_limit * config.rollout.max_new_tokens),
-        device="cuda" if config.resources.learner.num_gpus else "cpu",
-    )
-
-
-def actor_threads(config: ExperimentConfig) -> tuple[int, int]:
-    """(each rollout worker's, the learner's) CPU threads. The synchronous loop never runs the two
-    phases at once, so each phase gets every CPU the run reserved: the learner all of them, the
-    rollout workers (which generate together) an equal share each. The pipelined loop runs them
-    at once, and `resources.share_cpus: false` asks for it: each keeps its own reservation."""
-    res = config.resources
-    if config.trainer.pipeline == "one_step_off" or not res.share_cpus:
-        return max(1, int(res.rollout.num_cpus)), max(1, int(res.learner.num_cpus))
-    total = max(1, int(cpus_needed(config)))
-    return max(1, total // config.rollout.num_workers), max(1, total // res.learner.num_workers)
-
-
-def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, placement: Placement):
-    """Rollout workers and the learner's ranks, each in its bundle of the run's placement group.
-    Ray restarts a worker that dies (the pool re-runs its groups); a dead learner rank ends the
-    run (`LearnerFailed`)."""
-    import ray
-
-    res = config.resources
-    settings = rollout_settings(config)
-    rollout_threads, learner_threads = actor_threads(config)
-    sampling_seed = config.seed if config.rollout.sampling_seed is None else config.rollout.sampling_seed
-    workers = [
-        ray.remote(RolloutWorker)
-        .options(
-            num_cpus=res.rollout.num_cpus,
-            num_gpus=res.rollout.num_gpus,
-            scheduling_strategy=placement.strategy(bundle),
-            max_restarts=config.faults.max_rollout_restarts,
-            max_task_retries=0,
-        )
-        .remote(model_dir, settings, sampling_seed + i, threads=None if res.rollout.num_gpus else rollout_threads)
-        for i, bundle in enumerate(placement.rollout_bundles)
-    ]
-    settings_ = learner_settings(config)
-
-    def learner_rank(rank: int, group: GroupSpec | None):
-        return (
-            ray.remote(Learner)
-            .options(
-                num_cpus=res.learner.num_cpus,
-                num_gpus=res.learner.num_gpus,
-                scheduling_strategy=placement.strategy(placement.learner_bundles[rank]),
-            )
-            .remote(
-                model_dir,
-                settings_,
-                config.seed,
-                threads=None if res.learner.num_gpus else learner_threads,
-                reference_dir=reference_dir,
-                group=group,
-            )
-        )
-
-    learner = start_learner_group(learner_rank, res.learner.num_workers, placement.strategy(placement.learner_bundles[0]))
-    ray.get([w.__ray_ready__.remote() for w in workers])
-    return workers, learner
 
 
 @dataclass
@@ -390,8 +169,11 @@ class StepRunner:
     the bookkeeping steps leave behind: metrics buffered until the next checkpoint (so a resumed
     run logs each step once), timings, the skipped-update count."""
 
-    def __init__(self, config: ExperimentConfig, run: RunStart, controller, pool: RolloutPool, learner, fresh: bool):
+    def __init__(
+        self, config: ExperimentConfig, run: RunStart, controller, pool: RolloutPool, learner, fresh: bool, faults: FaultPlan
+    ):
         self.config, self.run, self.controller, self.pool, self.learner = config, run, controller, pool, learner
+        self.faults = faults
         self.fresh = fresh
         self.learner_version = pool.version
         self.timings: list[StepTiming] = []
@@ -403,9 +185,9 @@ class StepRunner:
         self.lag = 1 if config.trainer.pipeline == "one_step_off" else 0
 
     def begin(self, step: int) -> tuple[StepTiming, float]:
-        """The test hook of `faults.kill_driver_at_step`: the driver SIGKILLs itself here, in a
-        fresh run only (a resumed run goes past it)."""
-        if step == self.config.faults.kill_driver_at_step and self.fresh:
+        """Where `FaultPlan.kill_driver_at_step` strikes: the driver SIGKILLs itself here, in a fresh
+        run only (a resumed run goes past it)."""
+        if step == self.faults.kill_driver_at_step and self.fresh:
             os.kill(os.getpid(), signal.SIGKILL)
         return StepTiming(), time.perf_counter()
 
@@ -415,15 +197,14 @@ class StepRunner:
         sampler_rng = rng_state(self.run.rng)
         scenarios = draw_scenarios(self.config, self.run.rng)
         buckets = tuple(scenario_bucket(s, self.config.curriculum.bucket_by) for s in scenarios)
-        difficulty = self.controller.propose(step, self.entropies.get(step - 1 - self.lag), buckets)
-        levels = self.controller.group_levels or difficulty
-        kill = 0 if step == self.config.faults.kill_rollout_worker_at_step else None
-        requests = requests_for(self.config, self.run.rng, scenarios, levels, step)
+        proposal = self.controller.propose(step, self.entropies.get(step - 1 - self.lag), buckets)
+        kill = 0 if step == self.faults.kill_rollout_worker_at_step else None
+        requests = requests_for(self.config, scenarios, proposal.levels, step)
         pending = self.pool.submit(requests, kill_worker=kill)
-        return InFlight(step, difficulty, sampler_rng, pending, buckets, self.controller.guard_acting)
+        return InFlight(step, proposal.difficulty, sampler_rng, pending, buckets, proposal.guard_acting)
 
     def observe(self, flight: InFlight, stats: BatchStats) -> None:
-        self.controller.observe(flight.step, flight.difficulty, replace(stats, group_buckets=flight.buckets))
+        self.controller.observe(flight.step, flight.difficulty, stats)
 
     def collect(self, flight: InFlight) -> list[Episode]:
         if flight.episodes is not None:
@@ -443,7 +224,7 @@ class StepRunner:
     def start_learning(self, step: int, batch: TrainBatch) -> tuple[PendingCall, float]:
         """The update runs on the learner while the driver goes on with work that needs no new
         weights (observing the step, proposing the next): `learned` waits for it."""
-        kill = self.learner.size - 1 if step == self.config.faults.kill_learner_rank_at_step and self.fresh else None
+        kill = self.learner.size - 1 if step == self.faults.kill_learner_rank_at_step and self.fresh else None
         return self.learner.submit_update(batch, kill_rank=kill), time.perf_counter()
 
     def learned(self, started: tuple[PendingCall, float], timing: StepTiming, flight: InFlight) -> dict[str, float]:
@@ -463,9 +244,8 @@ class StepRunner:
         return metrics
 
     def sync(self, timing: StepTiming) -> None:
-        tick = time.perf_counter()
-        self.pool.sync(self.learner_version)
-        timing.phases["sync"] += time.perf_counter() - tick
+        with timing.phase("sync", add=True):
+            self.pool.sync(self.learner_version)
 
     def eval_due(self, step: int) -> bool:
         every = self.config.trainer.eval_every
@@ -509,7 +289,8 @@ class StepRunner:
         last = step == config.trainer.steps - 1
         usage = flight.cost.simulator_usage
         if self.eval_due(step):
-            eval_metrics, eval_episodes, eval_usage = evaluate(self.pool, config, timing)
+            with timing.phase("eval"):
+                eval_metrics, eval_episodes, eval_usage = evaluate(self.pool, config)
             usage = SimulatorUsage.total([usage, eval_usage])
             metrics |= eval_metrics
             tracker.log_table(sample_dialogues(eval_episodes, step, config.trainer.samples_per_log), f"eval/step_{step:06d}.json")
@@ -553,7 +334,7 @@ def synchronous_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]
     for step in range(steps.run.step, steps.config.trainer.steps):
         timing, start = steps.begin(step)
         flight = steps.submit(step)
-        batch, stats, metrics = score(steps.collect(flight), steps.config)
+        batch, stats, metrics = score(steps.collect(flight), steps.config, flight.buckets)
         update = steps.start_learning(step, batch)
         steps.observe(flight, stats)
         metrics |= steps.learned(update, timing, flight)
@@ -576,7 +357,7 @@ def one_step_off_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float
         episodes = steps.collect(flight)
         if steps.pool.version < steps.learner_version:
             steps.sync(timing)
-        batch, stats, metrics = score(episodes, steps.config)
+        batch, stats, metrics = score(episodes, steps.config, flight.buckets)
         update = steps.start_learning(step, batch)
         steps.observe(flight, stats)
         following = steps.submit(step + 1) if step + 1 < final else None
@@ -608,10 +389,12 @@ def train(
     log: Callable[[str], None] = print,
     tracker: Tracker | None = None,
     resume_from: Path | None = None,
+    faults: FaultPlan = NO_FAULTS,
 ) -> RunSummary:
     """Run `config` to `trainer.steps`, or continue the run in `resume_from` (a run dir) from its
     newest checkpoint. Metrics reach MLflow with each checkpoint, so a run resumed after a crash
-    re-does the steps after its checkpoint and logs each step exactly once."""
+    re-does the steps after its checkpoint and logs each step exactly once. `faults`: what a test
+    injects (fault_injection.py)."""
     import ray
 
     run = open_run(config, tracker, resume_from, log)
@@ -643,9 +426,10 @@ def train(
             if run.step:
                 # The workers loaded the checkpoint's weights as v0; tag them with the learner's count.
                 pool.sync(learner.restore(run.policy))
-            steps = StepRunner(config, run, controller, pool, learner, fresh=resume_from is None)
+            steps = StepRunner(config, run, controller, pool, learner, fresh=resume_from is None, faults=faults)
             LOOPS[config.trainer.pipeline](steps, on_step)
-        plot = plot_curves(tracker.metric_history, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")
+        history = {key: tracker.metric_history(key) for key in CURVE_KEYS}
+        plot = plot_runs({tracker.run_id: history}, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")
         tracker.log_file(plot, "plots")
         (run_dir / "timings.json").write_text(json.dumps([asdict(t) for t in steps.timings], indent=1))
         (run_dir / FINISHED).touch()

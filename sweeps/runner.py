@@ -25,9 +25,9 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
+from orchestrator.cluster.ray_session import cpus_needed, ray_session
 from orchestrator.config import ExperimentConfig, with_overrides
-from orchestrator.optuna_storage import is_journal, journal
-from orchestrator.ray_session import cpus_needed, ray_session
+from orchestrator.curriculum.optuna_storage import is_journal, journal
 from sweeps.search_space import suggest
 from sweeps.sweep_config import SweepConfig
 from sweeps.sweep_report import write_sweep_report
@@ -126,7 +126,7 @@ def retry_journal_orphans(study: optuna.Study, storage_url: str) -> None:
 def open_parent_run(study: optuna.Study, sweep: SweepConfig, base: ExperimentConfig, storage: str) -> str:
     from mlflow import MlflowClient
 
-    from orchestrator.tracking import experiment_id
+    from orchestrator.tracking.mlflow_tracker import experiment_id
 
     client = MlflowClient(tracking_uri=base.tracking.uri)
     parent = study.user_attrs.get(PARENT_ATTR)

@@ -10,7 +10,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from orchestrator.run_report import CURVES, draw_curves, fetch_histories
+from orchestrator.tracking.run_report import CURVES, draw_curves, fetch_histories
 from sweeps.sweep_config import SweepConfig
 from sweeps.trial_task import RUN_IDS_ATTR
 

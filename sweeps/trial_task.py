@@ -14,7 +14,7 @@ from typing import Any, Literal
 import optuna
 
 from orchestrator.config import ExperimentConfig, with_overrides
-from orchestrator.optuna_storage import open_storage
+from orchestrator.curriculum.optuna_storage import open_storage
 from sweeps.search_space import as_overrides
 from sweeps.sweep_config import Objective, SweepConfig
 
@@ -42,7 +42,7 @@ def run_trial(
     spec: TrialSpec, sweep: SweepConfig, base: ExperimentConfig, study_name: str, storage: str, parent_run_id: str
 ) -> TrialOutcome:
     from orchestrator.driver import RunStopped, train
-    from orchestrator.tracking import MlflowTracker
+    from orchestrator.tracking.mlflow_tracker import MlflowTracker
 
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage), pruner=make_pruner(sweep))
     trial = optuna.trial.Trial(study, spec.trial_id)

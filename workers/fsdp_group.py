@@ -18,7 +18,7 @@ import torch.distributed as dist
 COLLECTIVE_TIMEOUT = timedelta(minutes=30)
 """How long a rank waits in a collective for the others. A rank that dies leaves the rest waiting
 here; the driver does not wait for it - it sees the death and stops the group
-(`orchestrator.learner_group`)."""
+(`orchestrator.cluster.learner_group`)."""
 
 
 @dataclass(frozen=True)

@@ -281,7 +281,7 @@ class Learner:
         any later epochs), so one bad batch never reaches the weights; `faults/skipped_update`
         says so. The reference log-probs (and, for ppo_epochs > 1, the old ones) are computed once,
         before the first epoch. In a group every rank returns the group's metrics.
-        `exit_now` is the test hook of `faults.kill_learner_rank_at_step`: the process dies here."""
+        `exit_now` is where `FaultPlan.kill_learner_rank_at_step` strikes: the process dies here."""
         if exit_now:
             os._exit(1)
         s = self.settings

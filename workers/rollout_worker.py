@@ -18,9 +18,9 @@ from workers.backends import GenerationBackend, SamplingConfig, make_backend
 from workers.backends.dtype_choice import DtypeChoice, choose_rollout_dtype, cpu_flags
 from workers.chat_format import opening_segment, user_segment
 from workers.cpu_threads import use_threads
-from workers.env.llm_simulator import ChatEndpoint, LlmSettings
-from workers.env.simulator import UserSimulator, make_simulator, start_all, step_all
-from workers.env.simulator_usage import SimulatorUsage
+from workers.env.users.llm_simulator import ChatEndpoint, LlmSettings
+from workers.env.users.simulator import UserSimulator, make_simulator, start_all, step_all
+from workers.env.users.simulator_usage import SimulatorUsage
 from workers.thinking import END_WITH_ZERO, policy_system_prompt, visible_reply
 from workers.types import Episode, EpisodeRequest, RolloutResult, TokenSequence, WeightSnapshot
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from workers.env.scenario import Scenario
-from workers.env.simulator_usage import SimulatorUsage
+from workers.env.scenarios.scenario import Scenario
+from workers.env.users.simulator_usage import SimulatorUsage
 
 if TYPE_CHECKING:
     import torch

@@ -2,11 +2,11 @@
 
 import pytest
 
-from workers.env.emotion_track import SATISFIED
-from workers.env.english_scenarios import english_split
-from workers.env.llm_simulator import ChatEndpoint, LlmSettings
-from workers.env.simulator import SIMULATORS, make_simulator
-from workers.env.strategy_scorer import judge_reply
+from workers.env.scenarios.english_scenarios import english_split
+from workers.env.scorer.strategy_scorer import judge_reply
+from workers.env.users.emotion_track import SATISFIED
+from workers.env.users.llm_simulator import ChatEndpoint, LlmSettings
+from workers.env.users.simulator import SIMULATORS, make_simulator
 
 SCENARIOS = english_split("all")[::17]
 REPLY = "I am here and I am listening. Tell me more."

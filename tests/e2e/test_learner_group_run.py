@@ -17,8 +17,13 @@ SETTINGS = [
 
 
 def test_a_dead_learner_rank_fails_the_step_naming_it_and_keeps_its_checkpoint(tiny_model, tmp_path):
-    two_ranks = ["resources.learner.num_workers=2", "faults.kill_learner_rank_at_step=2"]
-    failed = run_cli("run", *(f"--set={s}" for s in SETTINGS + two_ranks), cwd=tmp_path)
+    two_ranks = ["resources.learner.num_workers=2"]
+    failed = run_cli(
+        "run",
+        *(f"--set={s}" for s in SETTINGS + two_ranks),
+        cwd=tmp_path,
+        env={"GOLDILOCKS_FAULTS": "kill_learner_rank_at_step=2"},
+    )
     assert failed.returncode != 0
     out = failed.stdout + failed.stderr
     assert "step 2 failed: learner rank 1 of 2 failed during update: its process died" in out, out

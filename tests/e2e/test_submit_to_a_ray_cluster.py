@@ -127,7 +127,7 @@ def test_a_submitted_run_succeeds_logs_to_mlflow_and_its_secret_reaches_the_simu
     assert openai_stub.requests, "the simulator was never called"
     assert openai_stub.authorizations and set(openai_stub.authorizations) == {f"Bearer {PLANTED}"}
     # In a fresh interpreter: Ray reads its auth mode when first imported.
-    job = "from orchestrator.job_submission import _client; import sys; c = _client(sys.argv[1]); "
+    job = "from orchestrator.cluster.job_submission import _client; import sys; c = _client(sys.argv[1]); "
     job += "print(c.get_job_info(sys.argv[2]).entrypoint); print(c.get_job_logs(sys.argv[2]))"
     seen = subprocess.run([sys.executable, "-c", job, url, job_id], capture_output=True, text=True, env=env, timeout=120)
     assert seen.returncode == 0 and "goldilocks" in seen.stdout, seen.stderr

@@ -4,8 +4,8 @@ import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from workers.chat_format import IM_END
-from workers.env.fluency import english_share
-from workers.env.reply_text import text_facts
+from workers.env.scorer.fluency import english_share
+from workers.env.scorer.reply_text import text_facts
 from workers.policy_model.bootstrap import ensure_model, recipe_key
 
 pytestmark = pytest.mark.slow

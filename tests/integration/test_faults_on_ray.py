@@ -6,6 +6,7 @@ from mlflow import MlflowClient
 
 from orchestrator.config import load_config
 from orchestrator.driver import StepFailed, train
+from orchestrator.fault_injection import FaultPlan
 
 pytestmark = pytest.mark.slow
 
@@ -35,8 +36,8 @@ def history(tmp_path, run_id: str, key: str) -> list[tuple[int, float]]:
 
 def test_a_rollout_worker_killed_mid_step_is_restarted_with_current_weights(tiny_model, tmp_path):
     messages: list[str] = []
-    cfg = small_run(tmp_path, "trainer.steps=3", "faults.kill_rollout_worker_at_step=1", "trainer.eval_every=3")
-    summary = train(cfg, log=messages.append)
+    cfg = small_run(tmp_path, "trainer.steps=3", "trainer.eval_every=3")
+    summary = train(cfg, log=messages.append, faults=FaultPlan(kill_rollout_worker_at_step=1))
     assert (summary.run_dir / "FINISHED").exists()
     assert history(tmp_path, summary.run_id, "faults/rollout_restarts") == [(0, 0.0), (1, 1.0), (2, 1.0)]
     assert any("rollout worker 0 restarted with weights v1" in m for m in messages)
@@ -47,17 +48,17 @@ def test_a_rollout_worker_killed_mid_step_is_restarted_with_current_weights(tiny
 
 
 def test_more_deaths_than_allowed_end_the_run_with_its_steps_checkpointed(tiny_model, tmp_path):
-    cfg = small_run(tmp_path, "trainer.steps=3", "faults.kill_rollout_worker_at_step=1", "faults.max_rollout_restarts=0")
+    cfg = small_run(tmp_path, "trainer.steps=3", "faults.max_rollout_restarts=0")
     with pytest.raises(StepFailed, match=r"faults\.max_rollout_restarts=0 restarts(.|\n)*checkpointed in .*step_000001"):
-        train(cfg, log=lambda message: None)
+        train(cfg, log=lambda message: None, faults=FaultPlan(kill_rollout_worker_at_step=1))
 
 
 def test_a_worker_holding_another_version_than_the_driver_counted_stops_the_sync():
     import ray
 
-    from orchestrator.learner_group import LearnerGroup
-    from orchestrator.ray_session import ray_session
-    from orchestrator.rollout_pool import RolloutPool, VersionMismatch
+    from orchestrator.cluster.learner_group import LearnerGroup
+    from orchestrator.cluster.ray_session import ray_session
+    from orchestrator.cluster.rollout_pool import RolloutPool, VersionMismatch
     from tests.support.fake_actors import EchoWorker, SkippingLearner
 
     with ray_session(load_config(None, ["resources.rollout.num_cpus=0.5", "resources.learner.num_cpus=0.5"])):

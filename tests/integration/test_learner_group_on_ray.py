@@ -5,9 +5,9 @@ import pytest
 import ray
 import torch
 
+from orchestrator.cluster.learner_group import LearnerFailed, LearnerGroup, start_learner_group
+from orchestrator.cluster.ray_session import ray_session
 from orchestrator.config import load_config
-from orchestrator.learner_group import LearnerFailed, LearnerGroup, start_learner_group
-from orchestrator.ray_session import ray_session
 from tests.integration.test_learner import own_logprobs, sequences_of, settings
 from workers.learner import Learner, LearnerSettings
 from workers.lora_adapter import LoraSettings

@@ -5,10 +5,10 @@ overflow the tiny model's context.)"""
 
 import pytest
 
-from workers.env.llm_simulator import HELPED, HURT, NEUTRAL, UNPARSED, ChatEndpoint, LlmSettings, LlmSimulator
-from workers.env.rlver_user import RlverUser
-from workers.env.scenario_bank import load_scenarios
-from workers.env.simulator import start_all, step_all
+from workers.env.scenarios.scenario_bank import load_scenarios
+from workers.env.users.llm_simulator import HELPED, HURT, NEUTRAL, UNPARSED, ChatEndpoint, LlmSettings, LlmSimulator
+from workers.env.users.rlver_user import RlverUser
+from workers.env.users.simulator import start_all, step_all
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestrator.config import load_config
-from orchestrator.driver import rollout_settings, sample_requests
+from orchestrator.step_batch import sample_requests
+from orchestrator.worker_settings import rollout_settings
 from workers.backends.base import Generation
 from workers.rollout_worker import FORMAT_VIOLATION, RolloutWorker
 

@@ -5,9 +5,9 @@ import pytest
 import ray
 from ray.util.placement_group import placement_group_table
 
+from orchestrator.cluster.placement import PlacementError, reserve
+from orchestrator.cluster.ray_session import ray_session
 from orchestrator.config import load_config
-from orchestrator.placement import PlacementError, reserve
-from orchestrator.ray_session import ray_session
 
 
 @ray.remote

@@ -8,12 +8,12 @@ import re
 import pytest
 
 from tests.support.openai_stub import Answer, is_analysis
-from workers.env.analysis_io import as_data
-from workers.env.llm_prompts import prompt_set
-from workers.env.llm_simulator import ChatEndpoint, LlmSettings, LlmSimulator
-from workers.env.rlver_user import RlverUser
-from workers.env.scenario_bank import load_scenarios
-from workers.env.simulator import make_simulator
+from workers.env.scenarios.scenario_bank import load_scenarios
+from workers.env.users.analysis_io import as_data
+from workers.env.users.llm_prompts import prompt_set
+from workers.env.users.llm_simulator import ChatEndpoint, LlmSettings, LlmSimulator
+from workers.env.users.rlver_user import RlverUser
+from workers.env.users.simulator import make_simulator
 
 SCENARIO = load_scenarios("en", "test")[0]
 EN = prompt_set("en")

@@ -4,9 +4,9 @@ reply breaks the format, scores 0 and is counted, and the simulator never sees i
 import pytest
 
 from orchestrator.config import load_config
-from orchestrator.driver import score
+from orchestrator.step_batch import score
 from workers.backends import SamplingConfig
-from workers.env.scenario_bank import load_scenarios
+from workers.env.scenarios.scenario_bank import load_scenarios
 from workers.rollout_worker import FORMAT_VIOLATION, RolloutSettings, RolloutWorker
 from workers.types import EpisodeRequest
 

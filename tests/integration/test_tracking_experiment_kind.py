@@ -3,7 +3,7 @@ model-training view (the browser test checks the view itself)."""
 
 from mlflow import MlflowClient
 
-from orchestrator.tracking import EXPERIMENT_KIND, experiment_id
+from orchestrator.tracking.mlflow_tracker import EXPERIMENT_KIND, experiment_id
 
 
 def test_new_and_older_experiments_are_tagged_as_model_training(tmp_path):

@@ -9,7 +9,8 @@ from mlflow import MlflowClient
 
 from orchestrator.config import load_config
 from orchestrator.driver import train
-from workers.env.english_scenarios import english_split
+from orchestrator.fault_injection import NO_FAULTS, FaultPlan
+from workers.env.scenarios.english_scenarios import english_split
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,7 @@ PER_STEP = [
 ]
 
 
-def crash_after_step_2(cfg, tmp_path):
+def crash_after_step_2(cfg, tmp_path, faults=NO_FAULTS):
     """Train until the driver is lost after step 2 finished; the run's directory."""
 
     def lose_the_driver(step, metrics):
@@ -50,7 +51,7 @@ def crash_after_step_2(cfg, tmp_path):
             raise RuntimeError("driver lost")
 
     with pytest.raises(RuntimeError, match="driver lost"):
-        train(cfg, on_step=lose_the_driver, log=lambda m: None)
+        train(cfg, on_step=lose_the_driver, log=lambda m: None, faults=faults)
     (run_dir,) = (tmp_path / "runs").iterdir()
     return run_dir
 
@@ -213,7 +214,7 @@ def test_a_crashed_run_resumes_from_its_checkpoint_and_logs_every_step_once(tiny
         assert [m.step for m in client.get_metric_history(run_dir.name, key)] == [0, 1, 2, 3, 4], key
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["step_000005"]
     study = optuna.load_study(study_name=run_dir.name, storage=run.data.tags["curriculum.storage"])
-    from orchestrator.study_records import trials_on_record
+    from orchestrator.curriculum.study_records import trials_on_record
 
     assert [t.user_attrs["step"] for t in trials_on_record(study)] == [0, 1, 2, 3, 4]
     assert len(study.trials) == 6
@@ -243,7 +244,6 @@ def test_the_pipelined_loop_lags_one_update_survives_a_dead_worker_and_resumes(t
             "rollout.num_workers=2",
             "rollout.group_size=2",
             "rollout.groups_per_step=4",
-            "faults.kill_rollout_worker_at_step=1",
             "trainer.eval_every=2",
             "trainer.eval_scenarios=2",
             "trainer.eval_levels=[0.5]",
@@ -255,7 +255,7 @@ def test_the_pipelined_loop_lags_one_update_survives_a_dead_worker_and_resumes(t
         ],
     )
 
-    run_dir = crash_after_step_2(cfg, tmp_path)
+    run_dir = crash_after_step_2(cfg, tmp_path, FaultPlan(kill_rollout_worker_at_step=1))
     seen = []
     summary = train(cfg, on_step=lambda step, m: seen.append(step), log=lambda m: None, resume_from=run_dir)
     assert seen == [3, 4] and (summary.run_dir / "FINISHED").exists()

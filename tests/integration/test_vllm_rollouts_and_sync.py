@@ -9,7 +9,7 @@ import torch
 
 from workers.backends import SamplingConfig
 from workers.backends.model_files import WeightSyncError
-from workers.env.english_scenarios import english_split
+from workers.env.scenarios.english_scenarios import english_split
 from workers.learner import Learner, LearnerSettings
 from workers.types import EpisodeRequest, TokenSequence, TrainBatch
 

@@ -20,7 +20,7 @@ def reply_ends(mask: list[int]) -> list[int]:
 def main(model_dir: str, dtype: str) -> dict:
     from workers.backends import SamplingConfig
     from workers.backends.model_files import stop_token_ids
-    from workers.env.english_scenarios import english_split
+    from workers.env.scenarios.english_scenarios import english_split
     from workers.learner import Learner, LearnerSettings
     from workers.rollout_worker import RolloutSettings, RolloutWorker
     from workers.types import EpisodeRequest, TrainBatch

@@ -15,7 +15,7 @@ import torch
 
 def main(model_dir: str, out_dir: str) -> dict:
     from workers.backends import SamplingConfig
-    from workers.env.english_scenarios import english_split
+    from workers.env.scenarios.english_scenarios import english_split
     from workers.learner import Learner, LearnerSettings
     from workers.lora_adapter import LoraSettings
     from workers.rollout_worker import RolloutSettings, RolloutWorker

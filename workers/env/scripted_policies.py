@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from workers.env.draws import stable_pick, unit_draw
 from workers.env.phrases import STRATEGY_NAMES, detect_intent, phrase_bank
+from workers.env.scenarios.draws import stable_pick, unit_draw
 
 ScriptedPolicy = Callable[[str, list[str], int], str]
 """(dialogue key, user messages so far, turn index) -> agent reply."""

@@ -15,9 +15,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from workers.env.english_scenarios import english_split
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
-from workers.env.scenario import realise
+from workers.env.scenarios.english_scenarios import english_split
+from workers.env.scenarios.scenario import realise
 
 
 @dataclass(frozen=True)

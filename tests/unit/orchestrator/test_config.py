@@ -149,7 +149,7 @@ def test_algorithm_choices_are_validated(item, key):
 
 
 def test_the_learner_gets_the_sampling_temperature_and_dr_grpos_constant():
-    from orchestrator.driver import learner_settings
+    from orchestrator.worker_settings import learner_settings
 
     cfg = load_config(None, ["rollout.temperature=0.7", "simulator.max_turns=4", "rollout.max_new_tokens=30"])
     s = learner_settings(cfg)

@@ -5,7 +5,7 @@ import pytest
 
 from workers.backends import Generation, SamplingConfig
 from workers.chat_format import END_OF_TEXT, IM_END
-from workers.env.scenario_bank import load_scenarios
+from workers.env.scenarios.scenario_bank import load_scenarios
 from workers.rollout_worker import FORMAT_VIOLATION, RolloutSettings, RolloutWorker
 from workers.types import EpisodeRequest
 

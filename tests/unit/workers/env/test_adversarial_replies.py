@@ -7,11 +7,11 @@ fixed reply sent to everyone passes only the users whose need it fits."""
 import numpy as np
 import pytest
 
-from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
-from workers.env.english_scenarios import english_split
+from orchestrator.evaluation.held_out import PASS_THRESHOLD, final_emotions
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
+from workers.env.scenarios.english_scenarios import english_split
+from workers.env.scorer.strategy_scorer import judge_reply
 from workers.env.scripted_policies import detect_intent, scripted_policy
-from workers.env.strategy_scorer import judge_reply
 
 LEVELS = (0.2, 0.5, 0.8)
 SCENARIOS = english_split("all")

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workers.env.llm_simulator import MAX_CHANGE, parse_change
-from workers.env.rlver_scenarios import ScenarioFileError, parse_profiles
-from workers.env.rule_simulator import RuleSimulator
-from workers.env.scenario_bank import load_scenarios
-from workers.env.strategy_scorer import LABELS, judge_reply
+from workers.env.scenarios.rlver_scenarios import ScenarioFileError, parse_profiles
+from workers.env.scenarios.scenario_bank import load_scenarios
+from workers.env.scorer.strategy_scorer import LABELS, judge_reply
+from workers.env.users.llm_simulator import MAX_CHANGE, parse_change
+from workers.env.users.rule_simulator import RuleSimulator
 from workers.thinking import visible_reply
 
 with (resources.files("workers") / "env/data/rlver/train_profile.jsonl").open(encoding="utf-8") as rows:

@@ -10,7 +10,7 @@ that fits on only half or four fifths of its turns:
 import numpy as np
 import pytest
 
-from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
+from orchestrator.evaluation.held_out import PASS_THRESHOLD, final_emotions
 from workers.env.scripted_policies import SCRIPTED_POLICIES, scripted_policy
 
 LEVELS = np.round(np.arange(0, 1.0001, 0.05), 2)

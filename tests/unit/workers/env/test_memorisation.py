@@ -2,8 +2,8 @@
 (cue sentences removed) passes fresh groups at chance, on train and test (bench/memorisation.py)."""
 
 from bench.memorisation import cueless_guess_accuracy, fit_table, lookup_policy, openings, shared_levels
-from orchestrator.evaluation import PASS_THRESHOLD, final_emotions
-from workers.env.english_scenarios import english_split
+from orchestrator.evaluation.held_out import PASS_THRESHOLD, final_emotions
+from workers.env.scenarios.english_scenarios import english_split
 
 
 def test_a_lookup_table_of_openings_passes_at_chance():

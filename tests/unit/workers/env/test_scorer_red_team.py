@@ -4,7 +4,7 @@ find that must not read as a fitting strategy, and kind replies that must not be
 import pytest
 
 from workers.env.phrases import STRATEGY_NAMES
-from workers.env.strategy_scorer import DEGENERATE, HARMFUL, UNREADABLE, judge_reply
+from workers.env.scorer.strategy_scorer import DEGENERATE, HARMFUL, UNREADABLE, judge_reply
 
 FIT = "Anyone would have been upset. You were not wrong to feel that way."
 

@@ -1,9 +1,9 @@
 from collections import Counter
 
-from workers.env.english_scenarios import english_split
 from workers.env.phrases import phrase_bank
+from workers.env.scenarios.english_scenarios import english_split
+from workers.env.scorer.strategy_scorer import judge_reply
 from workers.env.scripted_policies import detect_intent
-from workers.env.strategy_scorer import judge_reply
 from workers.policy_model.corpus import counselling_corpus
 
 

@@ -1,0 +1,57 @@
+"""The one translation from the experiment config to what the actors take: the rollout workers' and
+the learner's settings (plain dataclasses, so no config object crosses to an actor)."""
+
+from __future__ import annotations
+
+from orchestrator.config import ExperimentConfig, LoraConfig
+from workers.backends import SamplingConfig
+from workers.learner import LearnerSettings
+from workers.lora_adapter import LoraSettings
+from workers.rollout_worker import RolloutSettings
+
+
+def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
+    r = config.rollout
+    return RolloutSettings(
+        backend=r.backend,
+        max_model_len=config.policy.max_model_len,
+        dtype=config.policy.dtype,
+        sampling=SamplingConfig(r.max_new_tokens, r.temperature, r.top_p),
+        think_violation=config.policy.think_violation,
+        simulator=config.simulator.name,
+        max_turns=config.simulator.turn_limit,
+        pass_threshold=config.simulator.pass_threshold,
+        template=config.policy.template,
+        llm=config.simulator.llm_settings(),
+        tensor_parallel_size=config.resources.rollout.tensor_parallel_size,
+        gpu_memory_utilization=config.resources.rollout.gpu_memory_utilization,
+        lora_rank=config.policy.lora.rank if config.policy.lora else None,
+    )
+
+
+def lora_settings(lora: LoraConfig | None) -> LoraSettings | None:
+    return None if lora is None else LoraSettings(lora.rank, lora.alpha, tuple(lora.target_modules), lora.dropout)
+
+
+def learner_settings(config: ExperimentConfig) -> LearnerSettings:
+    """Dr. GRPO's constant is the most policy tokens an episode can hold: every reply at the cap."""
+    a = config.algo
+    return LearnerSettings(
+        lr=a.lr,
+        clip_low=a.clip_low,
+        clip_high=a.clip_high,
+        kl_coef=a.kl_coef,
+        max_grad_norm=a.max_grad_norm,
+        max_tokens_per_micro_batch=a.max_tokens_per_micro_batch,
+        precision=a.precision,
+        activation_checkpointing=a.activation_checkpointing,
+        lora=lora_settings(config.policy.lora),
+        ppo_epochs=a.ppo_epochs,
+        warmup_steps=a.warmup_steps,
+        temperature=config.rollout.temperature,
+        clip_ratio_c=a.clip_ratio_c,
+        tis_cap=a.tis_cap,
+        loss_agg=a.loss_agg,
+        loss_norm_tokens=float(config.simulator.turn_limit * config.rollout.max_new_tokens),
+        device="cuda" if config.resources.learner.num_gpus else "cpu",
+    )
