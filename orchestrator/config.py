@@ -20,7 +20,6 @@ from orchestrator.curriculum.curriculum_config import CurriculumConfig
 
 if TYPE_CHECKING:
     from workers.env.scenarios.scenario import Scenario
-    from workers.env.users.llm_simulator import LlmSettings
 
 
 class ConfigError(ValueError):
@@ -176,30 +175,6 @@ class SimulatorConfig(ConfigSection):
 
         scenarios = load_scenarios(self.scenarios, split)
         return tuple(s for s in scenarios if s.intent in self.intents) if self.intents else scenarios
-
-    def llm_settings(self) -> LlmSettings | None:
-        """What the rollout workers' `llm` simulators need (None for `rule`)."""
-        if self.name != "llm":
-            return None
-        from workers.env.users.llm_simulator import LlmSettings
-
-        assert self.endpoint and self.model
-        return LlmSettings(
-            endpoint=self.endpoint,
-            model=self.model,
-            api_key_env=self.api_key_env,
-            language=self.language,
-            concurrency=self.concurrency,
-            timeout_s=self.timeout_s,
-            max_retries=self.max_retries,
-            json_mode=self.json_mode,
-            profile=self.profile,
-            start_emotion=self.start_emotion,
-            analysis_retries=self.analysis_retries,
-            analysis_max_tokens=self.analysis_max_tokens,
-            retry_budget_s=self.retry_budget_s,
-            unreadable_change=self.unreadable_change,
-        )
 
 
 class AlgoConfig(ConfigSection):

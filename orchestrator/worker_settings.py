@@ -1,10 +1,11 @@
 """The one translation from the experiment config to what the actors take: the rollout workers' and
-the learner's settings (plain dataclasses, so no config object crosses to an actor)."""
+the learner's settings and the `llm` simulator's (plain dataclasses, so no config object crosses to an actor)."""
 
 from __future__ import annotations
 
-from orchestrator.config import ExperimentConfig, LoraConfig
+from orchestrator.config import ExperimentConfig, LoraConfig, SimulatorConfig
 from workers.backends import SamplingConfig
+from workers.env.users.llm_simulator import LlmSettings
 from workers.learner import LearnerSettings
 from workers.lora_adapter import LoraSettings
 from workers.rollout_worker import RolloutSettings
@@ -22,7 +23,7 @@ def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
         max_turns=config.simulator.turn_limit,
         pass_threshold=config.simulator.pass_threshold,
         template=config.policy.template,
-        llm=config.simulator.llm_settings(),
+        llm=llm_settings(config.simulator),
         tensor_parallel_size=config.resources.rollout.tensor_parallel_size,
         gpu_memory_utilization=config.resources.rollout.gpu_memory_utilization,
         lora_rank=config.policy.lora.rank if config.policy.lora else None,
@@ -54,4 +55,27 @@ def learner_settings(config: ExperimentConfig) -> LearnerSettings:
         loss_agg=a.loss_agg,
         loss_norm_tokens=float(config.simulator.turn_limit * config.rollout.max_new_tokens),
         device="cuda" if config.resources.learner.num_gpus else "cpu",
+    )
+
+
+def llm_settings(simulator: SimulatorConfig) -> LlmSettings | None:
+    """What the rollout workers' `llm` simulators need (None for `rule`)."""
+    if simulator.name != "llm":
+        return None
+    assert simulator.endpoint and simulator.model
+    return LlmSettings(
+        endpoint=simulator.endpoint,
+        model=simulator.model,
+        api_key_env=simulator.api_key_env,
+        language=simulator.language,
+        concurrency=simulator.concurrency,
+        timeout_s=simulator.timeout_s,
+        max_retries=simulator.max_retries,
+        json_mode=simulator.json_mode,
+        profile=simulator.profile,
+        start_emotion=simulator.start_emotion,
+        analysis_retries=simulator.analysis_retries,
+        analysis_max_tokens=simulator.analysis_max_tokens,
+        retry_budget_s=simulator.retry_budget_s,
+        unreadable_change=simulator.unreadable_change,
     )

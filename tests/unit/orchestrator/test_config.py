@@ -1,6 +1,7 @@
 import pytest
 
 from orchestrator.config import ConfigError, ExperimentConfig, default_config_path, flatten, load_config
+from orchestrator.worker_settings import llm_settings
 
 
 def test_demo_config_loads_with_the_required_keys():
@@ -77,9 +78,9 @@ def test_llm_simulator_needs_an_endpoint_and_a_model():
     with pytest.raises(ConfigError, match=r"simulator: .*needs simulator\.endpoint and simulator\.model"):
         load_config(None, ["simulator.name=llm"])
     cfg = load_config(None, ["simulator.name=llm", "simulator.endpoint=http://h:8000/v1", "simulator.model=m"])
-    settings = cfg.simulator.llm_settings()
+    settings = llm_settings(cfg.simulator)
     assert settings is not None and settings.endpoint == "http://h:8000/v1" and settings.api_key_env == "OPENAI_API_KEY"
-    assert load_config().simulator.llm_settings() is None
+    assert llm_settings(load_config().simulator) is None
 
 
 def test_rule_simulator_refuses_the_chinese_bank():
@@ -175,5 +176,5 @@ def test_the_rlver_profiles_keys_are_refused_where_they_mean_nothing():
         load_config(None, ["simulator.profile=rlver"])
     with pytest.raises(ConfigError, match="start_emotion is the rlver profile's"):
         load_config(None, [*LLM, "simulator.start_emotion=40"])
-    settings = load_config(None, [*LLM, "simulator.profile=rlver", "simulator.start_emotion=40"]).simulator.llm_settings()
+    settings = llm_settings(load_config(None, [*LLM, "simulator.profile=rlver", "simulator.start_emotion=40"]).simulator)
     assert settings is not None and settings.profile == "rlver" and settings.start_emotion == 40
