@@ -16,6 +16,11 @@ class StepTiming:
     step_s: float = 0.0
     phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
+    @property
+    def overhead_s(self) -> float:
+        """The step's time outside its named phases (Ray calls, batching, scoring)."""
+        return self.step_s - sum(self.phases.values())
+
     @contextmanager
     def phase(self, name: str, add: bool = False) -> Iterator[None]:
         """Time the block as phase `name`; `add` sums it with earlier blocks of the step (a sync
