@@ -47,13 +47,13 @@ def worker(args) -> None:
     import torch  # noqa: F401  (in the baseline)
 
     from orchestrator.config import load_config
-    from orchestrator.driver import resolve_policy_model
+    from orchestrator.model_sources import resolve_model
     from orchestrator.worker_settings import learner_settings
     from workers.fsdp_group import GroupSpec
     from workers.learner import Learner
 
     config = load_config(None, [f"policy.model={args.model}", *args.overrides])
-    model_dir = resolve_policy_model(args.model, config.seed, log=lambda message: None)
+    model_dir = resolve_model(args.model, config.seed, log=lambda message: None)
     baseline = rss_mb("VmRSS")
     group = GroupSpec(args.rank, args.world, "127.0.0.1", args.port) if args.world > 1 else None
     learner = Learner(model_dir, learner_settings(config), seed=0, threads=args.threads, group=group)

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from orchestrator.cluster.resources_config import RayConfig, ResourcesConfig
+from orchestrator.cluster.simulator_serve_config import SimulatorServeConfig
 from orchestrator.config_section import ConfigSection
 from orchestrator.curriculum.curriculum_config import CurriculumConfig
 
@@ -94,7 +95,9 @@ class RolloutConfig(ConfigSection):
 
 
 class SimulatorConfig(ConfigSection):
-    name: Literal["rule", "llm"] = Field("rule", description="User simulator: `rule` (deterministic) or `llm` (an endpoint).")
+    name: Literal["rule", "llm"] = Field(
+        "rule", description="User simulator: `rule` (deterministic) or `llm` (a chat model: an endpoint, or served in the run)."
+    )
     scenarios: Literal["en", "rlver"] = Field("en", description="Scenario bank: ours (English) or RLVER's (Chinese).")
     profile: Literal["goldilocks", "rlver"] = Field(
         "goldilocks",
@@ -109,8 +112,15 @@ class SimulatorConfig(ConfigSection):
     intents: list[str] | None = Field(
         None, description="Only users with these hidden needs (strategy names; default all eight), in training and eval."
     )
-    endpoint: str | None = Field(None, description="`llm`: OpenAI-compatible base URL, e.g. http://HOST:8000/v1.")
-    model: str | None = Field(None, description="`llm`: the model name the endpoint serves.")
+    endpoint: str | None = Field(
+        None, description="`llm`: OpenAI-compatible base URL of a server started outside the run, e.g. http://HOST:8000/v1."
+    )
+    model: str | None = Field(
+        None,
+        description="`llm`: the model name the endpoint serves; with simulator.serve, the model the run serves (a "
+        "directory, a hub id, or tiny / small).",
+    )
+    serve: SimulatorServeConfig = SimulatorServeConfig()
     api_key_env: str = Field("OPENAI_API_KEY", description="`llm`: environment variable holding the API key (never logged).")
     language: Literal["auto", "en", "zh"] = Field("auto", description="`llm`: prompt language; auto follows each scenario.")
     concurrency: int = Field(16, ge=1, description="`llm`: requests in flight per rollout worker.")
@@ -153,8 +163,20 @@ class SimulatorConfig(ConfigSection):
 
     @model_validator(mode="after")
     def _simulator_needs(self) -> SimulatorConfig:
-        if self.name == "llm" and not (self.endpoint and self.model):
-            raise ValueError("simulator.name=llm needs simulator.endpoint and simulator.model")
+        if self.serve.enabled and self.name != "llm":
+            raise ValueError("simulator.serve.num_workers serves the llm user's model: set simulator.name=llm")
+        if self.serve.enabled and self.endpoint:
+            raise ValueError(
+                "simulator.endpoint and simulator.serve.num_workers both set: use your own server (endpoint) or have the "
+                "run serve simulator.model (serve.num_workers), not both"
+            )
+        if self.name == "llm" and not self.model:
+            raise ValueError("simulator.name=llm needs simulator.model (the served model's name, or the model to serve)")
+        if self.name == "llm" and not (self.endpoint or self.serve.enabled):
+            raise ValueError(
+                "simulator.name=llm needs simulator.endpoint (a server you started) or simulator.serve.num_workers >= 1 "
+                "(servers the run starts)"
+            )
         if self.name == "rule" and self.scenarios != "en":
             raise ValueError("the rule simulator reads English cue phrases: use simulator.scenarios=en (rlver needs llm)")
         if self.profile == "rlver" and self.name != "llm":

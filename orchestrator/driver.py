@@ -32,9 +32,11 @@ from orchestrator.cluster.placement import reserve
 from orchestrator.cluster.ray_session import ray_session
 from orchestrator.cluster.rollout_pool import PendingRollout, RolloutCost, RolloutPool, WorkersLost
 from orchestrator.cluster.run_actors import start_actors
+from orchestrator.cluster.simulator_fleet import SimulatorFleet, SimulatorLost, launch_simulator_servers
 from orchestrator.config import ExperimentConfig
 from orchestrator.curriculum.controllers import BatchStats, default_storage, make_controller
 from orchestrator.fault_injection import NO_FAULTS, FaultPlan
+from orchestrator.model_sources import check_model_sources, resolve_model
 from orchestrator.step_batch import draw_scenarios, evaluate, requests_for, sample_dialogues, score
 from orchestrator.step_timing import StepTiming
 from orchestrator.tracking.mlflow_tracker import MlflowTracker, Tracker, log_missing_steps
@@ -63,15 +65,6 @@ class RunSummary:
     run_dir: Path
     timings: list[StepTiming]
     last_metrics: dict[str, float]
-
-
-def resolve_policy_model(name: str, seed: int, log: Callable[[str], None] = print) -> str:
-    """`tiny` / `small` are built locally (and cached); anything else is a directory or hub id."""
-    from workers.policy_model.bootstrap import MODEL_SIZES, ensure_model
-
-    if name in MODEL_SIZES:
-        return str(ensure_model(name, seed, log=log))
-    return name
 
 
 @dataclass
@@ -115,7 +108,7 @@ class RunStart:
 
 def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Path | None, log: Callable[[str], None]) -> RunStart:
     if resume_from is None:
-        initial = resolve_policy_model(config.policy.model, config.seed, log)
+        initial = resolve_model(config.policy.model, config.seed, log)
         tracker = tracker or MlflowTracker(config)
         run_dir = Path(config.workdir) / tracker.run_id
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -170,10 +163,18 @@ class StepRunner:
     run logs each step once), timings, the skipped-update count."""
 
     def __init__(
-        self, config: ExperimentConfig, run: RunStart, controller, pool: RolloutPool, learner, fresh: bool, faults: FaultPlan
+        self,
+        config: ExperimentConfig,
+        run: RunStart,
+        controller,
+        pool: RolloutPool,
+        learner,
+        fresh: bool,
+        faults: FaultPlan,
+        fleet: SimulatorFleet | None,
     ):
         self.config, self.run, self.controller, self.pool, self.learner = config, run, controller, pool, learner
-        self.faults = faults
+        self.faults, self.fleet = faults, fleet
         self.fresh = fresh
         self.learner_version = pool.version
         self.timings: list[StepTiming] = []
@@ -201,6 +202,8 @@ class StepRunner:
         kill = 0 if step == self.faults.kill_rollout_worker_at_step else None
         requests = requests_for(self.config, scenarios, proposal.levels, step)
         pending = self.pool.submit(requests, kill_worker=kill)
+        if step == self.faults.kill_simulator_at_step and self.fleet is not None:
+            self.fleet.kill_when_busy(0)
         return InFlight(step, proposal.difficulty, sampler_rng, pending, buckets, proposal.guard_acting)
 
     def observe(self, flight: InFlight, stats: BatchStats) -> None:
@@ -211,7 +214,9 @@ class StepRunner:
             return flight.episodes
         try:
             flight.episodes, flight.cost = self.pool.collect(flight.pending)
-        except (SimulatorUnavailable, WorkersLost) as exc:
+            if self.fleet is not None:
+                self.fleet.check()
+        except (SimulatorUnavailable, SimulatorLost, WorkersLost) as exc:
             cause = getattr(exc, "cause", exc)  # Ray's wrapper keeps the worker's own exception here
             if flight.step == 0:
                 raise StepFailed(f"step 0 failed before any update: {cause}") from None
@@ -255,6 +260,8 @@ class StepRunner:
         """Checkpoint after `finished` steps, then hand the buffered metrics to MLflow; the
         checkpoint holds them too, for a resumed run to log what a kill in between left out."""
         faults = {"skipped_updates": self.skips.total, "rollout_restarts": self.pool.restarts}
+        if self.fleet is not None:
+            faults["simulator_restarts"] = self.fleet.restarts
         study = self.run.study
         entropies = {str(step): self.entropies[step] for step in (finished - 2, finished - 1) if step in self.entropies}
         state = TrainerState(
@@ -279,7 +286,8 @@ class StepRunner:
         run's totals so far (`simulator/run_*`, carried across a resume by the checkpoint)."""
         for key in RUN_TOTALS:
             self.simulator_totals[key] += getattr(usage, key)
-        return usage.metrics() | {f"simulator/run_{key}": value for key, value in self.simulator_totals.items()}
+        served = self.fleet.names if self.fleet is not None else []
+        return usage.metrics(served) | {f"simulator/run_{key}": value for key, value in self.simulator_totals.items()}
 
     def finish(self, flight: InFlight, metrics: dict[str, float], timing: StepTiming, start: float, next_rng: list) -> None:
         """Evaluate (on the workers' weights, synced by the caller), log, checkpoint, call on_step."""
@@ -301,6 +309,8 @@ class StepRunner:
             metrics["curriculum/entropy_guard"] = float(flight.guard_acting)
         if config.simulator.name == "llm":
             metrics |= self.simulator_cost(usage)
+        if self.fleet is not None:
+            metrics["faults/simulator_restarts"] = float(self.fleet.restarts)
         metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync", "eval")}
         metrics["perf/sync_bytes"] = float(self.pool.sync_bytes)
         tokens = sum(e.response_tokens for e in flight.episodes)
@@ -397,6 +407,7 @@ def train(
     injects (fault_injection.py)."""
     import ray
 
+    check_model_sources(config)
     run = open_run(config, tracker, resume_from, log)
     tracker, run_dir = run.tracker, run.run_dir
     controller = make_controller(config, **run.study)
@@ -410,8 +421,14 @@ def train(
     status = "FAILED"
     try:
         with ray_session(config), reserve(config, log) as placement:
+            fleet = launch_simulator_servers(config, placement, log)
+            if fleet is not None:
+                fleet.restarts = int(run.faults.get("simulator_restarts", 0))
             log("starting rollout workers and learner on Ray")
-            workers, learner = start_actors(config, run.policy, run.initial_policy, placement)
+            served = fleet.served() if fleet is not None else ()
+            workers, learner = start_actors(config, run.policy, run.initial_policy, placement, served)
+            if fleet is not None:
+                fleet.wait_ready()
             dtype = ray.get(workers[0].rollout_dtype.remote())
             log(f"rollout dtype {dtype.dtype}: {dtype.reason}")
             tracker.set_tags({"rollout.dtype": dtype.dtype, "rollout.dtype_reason": dtype.reason})
@@ -426,7 +443,7 @@ def train(
             if run.step:
                 # The workers loaded the checkpoint's weights as v0; tag them with the learner's count.
                 pool.sync(learner.restore(run.policy))
-            steps = StepRunner(config, run, controller, pool, learner, fresh=resume_from is None, faults=faults)
+            steps = StepRunner(config, run, controller, pool, learner, fresh=resume_from is None, faults=faults, fleet=fleet)
             LOOPS[config.trainer.pipeline](steps, on_step)
         history = {key: tracker.metric_history(key) for key in CURVE_KEYS}
         plot = plot_runs({tracker.run_id: history}, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")

@@ -20,6 +20,9 @@ class FaultPlan:
     """The driver SIGKILLs itself as this step starts, in a fresh run only (a resumed run goes past)."""
     kill_learner_rank_at_step: int | None = None
     """The last learner rank's process exits as this step's update starts, in a fresh run only."""
+    kill_simulator_at_step: int | None = None
+    """Simulator server 0 (simulator.serve) is killed once it has requests of this step in flight
+    (Ray restarts it; its requests are retried on the others)."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> FaultPlan:

@@ -1,5 +1,6 @@
 """The one translation from the experiment config to what the actors take: the rollout workers' and
-the learner's settings and the `llm` simulator's (plain dataclasses, so no config object crosses to an actor)."""
+the learner's settings, the `llm` simulator's and its servers' (plain dataclasses, so no config
+object crosses to an actor)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from workers.env.users.llm_simulator import LlmSettings
 from workers.learner import LearnerSettings
 from workers.lora_adapter import LoraSettings
 from workers.rollout_worker import RolloutSettings
+from workers.simulator_server import ServedSimulator, ServeSettings
 
 
-def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
+def rollout_settings(config: ExperimentConfig, servers: tuple[ServedSimulator, ...] = ()) -> RolloutSettings:
     r = config.rollout
     return RolloutSettings(
         backend=r.backend,
@@ -23,7 +25,7 @@ def rollout_settings(config: ExperimentConfig) -> RolloutSettings:
         max_turns=config.simulator.turn_limit,
         pass_threshold=config.simulator.pass_threshold,
         template=config.policy.template,
-        llm=llm_settings(config.simulator),
+        llm=llm_settings(config.simulator, servers),
         tensor_parallel_size=config.resources.rollout.tensor_parallel_size,
         gpu_memory_utilization=config.resources.rollout.gpu_memory_utilization,
         lora_rank=config.policy.lora.rank if config.policy.lora else None,
@@ -58,13 +60,15 @@ def learner_settings(config: ExperimentConfig) -> LearnerSettings:
     )
 
 
-def llm_settings(simulator: SimulatorConfig) -> LlmSettings | None:
-    """What the rollout workers' `llm` simulators need (None for `rule`)."""
+def llm_settings(simulator: SimulatorConfig, servers: tuple[ServedSimulator, ...] = ()) -> LlmSettings | None:
+    """What the rollout workers' `llm` simulators need (None for `rule`); `servers`: the run's
+    own, started from simulator.serve."""
     if simulator.name != "llm":
         return None
-    assert simulator.endpoint and simulator.model
+    assert simulator.model and (simulator.endpoint or servers)
     return LlmSettings(
         endpoint=simulator.endpoint,
+        servers=servers,
         model=simulator.model,
         api_key_env=simulator.api_key_env,
         language=simulator.language,
@@ -78,4 +82,25 @@ def llm_settings(simulator: SimulatorConfig) -> LlmSettings | None:
         analysis_max_tokens=simulator.analysis_max_tokens,
         retry_budget_s=simulator.retry_budget_s,
         unreadable_change=simulator.unreadable_change,
+    )
+
+
+def serve_settings(config: ExperimentConfig, model_dir: str) -> ServeSettings:
+    """Each simulator server's settings; `model_dir` is simulator.model resolved (a built preset's
+    directory)."""
+    serve = config.simulator.serve
+    assert config.simulator.model
+    on_gpu = serve.num_gpus > 0
+    return ServeSettings(
+        model=model_dir,
+        served_name=config.simulator.model,
+        dtype=serve.dtype,
+        max_model_len=serve.max_model_len,
+        tensor_parallel_size=serve.tensor_parallel_size,
+        gpu_memory_utilization=serve.gpu_memory_utilization,
+        on_gpu=on_gpu,
+        threads=max(1, int(serve.num_cpus)),
+        cpu_kv_cache_gb=serve.cpu_kv_cache_gb,
+        seed=config.seed,
+        startup_timeout_s=serve.startup_timeout_s,
     )

@@ -1,5 +1,5 @@
-"""Where a run's actors go: one Ray placement group with a bundle per rollout worker and one for
-the learner, sized by `resources.*`.
+"""Where a run's actors go: one Ray placement group with a bundle per rollout worker, one per
+learner rank and one per simulator server, sized by `resources.*` and `simulator.serve.*`.
 
 One group for the whole run, reserved before any actor starts, means a run either gets all it
 needs or waits (an autoscaling cluster may add nodes meanwhile) - never half its workers up and
@@ -30,6 +30,7 @@ class Placement:
     group: object
     rollout_bundles: tuple[int, ...]
     learner_bundles: tuple[int, ...]
+    simulator_bundles: tuple[int, ...] = ()
 
     def strategy(self, bundle: int):
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
@@ -42,10 +43,12 @@ def _bundle(num_cpus: float, num_gpus: float) -> dict[str, float]:
 
 
 def bundles(config: ExperimentConfig) -> list[dict[str, float]]:
-    """Rollout workers first (bundle i for worker i), then the learner's ranks."""
-    r, learner = config.resources.rollout, config.resources.learner
+    """Rollout workers first (bundle i for worker i), then the learner's ranks, then the
+    simulator servers (none unless simulator.serve)."""
+    r, learner, serve = config.resources.rollout, config.resources.learner, config.simulator.serve
     rollout = [_bundle(r.num_cpus, r.num_gpus)] * config.rollout.num_workers
-    return rollout + [_bundle(learner.num_cpus, learner.num_gpus)] * learner.num_workers
+    ranks = [_bundle(learner.num_cpus, learner.num_gpus)] * learner.num_workers
+    return rollout + ranks + [_bundle(serve.num_cpus, serve.num_gpus)] * serve.num_workers
 
 
 def shortfall(needed: list[dict[str, float]], strategy: str, nodes: list[dict[str, float]]) -> str | None:
@@ -84,10 +87,27 @@ def _node_totals() -> list[dict[str, float]]:
     return [dict(node["Resources"]) for node in ray.nodes() if node.get("Alive")]
 
 
-KEYS = (
-    "resources.rollout.num_cpus / num_gpus (x rollout.num_workers), "
-    "resources.learner.num_cpus / num_gpus (x resources.learner.num_workers), resources.placement"
-)
+def keys(config: ExperimentConfig, short: frozenset[str] = frozenset()) -> str:
+    """The config keys behind the run's reservation, for an error that says what to change: of
+    the parts that ask for a resource in `short` (the cluster has too little of it), or all."""
+    r, learner, serve = config.resources.rollout, config.resources.learner, config.simulator.serve
+    parts = [
+        ("resources.rollout", "rollout.num_workers", r.num_cpus, r.num_gpus, config.rollout.num_workers),
+        ("resources.learner", "resources.learner.num_workers", learner.num_cpus, learner.num_gpus, learner.num_workers),
+        ("simulator.serve", "simulator.serve.num_workers", serve.num_cpus, serve.num_gpus, serve.num_workers),
+    ]
+    named = []
+    for section, count_key, cpus, gpus, count in parts:
+        asks = {"CPU": cpus, "GPU": gpus}
+        fields = [k for k in ("CPU", "GPU") if asks[k] and (not short or k in short)]
+        if count and fields:
+            named.append(f"{section}.{' / '.join(f'num_{k.lower()}s' for k in fields)} (x {count_key})")
+    return ", ".join([*named, "resources.placement"])
+
+
+def short_of(needed: list[dict[str, float]], nodes: list[dict[str, float]]) -> frozenset[str]:
+    """The resources the whole cluster has less of than the run needs."""
+    return frozenset(k for k, v in _total(needed).items() if sum(node.get(k, 0.0) for node in nodes) < v)
 
 
 @contextlib.contextmanager
@@ -99,8 +119,9 @@ def reserve(config: ExperimentConfig, log: Callable[[str], None] = print) -> Ite
     needed = bundles(config)
     strategy = config.resources.placement
     fixed_cluster = config.ray.address is None
-    if fixed_cluster and (reason := shortfall(needed, strategy, _node_totals())):
-        raise PlacementError(f"this run cannot be placed: {reason} (set by {KEYS})")
+    nodes = _node_totals() if fixed_cluster else []
+    if fixed_cluster and (reason := shortfall(needed, strategy, nodes)):
+        raise PlacementError(f"this run cannot be placed: {reason} (set by {keys(config, short_of(needed, nodes))})")
     group = placement_group(needed, strategy=strategy)
     try:
         deadline = time.monotonic() + config.resources.placement_timeout_s
@@ -109,11 +130,12 @@ def reserve(config: ExperimentConfig, log: Callable[[str], None] = print) -> Ite
                 reason = shortfall(needed, strategy, _node_totals()) or "the cluster is busy with other work"
                 raise PlacementError(
                     f"no room for this run after {config.resources.placement_timeout_s:g} s "
-                    f"(resources.placement_timeout_s): {reason} (set by {KEYS})"
+                    f"(resources.placement_timeout_s): {reason} (set by {keys(config)})"
                 )
             log(f"waiting for the cluster to have room for {_fmt(_total(needed))} ({strategy})")
         workers, ranks = config.rollout.num_workers, config.resources.learner.num_workers
-        yield Placement(group, tuple(range(workers)), tuple(range(workers, workers + ranks)))
+        servers = tuple(range(workers + ranks, workers + ranks + config.simulator.serve.num_workers))
+        yield Placement(group, tuple(range(workers)), tuple(range(workers, workers + ranks)), servers)
     finally:
         remove_placement_group(group)
 

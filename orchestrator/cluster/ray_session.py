@@ -12,9 +12,16 @@ from orchestrator.config import ExperimentConfig
 from workers.backends.vllm_backend import ENGINE_ENV
 
 
-def cpus_needed(config: ExperimentConfig) -> float:
+def policy_cpus(config: ExperimentConfig) -> float:
+    """The CPUs the rollout workers and the learner reserve together."""
     r = config.resources
     return r.learner.num_workers * r.learner.num_cpus + config.rollout.num_workers * r.rollout.num_cpus
+
+
+def cpus_needed(config: ExperimentConfig) -> float:
+    """Every CPU the run reserves: its policy's actors and its simulator servers."""
+    serve = config.simulator.serve
+    return policy_cpus(config) + serve.num_workers * serve.num_cpus
 
 
 @contextlib.contextmanager

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from orchestrator.cluster.learner_group import start_learner_group
 from orchestrator.cluster.placement import Placement
-from orchestrator.cluster.ray_session import cpus_needed
+from orchestrator.cluster.ray_session import policy_cpus
 from orchestrator.config import ExperimentConfig
 from orchestrator.worker_settings import learner_settings, rollout_settings
 from workers.fsdp_group import GroupSpec
 from workers.learner import Learner
 from workers.rollout_worker import RolloutWorker
+from workers.simulator_server import ServedSimulator
 
 
 def actor_threads(config: ExperimentConfig) -> tuple[int, int]:
@@ -21,18 +22,25 @@ def actor_threads(config: ExperimentConfig) -> tuple[int, int]:
     res = config.resources
     if config.trainer.pipeline == "one_step_off" or not res.share_cpus:
         return max(1, int(res.rollout.num_cpus)), max(1, int(res.learner.num_cpus))
-    total = max(1, int(cpus_needed(config)))
+    total = max(1, int(policy_cpus(config)))
     return max(1, total // config.rollout.num_workers), max(1, total // res.learner.num_workers)
 
 
-def start_actors(config: ExperimentConfig, model_dir: str, reference_dir: str, placement: Placement):
-    """Rollout workers and the learner's ranks, each in its bundle of the run's placement group.
+def start_actors(
+    config: ExperimentConfig,
+    model_dir: str,
+    reference_dir: str,
+    placement: Placement,
+    servers: tuple[ServedSimulator, ...] = (),
+):
+    """Rollout workers and the learner's ranks, each in its bundle of the run's placement group;
+    `servers`: the run's simulator servers, which the workers' `llm` users talk to.
     Ray restarts a worker that dies (the pool re-runs its groups); a dead learner rank ends the
     run (`LearnerFailed`)."""
     import ray
 
     res = config.resources
-    settings = rollout_settings(config)
+    settings = rollout_settings(config, servers)
     rollout_threads, learner_threads = actor_threads(config)
     sampling_seed = config.seed if config.rollout.sampling_seed is None else config.rollout.sampling_seed
     workers = [

@@ -36,8 +36,26 @@ def test_more_gpus_than_the_cluster_has_fails_at_once_naming_the_keys():
         cfg = load_config(
             None, [f"rollout.num_workers={gpus + 1}", "resources.rollout.num_gpus=1", "resources.rollout.num_cpus=0.1"]
         )
-        with pytest.raises(
-            PlacementError, match=rf"{gpus + 1} GPU in all; the cluster has .*{gpus} GPU.*resources\.rollout\.num_cpus / num_gpus"
-        ):
+        named = r"set by resources\.rollout\.num_gpus \(x rollout\.num_workers\), resources\.placement"
+        with pytest.raises(PlacementError, match=rf"{gpus + 1} GPU in all; the cluster has .*{gpus} GPU.*{named}"):
+            with reserve(cfg, log=lambda message: None):
+                pass
+
+
+def test_simulator_servers_asking_for_more_gpus_than_the_cluster_has_fail_naming_their_key():
+    base = load_config(None, ["ray.num_cpus=4"])
+    with ray_session(base):
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        cfg = load_config(
+            None,
+            [
+                "simulator.name=llm",
+                "simulator.model=tiny",
+                f"simulator.serve.num_workers={gpus + 1}",
+                "simulator.serve.num_gpus=1",
+                "simulator.serve.num_cpus=0.1",
+            ],
+        )
+        with pytest.raises(PlacementError, match=r"set by simulator\.serve\.num_gpus \(x simulator\.serve\.num_workers\)"):
             with reserve(cfg, log=lambda message: None):
                 pass

@@ -75,12 +75,27 @@ def test_flatten_gives_dotted_keys():
 
 
 def test_llm_simulator_needs_an_endpoint_and_a_model():
-    with pytest.raises(ConfigError, match=r"simulator: .*needs simulator\.endpoint and simulator\.model"):
+    with pytest.raises(ConfigError, match=r"simulator: .*needs simulator\.model"):
         load_config(None, ["simulator.name=llm"])
+    with pytest.raises(ConfigError, match=r"simulator: .*needs simulator\.endpoint .* or simulator\.serve\.num_workers"):
+        load_config(None, ["simulator.name=llm", "simulator.model=m"])
     cfg = load_config(None, ["simulator.name=llm", "simulator.endpoint=http://h:8000/v1", "simulator.model=m"])
     settings = llm_settings(cfg.simulator)
     assert settings is not None and settings.endpoint == "http://h:8000/v1" and settings.api_key_env == "OPENAI_API_KEY"
     assert llm_settings(load_config().simulator) is None
+
+
+def test_a_served_simulator_needs_the_llm_user_and_no_endpoint_of_its_own():
+    with pytest.raises(ConfigError, match=r"simulator\.serve\.num_workers serves the llm user's model: set simulator\.name=llm"):
+        load_config(None, ["simulator.serve.num_workers=1"])
+    with pytest.raises(ConfigError, match=r"simulator\.endpoint and simulator\.serve\.num_workers both set"):
+        load_config(
+            None, ["simulator.name=llm", "simulator.model=m", "simulator.endpoint=http://h/v1", "simulator.serve.num_workers=1"]
+        )
+    with pytest.raises(ConfigError, match=r"serve: .*num_gpus must be 2"):
+        load_config(None, ["simulator.serve.tensor_parallel_size=2"])
+    cfg = load_config(None, ["simulator.name=llm", "simulator.model=tiny", "simulator.serve.num_workers=2"])
+    assert cfg.simulator.serve.enabled and cfg.simulator.endpoint is None
 
 
 def test_rule_simulator_refuses_the_chinese_bank():

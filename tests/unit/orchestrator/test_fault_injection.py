@@ -5,8 +5,8 @@ from orchestrator.fault_injection import ENV, NO_FAULTS, FaultPlan
 
 
 def test_a_cli_run_reads_its_faults_from_the_environment():
-    plan = FaultPlan.from_env({ENV: "kill_driver_at_step=12, kill_rollout_worker_at_step=5"})
-    assert plan == FaultPlan(kill_rollout_worker_at_step=5, kill_driver_at_step=12)
+    plan = FaultPlan.from_env({ENV: "kill_driver_at_step=12, kill_rollout_worker_at_step=5,kill_simulator_at_step=3"})
+    assert plan == FaultPlan(kill_rollout_worker_at_step=5, kill_driver_at_step=12, kill_simulator_at_step=3)
     assert FaultPlan.from_env({}) == NO_FAULTS
 
 

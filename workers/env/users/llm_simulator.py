@@ -39,14 +39,17 @@ from workers.env.users.analysis_io import (
     request_seed,
     without_agent_text,
 )
+from workers.env.users.chat_routes import NoServerReady, Route, Routes, ServerGone
 from workers.env.users.difficulty import RuleKnobs, episode_draws, rule_knobs
 from workers.env.users.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 from workers.env.users.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
-from workers.env.users.simulator_usage import SimulatorUsage
+from workers.env.users.simulator_usage import EXTERNAL, SimulatorUsage
+from workers.simulator_server import ServedSimulator
 
 MAX_CHANGE = 10.0
 HELPED, HURT, NEUTRAL, UNPARSED = "helped", "hurt", "neutral", "unparsed"
 _TRANSIENT = (openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError)
+_RETRIED = (*_TRANSIENT, NoServerReady)
 ANALYSIS_SCHEMA = {
     "type": "object",
     "properties": {
@@ -74,7 +77,8 @@ class Completion:
 
 @dataclass(frozen=True)
 class LlmSettings:
-    endpoint: str
+    endpoint: str | None
+    """An endpoint of the user's (None when the run serves the simulator: `servers`)."""
     model: str
     api_key_env: str = "OPENAI_API_KEY"
     language: str = "auto"
@@ -94,6 +98,8 @@ class LlmSettings:
     """`rlver`: room for the five-step analysis."""
     retry_budget_s: float = 60.0
     """Keep retrying transient endpoint errors for at least this long (an endpoint restart)."""
+    servers: tuple[ServedSimulator, ...] = ()
+    """The run's own simulator servers (simulator.serve), which requests are spread over."""
     unreadable_change: float = -10.0
     """The change an analysis that cannot be read counts as (after `rlver`'s re-asks): the worst
     by default, so that breaking the analyser never beats an honest judgement."""
@@ -128,30 +134,42 @@ def emotion_delta(change: float, emotion: float, knobs: RuleKnobs) -> float:
 
 
 class ChatEndpoint:
-    """One OpenAI-compatible endpoint shared by a worker's simulators: a client and a semaphore
-    per event loop (the rollout worker runs one loop per turn). It counts what it was asked
-    (`take_usage`)."""
+    """The OpenAI-compatible chat servers shared by a worker's simulators: an endpoint of the
+    user's, or the run's own simulator servers (chat_routes.py spreads requests over them). A
+    client per server and a semaphore per event loop (the rollout worker runs one loop per turn).
+    It counts what it was asked, per server (`take_usage`)."""
 
     def __init__(self, settings: LlmSettings):
         self.settings = settings
         self.usage = SimulatorUsage()
+        served = [Route(s.name, s.url, s.resolver()) for s in settings.servers]
+        self.routes = Routes(served or [Route(EXTERNAL, settings.endpoint)], resolve_timeout_s=settings.timeout_s)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: openai.AsyncOpenAI | None = None
+        self._clients: dict[str, openai.AsyncOpenAI] = {}
         self._slots: asyncio.Semaphore | None = None
 
-    def _bind(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
+    @property
+    def where(self) -> str:
+        """What an error names: the endpoint, or the served servers."""
+        if self.settings.servers:
+            return "the run's simulator servers (" + ", ".join(r.name for r in self.routes.routes) + ")"
+        return f"simulator endpoint {self.settings.endpoint}"
+
+    def _slots_here(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._client is None or self._slots is None:
-            s = self.settings
-            self._client = openai.AsyncOpenAI(
-                base_url=s.endpoint,
-                api_key=os.environ.get(s.api_key_env) or "EMPTY",
-                timeout=s.timeout_s,
-                max_retries=0,
-            )
-            self._slots = asyncio.Semaphore(s.concurrency)
+        if self._loop is not loop or self._slots is None:
+            self._clients = {}
+            self._slots = asyncio.Semaphore(self.settings.concurrency)
             self._loop = loop
-        return self._client, self._slots
+        return self._slots
+
+    def _client(self, url: str) -> openai.AsyncOpenAI:
+        if url not in self._clients:
+            s = self.settings
+            self._clients[url] = openai.AsyncOpenAI(
+                base_url=url, api_key=os.environ.get(s.api_key_env) or "EMPTY", timeout=s.timeout_s, max_retries=0
+            )
+        return self._clients[url]
 
     def take_usage(self) -> SimulatorUsage:
         """The requests since the last call, and a fresh count."""
@@ -160,17 +178,18 @@ class ChatEndpoint:
 
     async def chat(self, messages: list[dict[str, str]], *, max_tokens: int, seed: int, json_mode: bool = False) -> Completion:
         """One completion; `seed` makes the endpoint's sampling repeatable where it honours it
-        (vLLM does). Transient errors are retried with exponential backoff until both
-        `max_retries` retries and `retry_budget_s` seconds are spent: the budget is a floor, so a
-        hung endpoint can hold a call for up to (max_retries + 1) x timeout_s when that is longer."""
-        client, slots = self._bind()
+        (vLLM does). Transient errors are retried with exponential backoff, on the least loaded
+        other server where the run serves several, until both `max_retries` retries and
+        `retry_budget_s` seconds are spent: the budget is a floor, so a hung endpoint can hold a
+        call for up to (max_retries + 1) x timeout_s when that is longer."""
+        slots = self._slots_here()
         s = self.settings
         schema = {"name": "emotion_change", "strict": True, "schema": ANALYSIS_SCHEMA}
         extra = {"response_format": {"type": "json_schema", "json_schema": schema}} if json_mode else {}
         retrying = AsyncRetrying(
             stop=stop_after_attempt(s.max_retries + 1) & stop_after_delay(s.retry_budget_s),
             wait=wait_exponential(multiplier=s.backoff_s, max=30 * s.backoff_s),
-            retry=retry_if_exception_type(_TRANSIENT),
+            retry=retry_if_exception_type(_RETRIED),
             reraise=True,
         )
         try:
@@ -178,29 +197,41 @@ class ChatEndpoint:
                 tick = time.perf_counter()
                 async for attempt in retrying:
                     with attempt:
-                        response = await client.chat.completions.create(
-                            model=s.model,
-                            messages=messages,  # type: ignore[arg-type]
-                            max_tokens=max_tokens,
-                            temperature=s.temperature,
-                            seed=seed,
-                            **extra,
-                        )
+                        route = await self.routes.acquire()
+                        assert route.url is not None
+                        route.outstanding += 1
+                        try:
+                            response = await self._client(route.url).chat.completions.create(
+                                model=s.model,
+                                messages=messages,  # type: ignore[arg-type]
+                                max_tokens=max_tokens,
+                                temperature=s.temperature,
+                                seed=seed,
+                                **extra,
+                            )
+                        except _TRANSIENT:
+                            self.routes.failed(route)
+                            raise
+                        finally:
+                            route.outstanding -= 1
                 counts = response.usage
                 self.usage.record(
+                    route.name,
                     time.perf_counter() - tick,
                     counts.prompt_tokens if counts else None,
                     counts.completion_tokens if counts else None,
                 )
-        except _TRANSIENT as exc:
+        except _RETRIED as exc:
             raise SimulatorUnavailable(
-                f"simulator endpoint {s.endpoint} (model {s.model!r}) failed after {attempt.retry_state.attempt_number} tries "
+                f"{self.where} (model {s.model!r}) failed after {attempt.retry_state.attempt_number} tries "
                 f"in {time.perf_counter() - tick:.0f} s: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
+        except ServerGone as exc:
+            raise SimulatorUnavailable(f"{exc} (simulator.serve.max_restarts)") from None
         except openai.APIStatusError as exc:
             raise SimulatorUnavailable(
-                f"simulator endpoint {s.endpoint} (model {s.model!r}) refused the request: HTTP {exc.status_code}: {exc.message}"
+                f"{self.where} (model {s.model!r}) refused the request: HTTP {exc.status_code}: {exc.message}"
             ) from None
         choice = response.choices[0]
         return Completion(choice.message.content or "", choice.finish_reason == "length")

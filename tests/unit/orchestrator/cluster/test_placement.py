@@ -1,6 +1,6 @@
 import pytest
 
-from orchestrator.cluster.placement import bundles, shortfall
+from orchestrator.cluster.placement import bundles, keys, short_of, shortfall
 from orchestrator.config import load_config
 
 NODE_8CPU = {"CPU": 8.0, "memory": 1e10}
@@ -72,3 +72,28 @@ def test_resource_config_errors_name_the_key(overrides, message):
 
     with pytest.raises(ConfigError, match=message):
         load_config(None, overrides)
+
+
+def test_simulator_servers_take_the_last_bundles():
+    cfg = load_config(
+        None,
+        [
+            "simulator.name=llm",
+            "simulator.model=tiny",
+            "simulator.serve.num_workers=2",
+            "simulator.serve.num_cpus=2",
+            "simulator.serve.num_gpus=0.5",
+        ],
+    )
+    assert bundles(cfg) == [{"CPU": 1.0}, {"CPU": 1.0}] + [{"CPU": 2.0, "GPU": 0.5}] * 2
+
+
+def test_a_gpu_shortfall_names_the_parts_that_ask_for_gpus():
+    cfg = load_config(
+        None, ["simulator.name=llm", "simulator.model=tiny", "simulator.serve.num_workers=2", "simulator.serve.num_gpus=1"]
+    )
+    assert short_of(bundles(cfg), [NODE_8CPU]) == frozenset({"GPU"})
+    named = keys(cfg, frozenset({"GPU"}))
+    assert named == "simulator.serve.num_gpus (x simulator.serve.num_workers), resources.placement"
+    everything = keys(cfg)
+    assert "resources.rollout.num_cpus" in everything and "simulator.serve.num_cpus / num_gpus" in everything

@@ -1,0 +1,61 @@
+"""The `simulator.serve:` section: the `llm` user's model served inside the run, by simulator
+servers the run starts on Ray beside its rollout workers and learner (orchestrator/config.py
+loads it; cluster/simulator_fleet.py starts the servers)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from orchestrator.config_section import ConfigSection
+
+
+class SimulatorServeConfig(ConfigSection):
+    """Off (`num_workers: 0`) unless asked for: then `simulator.model` is the model to serve (a
+    directory, a hub id, or the project's `tiny` / `small`) and no endpoint is started by hand."""
+
+    num_workers: int = Field(
+        0,
+        ge=0,
+        description="Simulator servers the run starts on Ray (vLLM's OpenAI-compatible server each, in the run's "
+        "placement group); requests go to the one with the fewest outstanding. 0: none, use simulator.endpoint.",
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Weights and KV cache dtype of each server; auto: bf16 on a GPU or a CPU that computes it natively."
+    )
+    num_cpus: float = Field(1.0, gt=0, description="Ray CPUs each server reserves (its threads on a CPU node).")
+    num_gpus: float = Field(
+        0.0,
+        ge=0,
+        description="Ray GPUs each server reserves; a fraction shares a GPU with another actor (set "
+        "gpu_memory_utilization so that both fit).",
+    )
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs one server shards the simulator model over (one node).")
+    gpu_memory_utilization: float = Field(
+        0.85, gt=0, le=1, description="Share of each of its GPUs' memory a server may take (weights and KV cache)."
+    )
+    max_model_len: int = Field(
+        4096, ge=256, description="Context of a served simulator request: the persona, the dialogue so far and its answer."
+    )
+    cpu_kv_cache_gb: float = Field(1.0, gt=0, description="KV cache of a server on CPU, in GiB (vLLM's VLLM_CPU_KVCACHE_SPACE).")
+    max_restarts: int = Field(
+        3, ge=0, description="Deaths each server survives: Ray restarts it and its requests are retried on the others."
+    )
+    startup_timeout_s: float = Field(
+        900.0, gt=0, description="How long a server may take to load its model and answer (a 72B model loads for minutes)."
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.num_workers > 0
+
+    @model_validator(mode="after")
+    def _whole_gpus_for_tensor_parallel(self) -> SimulatorServeConfig:
+        tp = self.tensor_parallel_size
+        if tp > 1 and self.num_gpus != tp:
+            raise ValueError(
+                f"tensor_parallel_size {tp} shards the simulator over {tp} whole GPUs, so num_gpus must be {tp} "
+                f"(got {self.num_gpus})"
+            )
+        return self

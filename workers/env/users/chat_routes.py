@@ -1,0 +1,113 @@
+"""Where an `llm` user's requests go: one endpoint started outside the run, or the run's own
+simulator servers (simulator.serve), each request to the server with the fewest requests this
+worker has outstanding there.
+
+A served route knows how to ask its server where it listens now (`resolve`): a server that dies
+comes back from Ray on another port, perhaps another node. A request that fails on a route marks
+it stale and is retried (by the caller's retry policy) on the least loaded of the others; the
+stale route asks its server again in the background and rejoins once it answers. A route whose
+server is gone for good (its restarts used up) is dropped. The balance is per rollout worker: no
+router sits between the workers and the servers, so no extra hop and no single point of failure,
+at the price of a balance that is exact only within each worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+Resolver = Callable[[], Awaitable[str]]
+"""Asks a served route's server for its base URL; raises ServerGone when it will not come back."""
+
+
+class ServerGone(RuntimeError):
+    """A simulator server died and will not be restarted."""
+
+
+class NoServerReady(RuntimeError):
+    """Every route is waiting for its server to come back (a transient state: retried)."""
+
+
+@dataclass
+class Route:
+    name: str
+    """`server_<i>` for a served route; the usage counts go by it."""
+    url: str | None
+    resolve: Resolver | None = None
+    """None: a fixed endpoint, retried as it is."""
+    outstanding: int = 0
+    stale: bool = False
+    gone: bool = False
+    refreshes: int = 0
+    """Times this route came back at a new address (its server restarted)."""
+    _refresh: asyncio.Task | None = field(default=None, repr=False)
+
+    @property
+    def ready(self) -> bool:
+        return self.url is not None and not self.stale and not self.gone
+
+
+class Routes:
+    def __init__(self, routes: list[Route], resolve_timeout_s: float):
+        if not routes:
+            raise ValueError("an llm simulator needs at least one route (an endpoint or a served simulator)")
+        self.routes = routes
+        self.resolve_timeout_s = resolve_timeout_s
+
+    def pick(self) -> Route | None:
+        """The ready route with the fewest outstanding requests (the first of equals), starting
+        the refresh of every stale one that has none running in this event loop."""
+        for route in self.routes:
+            if (route.stale or route.url is None) and not route.gone:
+                self._start_refresh(route)
+        ready = [r for r in self.routes if r.ready]
+        return min(ready, key=lambda r: r.outstanding) if ready else None
+
+    async def acquire(self) -> Route:
+        """A route to send a request on: the least loaded ready one, else the first stale one to
+        come back within the resolve timeout (NoServerReady if none does)."""
+        route = self.pick()
+        if route is not None:
+            return route
+        if all(r.gone for r in self.routes):
+            raise ServerGone(f"every simulator server is gone for good: {', '.join(r.name for r in self.routes)}")
+        waiting = [r._refresh for r in self.routes if r._refresh is not None and not r._refresh.done()]
+        if waiting:
+            await asyncio.wait(waiting, timeout=self.resolve_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        route = self.pick()
+        if route is None:
+            raise NoServerReady(
+                f"no simulator server answered within {self.resolve_timeout_s:g} s: "
+                + ", ".join(f"{r.name} ({'gone' if r.gone else 'restarting'})" for r in self.routes)
+            )
+        return route
+
+    def failed(self, route: Route) -> None:
+        """A request on `route` failed in transit: a served route asks its server again before
+        it takes more; a fixed endpoint is simply retried."""
+        if route.resolve is not None and not route.gone:
+            route.stale = True
+            self._start_refresh(route)
+
+    def _start_refresh(self, route: Route) -> None:
+        if route.resolve is None:
+            return
+        task = route._refresh
+        loop = asyncio.get_running_loop()
+        if task is not None and not task.done() and task.get_loop() is loop:
+            return
+        route._refresh = loop.create_task(self._refreshed(route))
+
+    async def _refreshed(self, route: Route) -> None:
+        assert route.resolve is not None
+        try:
+            url = await asyncio.wait_for(route.resolve(), self.resolve_timeout_s)
+        except ServerGone:
+            route.gone = True
+            return
+        except (TimeoutError, OSError, RuntimeError):
+            return  # still restarting: the next pick starts another refresh
+        if route.url is not None and url != route.url:
+            route.refreshes += 1
+        route.url, route.stale = url, False
