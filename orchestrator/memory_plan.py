@@ -177,7 +177,7 @@ def rollout_parts(shape: ModelShape, setup: RolloutSetup) -> dict[str, float]:
     }
 
 
-def read_shape(model: str, seed: int = 0) -> ModelShape:
+def read_shape(model: str, seed: int = 0, key: str = "policy.model") -> ModelShape:
     """The shape of `model`: a local model or adapter directory, a `tiny` / `small` preset (built
     if not cached: its vocabulary is the tokenizer's), or a hub id found in the local hub cache or
     among the shapes shipped in configs/models/."""
@@ -193,8 +193,7 @@ def read_shape(model: str, seed: int = 0) -> ModelShape:
         directory = Path(local_model_dir(model))
     except Exception as exc:
         raise FileNotFoundError(
-            f"policy.model {model!r}: no config.json here to plan from ({exc}); download the model, or put its "
-            f"config.json at {shipped}"
+            f"{key} {model!r}: no config.json here to plan from ({exc}); download the model, or put its config.json at {shipped}"
         ) from None
     from workers.lora_adapter import base_model_dir, is_adapter_dir
 
@@ -228,6 +227,18 @@ def rollout_setup(config: ExperimentConfig) -> RolloutSetup:
     )
 
 
+def simulator_setup(config: ExperimentConfig) -> RolloutSetup:
+    """A simulator server is a vLLM engine too: its weights and one request's KV cache at its
+    context limit, per GPU it shards over."""
+    serve = config.simulator.serve
+    return RolloutSetup(
+        dtype_bytes=4 if serve.dtype == "float32" else 2,
+        max_model_len=serve.max_model_len,
+        tensor_parallel=serve.tensor_parallel_size,
+        memory_share=serve.gpu_memory_utilization,
+    )
+
+
 @dataclass(frozen=True)
 class Verdict:
     actor: str
@@ -242,11 +253,14 @@ class Verdict:
         return self.need <= self.have
 
 
-def verdicts(config: ExperimentConfig, shape: ModelShape, gpu_gb: float, host_gb: float) -> list[Verdict]:
+def verdicts(
+    config: ExperimentConfig, shape: ModelShape, gpu_gb: float, host_gb: float, simulator: ModelShape | None = None
+) -> list[Verdict]:
     """Each actor kind's need against what its placement gives it: a GPU's memory (vLLM's share of
-    it for a rollout worker) when it holds one, else the host's memory (which every actor on the
-    node shares, so `have` is an upper bound there). On CPU a learner group's ranks share the
-    host: their sum must fit it, and more ranks cost memory rather than save it."""
+    it for a rollout worker or a simulator server) when it holds one, else the host's memory
+    (which every actor on the node shares, so `have` is an upper bound there). On CPU a learner
+    group's ranks share the host: their sum must fit it, and more ranks cost memory rather than
+    save it. `simulator`: the served simulator model's shape (simulator.serve)."""
     res = config.resources
     setup = learner_setup(config)
     on_gpu = bool(res.learner.num_gpus)
@@ -267,7 +281,16 @@ def verdicts(config: ExperimentConfig, shape: ModelShape, gpu_gb: float, host_gb
     rollout_knob = "more GPUs per engine (resources.rollout.tensor_parallel_size), a shorter policy.max_model_len"
     learner_name = f"learner rank (x{setup.ranks})" if on_gpu else f"learner ({setup.ranks} ranks on the host)"
     rollout_where = "vLLM's share of its GPU" if res.rollout.num_gpus else "the host"
-    return [
+    found = [
         Verdict(learner_name, learner, learner_have, "its GPU" if on_gpu else "the host", learner_knob),
         Verdict(f"rollout worker (x{config.rollout.num_workers})", rollout, rollout_have, rollout_where, rollout_knob),
     ]
+    serve = config.simulator.serve
+    if simulator is not None and serve.enabled:
+        setup_ = simulator_setup(config)
+        need = sum(rollout_parts(simulator, setup_).values())
+        have = gpu_gb * GB * setup_.memory_share if serve.num_gpus else host_gb * GB
+        where = "vLLM's share of its GPU" if serve.num_gpus else "the host"
+        knob = "more GPUs per server (simulator.serve.tensor_parallel_size), a shorter simulator.serve.max_model_len"
+        found.append(Verdict(f"simulator server (x{serve.num_workers})", need, have, where, knob))
+    return found

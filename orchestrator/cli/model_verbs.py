@@ -38,16 +38,30 @@ def plan(
         float | None, typer.Option(help="Memory of one GPU (default: this machine's first GPU, else 80).")
     ] = None,
 ) -> None:
-    """The memory one learner rank and one rollout worker need, against what their placement gives
-    them, before anything starts: exit 0 when everything fits, 1 when something does not."""
+    """The memory one learner rank, one rollout worker and one simulator server (simulator.serve)
+    need, against what their placement gives them, before anything starts: exit 0 when everything
+    fits, 1 when something does not."""
     import psutil
     from rich.table import Table
 
-    from orchestrator.memory_plan import GB, learner_parts, learner_setup, read_shape, rollout_parts, rollout_setup, verdicts
+    from orchestrator.memory_plan import (
+        GB,
+        learner_parts,
+        learner_setup,
+        read_shape,
+        rollout_parts,
+        rollout_setup,
+        simulator_setup,
+        verdicts,
+    )
 
     cfg = _config(config, set_)
+    served = cfg.simulator.serve
     try:
         shape = read_shape(cfg.policy.model, cfg.seed)
+        simulator = (
+            read_shape(cfg.simulator.model, cfg.seed, "simulator.model") if served.enabled and cfg.simulator.model else None
+        )
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     gpu_gb = gpu_memory_gb or _first_gpu_gb() or 80.0
@@ -56,10 +70,20 @@ def plan(
         f"policy {cfg.policy.model}: {shape.params / 1e9:.2f}B parameters, {shape.layers} layers, hidden {shape.hidden}, "
         f"vocabulary {shape.vocab}; GPU {gpu_gb:g} GB, host {host_gb:.0f} GB"
     )
-    for title, parts in (
+    tables = [
         (f"learner rank (1 of {cfg.resources.learner.num_workers})", learner_parts(shape, learner_setup(cfg))),
         ("rollout worker (per GPU of its engine)", rollout_parts(shape, rollout_setup(cfg))),
-    ):
+    ]
+    if simulator is not None:
+        console.print(
+            f"simulator {cfg.simulator.model} (served by the run): {simulator.params / 1e9:.2f}B parameters, "
+            f"{served.num_workers} server(s) of {served.tensor_parallel_size} GPU(s)"
+            if served.num_gpus
+            else f"simulator {cfg.simulator.model} (served by the run): {simulator.params / 1e9:.2f}B parameters, "
+            f"{served.num_workers} server(s) on CPU"
+        )
+        tables.append(("simulator server (per GPU of its engine)", rollout_parts(simulator, simulator_setup(cfg))))
+    for title, parts in tables:
         table = Table(title=title, title_justify="left")
         table.add_column("part")
         table.add_column("GB", justify="right")
@@ -68,7 +92,7 @@ def plan(
         table.add_row("[bold]total[/]", f"[bold]{sum(parts.values()) / GB:.1f}[/]")
         console.print(table)
     fits = True
-    for v in verdicts(cfg, shape, gpu_gb, host_gb):
+    for v in verdicts(cfg, shape, gpu_gb, host_gb, simulator):
         if v.fits:
             console.print(f"[green]fits[/]   {v.actor}: {v.need / GB:.1f} GB of {v.have / GB:.1f} GB ({v.where})")
         else:

@@ -39,8 +39,10 @@ class Submission:
 
 
 def secret_env(config: ExperimentConfig) -> dict[str, str]:
-    """Values of the secrets the config names, from this shell's environment."""
-    names = [config.simulator.api_key_env] if config.simulator.name == "llm" and config.simulator.api_key_env else []
+    """Values of the secrets the config names, from this shell's environment (a simulator the run
+    serves itself wants no key)."""
+    sim = config.simulator
+    names = [sim.api_key_env] if sim.name == "llm" and sim.endpoint and sim.api_key_env else []
     missing = [n for n in names if n not in os.environ]
     if missing:
         raise SubmitError(f"simulator.api_key_env names {missing[0]}, which is not set in this shell")

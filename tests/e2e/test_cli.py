@@ -220,7 +220,17 @@ def test_plan_says_the_7b_recipe_fits_and_what_to_turn_when_it_does_not(tmp_path
     fits = run_cli("plan", recipe, cwd=tmp_path)
     assert fits.returncode == 0, fits.stdout + fits.stderr
     assert "fits   learner rank (x4)" in fits.stdout and "fits   rollout worker (x4)" in fits.stdout
+    assert "simulator Qwen/Qwen2.5-72B-Instruct (served by the run): 72.71B parameters" in fits.stdout
+    assert "fits   simulator server (x1): 35.1 GB of 72.0 GB (vLLM's share of its GPU)" in fits.stdout
     alone = run_cli("plan", recipe, "--set", "resources.learner.num_workers=1", cwd=tmp_path)
     assert alone.returncode == 1
     assert "does not fit learner rank (x1)" in alone.stdout and "3 ranks would fit" in alone.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plan_counts_a_served_tiny_simulator_beside_the_policy_on_cpu(tiny_model, tmp_path):
+    served = ["--set", "simulator.name=llm", "--set", "simulator.model=tiny", "--set", "simulator.serve.num_workers=2"]
+    planned = run_cli("plan", *served, cwd=tmp_path)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "simulator tiny (served by the run)" in planned.stdout and "2 server(s) on CPU" in planned.stdout
+    assert "fits   simulator server (x2)" in planned.stdout and "(the host)" in planned.stdout

@@ -63,6 +63,27 @@ def test_the_recipe_plans_as_fitting_on_four_80gb_gpus_and_lora_on_one():
     assert not learner.fits and "3 ranks would fit" in learner.knob
 
 
+def test_the_recipes_served_simulator_is_planned_beside_the_policy():
+    shape, simulator = read_shape("Qwen/Qwen2.5-7B-Instruct"), read_shape("Qwen/Qwen2.5-72B-Instruct")
+    assert simulator.params == pytest.approx(72.7e9, rel=0.002)
+    cfg = load_config(RECIPE)
+    found = {v.actor: v for v in verdicts(cfg, shape, gpu_gb=80, host_gb=64, simulator=simulator)}
+    server = found["simulator server (x1)"]
+    assert server.fits and server.where == "vLLM's share of its GPU"
+    assert server.need == pytest.approx(2 * simulator.params / 4 + simulator.kv_bytes_per_token(2) * 16384 / 4)
+    unsharded = load_config(RECIPE, ["simulator.serve.tensor_parallel_size=1", "simulator.serve.num_gpus=1"])
+    alone = next(v for v in verdicts(unsharded, shape, 80, 64, simulator) if v.actor.startswith("simulator"))
+    assert not alone.fits and "simulator.serve.tensor_parallel_size" in alone.knob
+    assert (
+        len(
+            verdicts(
+                load_config(RECIPE, ["simulator.serve.num_workers=0", "simulator.endpoint=http://h/v1"]), shape, 80, 64, simulator
+            )
+        )
+        == 2
+    )
+
+
 def test_a_model_config_without_the_shape_fields_is_refused_naming_one():
     with pytest.raises(ValueError, match="no hidden_size"):
         ModelShape.from_config({"model_type": "bert"})
