@@ -1,7 +1,11 @@
 """Fault tolerance on the demo job: a rollout worker killed mid-run and the driver killed with
-SIGKILL, then `goldilocks run --resume auto`; versus the same job uninterrupted.
+SIGKILL, then `goldilocks run --resume auto`; versus the same job uninterrupted. With
+`--kill-simulator-at N`, both jobs serve their `llm` user in the run (two tiny simulator servers,
+SERVED_TINY, unless `--set simulator...` says otherwise) and a simulator server is killed too,
+while it has requests of step N in flight.
 
-    python bench/faults.py [--steps 20] [--kill-worker-at 5] [--kill-driver-at 12] [--out DIR] [--set key=value ...]
+    python bench/faults.py [--steps 20] [--kill-worker-at 5] [--kill-driver-at 12] [--kill-simulator-at N]
+                           [--out DIR] [--set key=value ...]
 
 Both jobs run `goldilocks run` (configs/demo.yaml) as subprocesses, each with its own MLflow
 store. The faulty one gets the test-only faults through `GOLDILOCKS_FAULTS`: `kill_rollout_worker_at_step` (Ray
@@ -35,6 +39,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from orchestrator.fault_injection import ENV
 
 GOLDILOCKS = str(Path(sys.executable).with_name("goldilocks"))
+SERVED_TINY = [
+    "simulator.name=llm",
+    "simulator.model=tiny",
+    "simulator.serve.num_workers=2",
+    "simulator.serve.num_cpus=0.5",
+    "simulator.serve.max_model_len=1024",
+    "rollout.groups_per_step=8",
+]
+"""The demo job with its user played by the tiny model, served by two simulator servers in the run;
+8 groups a step keep a step's ~200 simulator requests to seconds on 2 cores."""
 
 
 def goldilocks(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, float]:
@@ -69,12 +83,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--kill-worker-at", type=int, default=5)
     parser.add_argument("--kill-driver-at", type=int, default=12)
+    parser.add_argument("--kill-simulator-at", type=int, default=None, help="kill simulator server 0 during this step")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="key=value for both jobs")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="gl-faults-"))
     common = ["--set", f"trainer.steps={args.steps}", "--set", "trainer.checkpoint_every=5"]
-    for item in args.overrides:
+    served = args.kill_simulator_at is not None and not any(o.startswith("simulator.") for o in args.overrides)
+    for item in [*(SERVED_TINY if served else []), *args.overrides]:
         common += ["--set", item]
 
     clean_dir, faulty_dir = out / "uninterrupted", out / "faulty"
@@ -87,6 +103,9 @@ def main() -> None:
 
     print(f"faulty run: worker killed at step {args.kill_worker_at}, driver at step {args.kill_driver_at}", flush=True)
     faults = f"kill_rollout_worker_at_step={args.kill_worker_at},kill_driver_at_step={args.kill_driver_at}"
+    if args.kill_simulator_at is not None:
+        print(f"  and simulator server 0 at step {args.kill_simulator_at}", flush=True)
+        faults += f",kill_simulator_at_step={args.kill_simulator_at}"
     code, first_s = goldilocks(["run", *common], faulty_dir, {ENV: faults})
     if code != -signal.SIGKILL:
         raise SystemExit(f"the faulty run should have been killed, exit {code}; see {faulty_dir / 'cli.log'}")
@@ -104,6 +123,9 @@ def main() -> None:
         "duplicate_steps": sum(len(v) - len(set(v)) for v in logged.values()),
         "missing_steps": sum(len(steps - set(v)) for v in logged.values()),
         "rollout_restarts": int(max(history["faults/rollout_restarts"])[1]),
+        "simulator_restarts": int(max(history["faults/simulator_restarts"])[1])
+        if "faults/simulator_restarts" in history
+        else None,
         "run_status": status,
         "uninterrupted_s": round(clean_s, 1),
         "faulty_s": round(first_s + resume_s, 1),

@@ -215,7 +215,7 @@ class StepRunner:
         try:
             flight.episodes, flight.cost = self.pool.collect(flight.pending)
             if self.fleet is not None:
-                self.fleet.check()
+                self.fleet.check(wait=flight.step == self.config.trainer.steps - 1)
         except (SimulatorUnavailable, SimulatorLost, WorkersLost) as exc:
             cause = getattr(exc, "cause", exc)  # Ray's wrapper keeps the worker's own exception here
             if flight.step == 0:

@@ -104,9 +104,9 @@ EVAL_CHUNK = 64
 """Dialogues played together in `goldilocks eval`: progress is reported per chunk."""
 
 
-def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: list, what: str) -> list:
+def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: list, what: str, servers: tuple = ()) -> list:
     """Every request's episode, played `EVAL_CHUNK` at a time, with a progress bar (one plain line
-    per chunk when stdout is not a terminal)."""
+    per chunk when stdout is not a terminal); `servers`: the simulator servers of simulator.serve."""
     from orchestrator.evaluation.held_out import play_policy
     from orchestrator.evaluation.user_policy import load_policy
 
@@ -118,7 +118,7 @@ def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: l
 
         def play(chunk: list) -> list:
             try:
-                return play_policy(agent, chunk, cfg)
+                return play_policy(agent, chunk, cfg, servers)
             except ValueError as exc:
                 _fail(f"--policy: {exc}")
 
@@ -131,7 +131,7 @@ def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: l
         from orchestrator.worker_settings import rollout_settings
         from workers.rollout_worker import RolloutWorker
 
-        worker = RolloutWorker(str(checkpoint), rollout_settings(cfg), cfg.seed)
+        worker = RolloutWorker(str(checkpoint), rollout_settings(cfg, servers), cfg.seed)
 
         def play(chunk: list) -> list:
             return worker.rollout(chunk, worker.version).episodes
@@ -209,9 +209,14 @@ def evaluate(
         _fail(f"--protocol {protocol}: {exc}")
     requests = eval_requests(eval_scenarios(cfg, scenarios, limit), level_list, cfg.seed)
     what = f"evaluating {len(requests)} dialogues ({len(level_list)} levels) with the {cfg.simulator.name} simulator"
+    from orchestrator.cluster.simulator_fleet import serving_simulator
+    from orchestrator.model_sources import check_model_sources
+
     try:
-        episodes = _eval_episodes(cfg, checkpoint, policy, requests, what)
-    except SimulatorUnavailable as exc:
+        check_model_sources(cfg)
+        with serving_simulator(cfg, log=console.print) as servers:
+            episodes = _eval_episodes(cfg, checkpoint, policy, requests, what, servers)
+    except (SimulatorUnavailable, ConfigError) as exc:
         _fail(str(exc))
     scores = summarise(episodes, cfg.simulator.pass_threshold)
     result = report(policy or str(checkpoint), cfg, scenarios, scores, protocol) | {"limit": limit}

@@ -9,9 +9,10 @@ address, which is what `faults/simulator_restarts` counts.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from orchestrator.cluster.placement import Placement
@@ -21,7 +22,9 @@ from orchestrator.worker_settings import serve_settings
 from workers.simulator_server import ServedSimulator, SimulatorServer
 
 CHECK_TIMEOUT_S = 600.0
-"""How long the step's check waits for a restarting server (its model loads meanwhile)."""
+"""How long the last step's check waits for a restarting server (its model loads meanwhile)."""
+ANSWER_S = 1.0
+"""How long any other step's check waits for a server's answer."""
 
 
 class SimulatorLost(RuntimeError):
@@ -34,6 +37,8 @@ class SimulatorFleet:
     urls: list[str] = field(default_factory=list)
     restarts: int = 0
     log: Callable[[str], None] = print
+    _asking: dict[int, object] = field(default_factory=dict)
+    """A server's unanswered question from an earlier check (it was restarting)."""
 
     @property
     def names(self) -> list[str]:
@@ -52,21 +57,28 @@ class SimulatorFleet:
         for name, url in zip(self.names, self.urls, strict=True):
             self.log(f"simulator {name} serving at {url}")
 
-    def check(self) -> int:
-        """Ask every server where it listens (waiting out a restart in progress); a new address
-        is a restart. Returns the restarts so far."""
+    def check(self, wait: bool = False) -> int:
+        """Ask every server where it listens; a new address is a restart. A server still
+        restarting is not waited for (its requests go to the others meanwhile): its answer is
+        collected at a later check, or here with `wait` (the run's last step, so that its count is
+        whole). Two restarts between checks count as one. Returns the restarts so far."""
         import ray
-        from ray.exceptions import ActorDiedError, GetTimeoutError
+        from ray.exceptions import ActorDiedError
 
         for i, actor in enumerate(self.actors):
+            ref = self._asking.pop(i, None) or actor.url.remote()
+            ready, _ = ray.wait([ref], timeout=CHECK_TIMEOUT_S if wait else ANSWER_S)
+            if not ready:
+                if wait:
+                    raise SimulatorLost(f"simulator {server_name(i)} did not answer within {CHECK_TIMEOUT_S:g} s")
+                self._asking[i] = ref
+                continue
             try:
-                url = ray.get(actor.url.remote(), timeout=CHECK_TIMEOUT_S)
+                url = ray.get(ref)
             except ActorDiedError:
                 raise SimulatorLost(
                     f"simulator {server_name(i)} died and Ray will not restart it: its simulator.serve.max_restarts are used up"
                 ) from None
-            except GetTimeoutError:
-                raise SimulatorLost(f"simulator {server_name(i)} did not answer within {CHECK_TIMEOUT_S:g} s") from None
             if url != self.urls[i]:
                 self.restarts += 1
                 self.log(f"simulator {server_name(i)} was restarted; now at {url}")
@@ -97,9 +109,12 @@ def server_name(index: int) -> str:
     return f"server_{index}"
 
 
-def launch_simulator_servers(config: ExperimentConfig, placement: Placement, log: Callable[[str], None]) -> SimulatorFleet | None:
-    """Start the servers in their bundles and return at once (they load while the rollout workers
-    and the learner do); None unless simulator.serve."""
+def launch_simulator_servers(
+    config: ExperimentConfig, placement: Placement | None, log: Callable[[str], None]
+) -> SimulatorFleet | None:
+    """Start the servers, each in its bundle of the run's placement group (None: wherever Ray
+    finds room), and return at once: they load while the rollout workers and the learner do.
+    None unless simulator.serve."""
     import ray
 
     serve = config.simulator.serve
@@ -109,16 +124,27 @@ def launch_simulator_servers(config: ExperimentConfig, placement: Placement, log
     settings = serve_settings(config, resolve_model(config.simulator.model, config.seed, log))
     where = f"{serve.num_gpus:g} GPU" if serve.num_gpus else f"{serve.num_cpus:g} CPU"
     log(f"starting {serve.num_workers} simulator server(s) for {config.simulator.model} ({where} each)")
-    actors = [
-        ray.remote(SimulatorServer)
-        .options(
-            num_cpus=serve.num_cpus,
-            num_gpus=serve.num_gpus,
-            scheduling_strategy=placement.strategy(bundle),
-            max_restarts=serve.max_restarts,
-            max_task_retries=-1,
+    actors = []
+    for i in range(serve.num_workers):
+        placed = {"scheduling_strategy": placement.strategy(placement.simulator_bundles[i])} if placement else {}
+        actor = ray.remote(SimulatorServer).options(
+            num_cpus=serve.num_cpus, num_gpus=serve.num_gpus, max_restarts=serve.max_restarts, max_task_retries=-1, **placed
         )
-        .remote(settings, i)
-        for i, bundle in enumerate(placement.simulator_bundles)
-    ]
+        actors.append(actor.remote(settings, i))
     return SimulatorFleet(actors, log=log)
+
+
+@contextlib.contextmanager
+def serving_simulator(config: ExperimentConfig, log: Callable[[str], None]) -> Iterator[tuple[ServedSimulator, ...]]:
+    """The simulator servers alone, for work outside a training run (`goldilocks eval`): on the
+    configured Ray cluster, up for the length of the block. Yields () unless simulator.serve."""
+    from orchestrator.cluster.ray_session import ray_session
+
+    if not config.simulator.serve.enabled:
+        yield ()
+        return
+    with ray_session(config):
+        fleet = launch_simulator_servers(config, None, log)
+        assert fleet is not None
+        fleet.wait_ready()
+        yield fleet.served()

@@ -27,6 +27,7 @@ from workers.env.scenarios.english_scenarios import english_split
 from workers.env.scenarios.scenario import Scenario, realise
 from workers.env.scripted_policies import ScriptedPolicy
 from workers.env.users.simulator import make_simulator, start_all, step_all
+from workers.simulator_server import ServedSimulator
 from workers.types import Episode, EpisodeRequest
 
 FAILURE_EMOTION = 10.0
@@ -152,15 +153,17 @@ def level_metrics(scores: Sequence[LevelScore]) -> dict[str, float]:
     return metrics
 
 
-def play_policy(policy: AgentPolicy, requests: Sequence[EpisodeRequest], config: ExperimentConfig) -> list[Episode]:
+def play_policy(
+    policy: AgentPolicy, requests: Sequence[EpisodeRequest], config: ExperimentConfig, servers: tuple[ServedSimulator, ...] = ()
+) -> list[Episode]:
     """A model-free policy (scripted, or a user's function) against the configured simulator; all
     dialogues advance turn by turn together, so an `llm` simulator is queried concurrently as in
-    training."""
+    training. `servers`: the simulator servers a served `llm` user talks to."""
     from orchestrator.worker_settings import llm_settings
     from workers.env.users.llm_simulator import ChatEndpoint
 
     sim_cfg = config.simulator
-    llm = llm_settings(sim_cfg)
+    llm = llm_settings(sim_cfg, servers)
     endpoint = ChatEndpoint(llm) if llm else None
     limits = {"max_turns": sim_cfg.turn_limit, "pass_threshold": sim_cfg.pass_threshold}
     sims = [make_simulator(sim_cfg.name, **limits, seed=r.seed, endpoint=endpoint) for r in requests]

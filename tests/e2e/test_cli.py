@@ -3,6 +3,7 @@
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.support.cli import run_cli
@@ -154,6 +155,28 @@ def test_eval_of_a_checkpoint(tiny_model, tmp_path):
     out = run_cli(*args, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "│   0.3 │" in out.stdout
+
+
+@pytest.mark.slow
+def test_eval_serves_its_llm_user_and_stops_it_after(tiny_model, tmp_path):
+    served = ["simulator.name=llm", "simulator.model=tiny", "simulator.serve.num_workers=1", "simulator.serve.max_model_len=1024"]
+    sets = [arg for key in served for arg in ("--set", key)]
+    out = run_cli("eval", "--policy", "scripted:expert", "--limit", "2", "--levels", "0.5", *sets, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "simulator server_0 serving at http://" in out.stdout and "│   0.5 │" in out.stdout
+    assert not any(
+        "vllm.entrypoints.openai.api_server" in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])
+    )
+    typo_sets = [
+        "--set",
+        "simulator.name=llm",
+        "--set",
+        "simulator.model=./no-such-model",
+        "--set",
+        "simulator.serve.num_workers=1",
+    ]
+    typo = run_cli("eval", "--policy", "scripted:expert", *typo_sets, cwd=tmp_path)
+    assert typo.returncode == 2 and "simulator.model: './no-such-model' is neither a model directory" in typo.stdout
 
 
 COST_METRICS = (
