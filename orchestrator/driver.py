@@ -285,7 +285,7 @@ class StepRunner:
         """The step's simulator requests, tokens and latency (its evaluation's included) and the
         run's totals so far (`simulator/run_*`, carried across a resume by the checkpoint)."""
         for key in RUN_TOTALS:
-            self.simulator_totals[key] += getattr(usage, key)
+            self.simulator_totals[key] += getattr(usage.overall, key)
         served = self.fleet.names if self.fleet is not None else []
         return usage.metrics(served) | {f"simulator/run_{key}": value for key, value in self.simulator_totals.items()}
 

@@ -22,6 +22,15 @@ class ActorResources(ConfigSection):
     )
 
 
+def check_whole_gpus(tensor_parallel_size: int, num_gpus: float, what: str) -> None:
+    """A vLLM engine sharded over tp GPUs holds tp whole GPUs of one node."""
+    tp = tensor_parallel_size
+    if tp > 1 and num_gpus != tp:
+        raise ValueError(
+            f"tensor_parallel_size {tp} shards {what} over {tp} whole GPUs, so num_gpus must be {tp} (got {num_gpus})"
+        )
+
+
 class RolloutResources(ActorResources):
     tensor_parallel_size: int = Field(
         1, ge=1, description="GPUs one rollout worker's vLLM engine shards the policy over (one node)."
@@ -32,12 +41,7 @@ class RolloutResources(ActorResources):
 
     @model_validator(mode="after")
     def _whole_gpus_for_tensor_parallel(self) -> RolloutResources:
-        tp = self.tensor_parallel_size
-        if tp > 1 and self.num_gpus != tp:
-            raise ValueError(
-                f"tensor_parallel_size {tp} shards the policy over {tp} whole GPUs, so num_gpus must be {tp} "
-                f"(got {self.num_gpus})"
-            )
+        check_whole_gpus(self.tensor_parallel_size, self.num_gpus, "the policy")
         return self
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from orchestrator.cluster.resources_config import check_whole_gpus
 from orchestrator.config_section import ConfigSection
 
 
@@ -52,10 +53,5 @@ class SimulatorServeConfig(ConfigSection):
 
     @model_validator(mode="after")
     def _whole_gpus_for_tensor_parallel(self) -> SimulatorServeConfig:
-        tp = self.tensor_parallel_size
-        if tp > 1 and self.num_gpus != tp:
-            raise ValueError(
-                f"tensor_parallel_size {tp} shards the simulator over {tp} whole GPUs, so num_gpus must be {tp} "
-                f"(got {self.num_gpus})"
-            )
+        check_whole_gpus(self.tensor_parallel_size, self.num_gpus, "the simulator")
         return self

@@ -37,6 +37,6 @@ def test_the_rlver_user_runs_against_vllm_serve_and_re_asks_then_falls_back(vllm
         assert 0 <= t.emotion <= 100 and t.message and t.label in (HELPED, HURT, NEUTRAL, UNPARSED)
         assert t.parse_failures <= 2 and (t.label == UNPARSED) == (t.parse_failures == 2)
         assert t.label != UNPARSED or t.emotion == 20  # 30, less the unreadable analysis's -10
-    usage = endpoint.take_usage()
+    usage = endpoint.take_usage().overall
     assert usage.requests == len(users) * 2 + sum(1 + min(t.parse_failures, 1) for t in turns)
     assert usage.prompt_tokens > usage.completion_tokens > 0 and usage.unreported == 0

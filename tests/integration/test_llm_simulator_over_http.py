@@ -53,22 +53,22 @@ def test_the_endpoint_counts_requests_tokens_and_latency_from_the_answers_usage(
     sim = simulator(openai_stub)
     sim.start(SCENARIO, 0.2)
     sim.step("Tell me more.")
-    usage = sim.endpoint.take_usage()
+    usage = sim.endpoint.take_usage().overall
     answers = [default_answer(r).content for r in openai_stub.requests]
     assert usage.requests == len(openai_stub.requests) == 3 and usage.unreported == 0
     assert usage.prompt_tokens == sum(words(r) for r in openai_stub.requests)
     assert usage.completion_tokens == sum(len(a.split()) for a in answers)
     assert len(usage.latencies_s) == 3 and min(usage.latencies_s) >= 0.05
-    metrics = usage.metrics()
+    metrics = usage.metrics("simulator")
     assert metrics["simulator/requests"] == 3 and 0.05 <= metrics["simulator/latency_p50_s"] <= metrics["simulator/latency_p95_s"]
-    assert sim.endpoint.take_usage().requests == 0
+    assert sim.endpoint.take_usage().overall.requests == 0
 
 
 def test_an_answer_without_usage_is_counted_as_unreported(openai_stub):
     openai_stub.respond = lambda r: Answer(default_answer(r).content, usage=False)
     sim = simulator(openai_stub)
     sim.start(SCENARIO, 0.2)
-    usage = sim.endpoint.take_usage()
+    usage = sim.endpoint.take_usage().overall
     assert (usage.requests, usage.unreported, usage.prompt_tokens) == (1, 1, 0)
 
 
@@ -170,8 +170,8 @@ def test_the_api_key_comes_from_the_named_environment_variable(openai_stub, monk
     import asyncio
 
     async def once():
-        client, _ = endpoint._bind()
-        seen.append(client.api_key)
+        endpoint._slots_here()
+        seen.append(endpoint._client(openai_stub.url).api_key)
 
     asyncio.run(once())
     assert seen == ["sekrit"]

@@ -66,30 +66,11 @@ class SimulatorUsage:
 
     @property
     def overall(self) -> ServerUsage:
+        """Every server's counts together."""
         out = ServerUsage()
         for name in sorted(self.servers):
             out.add(self.servers[name])
         return out
-
-    @property
-    def requests(self) -> int:
-        return self.overall.requests
-
-    @property
-    def prompt_tokens(self) -> int:
-        return self.overall.prompt_tokens
-
-    @property
-    def completion_tokens(self) -> int:
-        return self.overall.completion_tokens
-
-    @property
-    def unreported(self) -> int:
-        return self.overall.unreported
-
-    @property
-    def latencies_s(self) -> list[float]:
-        return self.overall.latencies_s
 
     @staticmethod
     def total(parts: Iterable[SimulatorUsage]) -> SimulatorUsage:

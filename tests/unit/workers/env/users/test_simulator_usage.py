@@ -8,7 +8,8 @@ def test_usage_is_counted_per_server_and_in_total():
     other = SimulatorUsage()
     other.record("server_0", 0.2, None, None)
     total = SimulatorUsage.total([usage, other])
-    assert (total.requests, total.prompt_tokens, total.completion_tokens, total.unreported) == (3, 30, 6, 1)
+    overall = total.overall
+    assert (overall.requests, overall.prompt_tokens, overall.completion_tokens, overall.unreported) == (3, 30, 6, 1)
     metrics = total.metrics(["server_0", "server_1", "server_2"])
     assert metrics["simulator/requests"] == 3 and metrics["simulator/latency_p50_s"] == 0.2
     assert metrics["simulator/server_0/requests"] == 2 and metrics["simulator/server_0/usage_unreported"] == 1
