@@ -248,7 +248,8 @@ class TrainerConfig(ConfigSection):
     pipeline: Literal["sync", "one_step_off"] = Field(
         "sync",
         description="`one_step_off`: the rollout of step t+1 runs on the weights that generated step t while the learner "
-        "trains on step t (a lag of one update, corrected by the importance weights; README, 'Pipelined training').",
+        "trains on step t (a lag of one update, corrected by the truncated importance weight, so algo.tis_cap must be set; "
+        "docs: Pipelined training).",
     )
     checkpoint_every: int = Field(
         10, ge=0, description="Steps between checkpoints (0: only the last); metrics reach MLflow with each one."
@@ -316,6 +317,13 @@ class ExperimentConfig(ConfigSection):
             )
         if self.resources.rollout.tensor_parallel_size > 1 and self.rollout.backend != "vllm":
             raise ValueError("resources.rollout.tensor_parallel_size > 1 needs rollout.backend=vllm")
+        if self.trainer.pipeline == "one_step_off" and self.algo.tis_cap is None:
+            raise ValueError(
+                "trainer.pipeline=one_step_off trains each batch on weights one update newer than the ones that sampled "
+                "it, and only the truncated importance weight corrects that lag; with algo.tis_cap=null the batch would "
+                "be trained as if on-policy (at ppo_epochs 1 the PPO ratio is exactly 1). Set algo.tis_cap (2.0 is the "
+                "default) or trainer.pipeline=sync"
+            )
         return self
 
 

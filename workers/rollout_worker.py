@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-from workers.backends import GenerationBackend, SamplingConfig, make_backend
+from workers.backends import Generation, GenerationBackend, SamplingConfig, make_backend
 from workers.backends.dtype_choice import DtypeChoice, choose_rollout_dtype, cpu_flags
+from workers.backends.model_files import end_of_turn_id, turn_start_id
 from workers.chat_format import opening_segment, user_segment
 from workers.cpu_threads import use_threads
 from workers.env.users.llm_simulator import ChatEndpoint, LlmSettings
@@ -43,6 +44,15 @@ class RolloutSettings:
     gpu_memory_utilization: float = 0.85
     lora_rank: int | None = None
     """The policy is a base and a LoRA adapter of this rank (`policy.lora`)."""
+
+
+def within_turn(generation: Generation, turn_start: int) -> Generation:
+    """A reply that stopped on <|im_start|> began a turn that is not the agent's (its model skipped
+    <|im_end|>): it is cut before that token, which is neither trained on nor shown to the user,
+    and closed like a reply cut at the token limit."""
+    if not (generation.finished and generation.token_ids[-1] == turn_start):
+        return generation
+    return Generation(generation.token_ids[:-1], generation.logprobs[:-1], finished=False)
 
 
 class _Dialogue:
@@ -94,8 +104,10 @@ class RolloutWorker:
         self.settings = settings
         self.dtype_choice = choose_rollout_dtype(settings.dtype, cpu_flags(), torch.cuda.is_available())
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.eos_id = self.tokenizer.eos_token_id
-        """Appended after a reply cut at max_new_tokens, as the chat template ends a turn."""
+        self.turn_end_id = end_of_turn_id(self.tokenizer)
+        """<|im_end|>: appended after a reply cut short, as the chat template ends a turn (the
+        tokenizer's eos may be another token: <|endoftext|> on a base checkpoint)."""
+        self.turn_start_id = turn_start_id(self.tokenizer)
         self.backend = backend or make_backend(
             settings.backend,
             model_dir,
@@ -158,11 +170,12 @@ class RolloutWorker:
             tick = time.perf_counter()
             still_live = []
             speaking, replies = [], []
-            for d, gen in zip(live, generations, strict=True):
+            for d, sampled in zip(live, generations, strict=True):
+                gen = within_turn(sampled, self.turn_start_id)
                 turn_start = len(d.ids)
                 d.extend(gen.token_ids, gen.logprobs)
                 if not gen.finished:
-                    d.extend([self.eos_id])
+                    d.extend([self.turn_end_id])
                 text = self.tokenizer.decode(gen.token_ids, skip_special_tokens=True)
                 reply = visible_reply(text, s.template)
                 d.transcript.append(("agent", text.strip()))
@@ -175,7 +188,7 @@ class RolloutWorker:
                         continue
                     reply = text.strip()
                 if s.template == "think":
-                    history = d.ids[:turn_start] + self._encode(reply) + [self.eos_id]
+                    history = d.ids[:turn_start] + self._encode(reply) + [self.turn_end_id]
                     d.close()
                     d.extend(history)
                 speaking.append(d)

@@ -118,7 +118,8 @@ def bootstrap_model(
         str,
         typer.Option(
             help="Token layout: chatml (pad distinct from eos, one stop id), qwen-instruct (two stop ids in "
-            "generation_config), no-pad (no pad token, Llama-style)."
+            "generation_config), no-pad (no pad token, Llama-style), base (eos <|endoftext|> alone, as a base "
+            "checkpoint's)."
         ),
     ] = "chatml",
 ) -> None:

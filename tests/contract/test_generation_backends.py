@@ -33,7 +33,7 @@ def test_one_generation_per_prompt_with_a_logprob_per_token(backend, prompts):
     for g in out:
         assert 1 <= len(g.token_ids) <= 24 and len(g.logprobs) == len(g.token_ids)
         assert all(lp <= 1e-6 for lp in g.logprobs)
-        assert g.finished == (g.token_ids[-1] == backend.eos_token_id)
+        assert g.finished == (g.token_ids[-1] in backend.stop_ids)
 
 
 def test_ignore_eos_generates_exactly_max_new_tokens(backend, prompts):

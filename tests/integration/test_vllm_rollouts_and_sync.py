@@ -71,7 +71,7 @@ def test_episodes_are_consistent_and_batched_one_generate_call_per_turn(worker):
 def test_a_reply_is_finished_exactly_when_vllm_stopped_on_a_stop_id(worker, tiny_model):
     from workers.backends.model_files import stop_token_ids
 
-    stops = stop_token_ids(tiny_model, worker.tokenizer.eos_token_id)
+    stops = stop_token_ids(tiny_model, worker.tokenizer)
     from workers.chat_format import opening_segment
     from workers.thinking import policy_system_prompt
 
@@ -109,7 +109,11 @@ def test_vllm_logprobs_at_temperature_07_are_the_learners_at_07(worker, tiny_mod
     scores them: at T != 1 the raw ones differ by far more than precision."""
     learner = Learner(tiny_model, replace(LEARNER, temperature=0.7), seed=0)
     worker.update_weights(learner.weights("float32")[0])
-    prompts = [s.token_ids for e in worker.rollout(requests(2, 1), worker.version).episodes for s in e.sequences]
+    from workers.chat_format import opening_segment
+    from workers.thinking import policy_system_prompt
+
+    texts = [opening_segment(policy_system_prompt("en", "plain"), f"I feel {w}.") for w in ("lost", "sad", "tired")]
+    prompts = [worker.tokenizer.encode(t, add_special_tokens=False) for t in texts]
     generations = worker.backend.generate(prompts, SamplingConfig(max_new_tokens=24, temperature=0.7))
     sequences = [
         TokenSequence(p + g.token_ids, [0] * len(p) + [1] * len(g.token_ids), [0.0] * len(p) + g.logprobs)

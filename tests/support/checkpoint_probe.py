@@ -41,7 +41,7 @@ def main(model_dir: str, dtype: str) -> dict:
         gap = (learner.score(batch) - torch.from_numpy(batch.rollout_logprobs))[mask].abs()
         return gap.mean().item(), gap.max().item()
 
-    stops = stop_token_ids(model_dir, worker.tokenizer.eos_token_id)
+    stops = stop_token_ids(model_dir, worker.tokenizer)
     batch = rollout(0)
     endings: dict[str, int] = {}
     appended_after_stop = 0

@@ -23,13 +23,15 @@ class Generation:
     logprobs: list[float]
     """log p of each sampled token under the sampling distribution (logits / temperature)."""
     finished: bool
-    """True when a stop token ended the reply (the tokenizer's eos or one of generation_config's;
-    it is the last id), False when cut at max_new_tokens."""
+    """True when a stop token ended the reply (the chat format's <|im_end|>, the tokenizer's eos or
+    one of generation_config's; it is the last id), False when cut at max_new_tokens."""
 
 
 class GenerationBackend(Protocol):
     version: int
     """The weight version last loaded; rollouts check it before every batch."""
+    stop_ids: tuple[int, ...]
+    """The ids a reply stops at (`model_files.stop_token_ids`): <|im_end|> first."""
 
     def generate(self, prompts: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
         """One call for the whole batch: continuations of every prompt (token ids)."""

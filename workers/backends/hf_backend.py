@@ -1,5 +1,10 @@
 """Reference generation path: transformers' generate. Slower than vLLM; used to check it and as a
-fallback where vLLM cannot run."""
+fallback where vLLM cannot run.
+
+It samples exactly the distribution it reports, logits / temperature: `generate` would otherwise
+take every sampling field the call does not set from the checkpoint's generation_config.json (a
+repetition penalty of 1.05 in Qwen2.5-Instruct's, top-k, min-p, an n-gram ban), and sample from a
+distribution the learner never scores while reporting the raw one."""
 
 from __future__ import annotations
 
@@ -16,16 +21,17 @@ from workers.lora_adapter import base_model_dir, is_adapter_dir, load_policy, wr
 class HfBackend:
     def __init__(self, model_dir: str, *, max_model_len: int, dtype: str, seed: int):
         """`model_dir` may be a LoRA adapter directory: its base with the adapter on."""
-        from transformers import AutoTokenizer
+        from transformers import AutoTokenizer, GenerationConfig
 
         self.model = load_policy(model_dir, getattr(torch, dtype), trainable=False)
         self.model.eval()
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.eos_token_id = tokenizer.eos_token_id
         base = base_model_dir(model_dir) if is_adapter_dir(model_dir) else model_dir
-        self.stop_ids = stop_token_ids(base, tokenizer.eos_token_id)
+        self.stop_ids = stop_token_ids(base, tokenizer)
         # Left padding is masked out, so any id will do where the tokenizer has no pad token.
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
+        # Nothing of the checkpoint's sampling settings: `generate` gets the run's own, below.
+        self.model.generation_config = GenerationConfig(eos_token_id=list(self.stop_ids), pad_token_id=self.pad_token_id)
         self.tensor_names = frozenset(self.model.state_dict())
         self.max_model_len = max_model_len
         self.generator = torch.Generator().manual_seed(seed)

@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from workers.chat_format import IM_END, IM_START
+
 TIED_OUTPUT = "lm_head.weight"
 """Sent by the learner even when the checkpoint ties it to the embeddings and leaves it out."""
 
@@ -53,15 +55,34 @@ def check_weight_names(sent: Iterable[str], expected: frozenset[str]) -> None:
         )
 
 
-def stop_token_ids(model: str, tokenizer_eos: int | None) -> tuple[int, ...]:
-    """Every id that ends a reply: the tokenizer's eos and the `eos_token_id` (an int or a list)
-    of generation_config.json, which vLLM stops on too (Qwen2.5-Instruct lists <|im_end|> and
-    <|endoftext|>)."""
-    ids = [] if tokenizer_eos is None else [tokenizer_eos]
+def chat_token_id(tokenizer, token: str) -> int:
+    """The id of one of ChatML's markers, which every dialogue goldilocks renders is written in,
+    whatever the checkpoint names as its eos (a base checkpoint names <|endoftext|> alone)."""
+    found = tokenizer.convert_tokens_to_ids(token)
+    if not isinstance(found, int) or found == tokenizer.unk_token_id:
+        raise ValueError(f"the tokenizer has no {token} token: goldilocks renders dialogues in ChatML and needs it")
+    return found
+
+
+def end_of_turn_id(tokenizer) -> int:
+    """<|im_end|>: a reply stops there, and a reply cut short is closed with it."""
+    return chat_token_id(tokenizer, IM_END)
+
+
+def turn_start_id(tokenizer) -> int:
+    """<|im_start|>: a reply that writes it has begun a turn that is not the agent's (a model that
+    skipped its <|im_end|>): it stops there and is cut before it."""
+    return chat_token_id(tokenizer, IM_START)
+
+
+def stop_token_ids(model: str, tokenizer) -> tuple[int, ...]:
+    """Every id that ends a reply: the chat format's end of turn and start of a turn, the
+    tokenizer's eos and the `eos_token_id` (an int or a list) of generation_config.json, which
+    vLLM stops on too (Qwen2.5-Instruct lists <|im_end|> and <|endoftext|>)."""
+    eos = tokenizer.eos_token_id
+    ids = [end_of_turn_id(tokenizer), turn_start_id(tokenizer)] + ([] if eos is None else [eos])
     config = local_model_dir(model) / "generation_config.json"
     if config.exists():
         listed = json.loads(config.read_text(encoding="utf-8")).get("eos_token_id")
         ids += [listed] if isinstance(listed, int) else list(listed or [])
-    if not ids:
-        raise ValueError(f"{model}: neither the tokenizer nor generation_config.json names an end-of-reply token")
     return tuple(dict.fromkeys(ids))

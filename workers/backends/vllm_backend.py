@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from workers.backends.base import Generation, SamplingConfig
-from workers.backends.model_files import check_weight_names, checkpoint_tensor_names
+from workers.backends.model_files import check_weight_names, checkpoint_tensor_names, stop_token_ids
 from workers.lora_adapter import adapter_rank, base_model_dir, is_adapter_dir, write_adapter
 
 LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
@@ -90,7 +90,7 @@ class VllmBackend:
         if adapter is not None:
             self._serve_adapter(Path(adapter), 0)
         self.tensor_parallel_size = tensor_parallel_size
-        self.eos_token_id = self.llm.llm_engine.tokenizer.eos_token_id
+        self.stop_ids = stop_token_ids(model_dir, self.llm.get_tokenizer())
         self.tensor_names = checkpoint_tensor_names(model_dir)
         self.version = 0
 
@@ -101,6 +101,7 @@ class VllmBackend:
             max_tokens=sampling.max_new_tokens,
             temperature=sampling.temperature,
             top_p=sampling.top_p,
+            stop_token_ids=[] if sampling.ignore_eos else list(self.stop_ids),
             logprobs=0,
             ignore_eos=sampling.ignore_eos,
             detokenize=False,
@@ -111,8 +112,7 @@ class VllmBackend:
             completion = out.outputs[0]
             ids = list(completion.token_ids)
             logprobs = [step[tok].logprob for tok, step in zip(ids, completion.logprobs, strict=True)]
-            # "stop": ended by the tokenizer's eos or a generation_config stop id (kept in the
-            # ids); "length": cut at max_tokens.
+            # "stop": ended by a stop id (kept in the ids); "length": cut at max_tokens.
             results.append(Generation(ids, logprobs, completion.finish_reason == "stop"))
         return results
 

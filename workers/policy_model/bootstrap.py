@@ -56,12 +56,14 @@ MODEL_SIZES: dict[str, ModelSpec] = {
 }
 
 
-LAYOUTS = ("chatml", "qwen-instruct", "no-pad")
+LAYOUTS = ("chatml", "qwen-instruct", "no-pad", "base")
 """Token layouts of real checkpoints, on the same weights (`goldilocks bootstrap-model --layout`):
 
 - `chatml`: pad <|endoftext|> distinct from eos <|im_end|>, one stop id (the default);
 - `qwen-instruct`: generation_config stops on <|im_end|> and <|endoftext|>, as Qwen2.5-Instruct's;
-- `no-pad`: the tokenizer and config name no pad token at all, as Llama's.
+- `no-pad`: the tokenizer and config name no pad token at all, as Llama's;
+- `base`: eos is <|endoftext|> alone, in the tokenizer and both configs, as a base checkpoint's:
+  nothing in the model's files says that <|im_end|> ends a turn.
 """
 
 
@@ -133,6 +135,11 @@ def derive_layout(base: Path, layout: str, out: Path) -> None:
     if layout == "qwen-instruct":
         pad_id = json.loads((base / "config.json").read_text(encoding="utf-8"))["pad_token_id"]
         edit("generation_config.json", lambda g: g.update(eos_token_id=[g["eos_token_id"], pad_id]))
+    elif layout == "base":
+        text_end = json.loads((base / "config.json").read_text(encoding="utf-8"))["pad_token_id"]
+        edit("tokenizer_config.json", lambda t: t.update(eos_token=END_OF_TEXT))
+        edit("config.json", lambda c: c.update(eos_token_id=text_end))
+        edit("generation_config.json", lambda g: g.update(eos_token_id=text_end))
     elif layout == "no-pad":
         edit("tokenizer_config.json", lambda t: t.update(pad_token=None))
         edit("config.json", lambda c: c.pop("pad_token_id"))

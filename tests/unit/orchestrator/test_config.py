@@ -98,6 +98,13 @@ def test_a_served_simulator_needs_the_llm_user_and_no_endpoint_of_its_own():
     assert cfg.simulator.serve.enabled and cfg.simulator.endpoint is None
 
 
+def test_the_pipelined_loop_needs_the_importance_weight_that_corrects_its_lag():
+    with pytest.raises(ConfigError, match=r"trainer\.pipeline=one_step_off .* algo\.tis_cap=null .* Set algo\.tis_cap"):
+        load_config(None, ["trainer.pipeline=one_step_off", "algo.tis_cap=null"])
+    assert load_config(None, ["trainer.pipeline=one_step_off"]).algo.tis_cap == 2.0
+    assert load_config(None, ["algo.tis_cap=null"]).trainer.pipeline == "sync"
+
+
 def test_rule_simulator_refuses_the_chinese_bank():
     with pytest.raises(ConfigError, match="scenarios=en"):
         load_config(None, ["simulator.scenarios=rlver"])

@@ -4,7 +4,7 @@ tokenizer is the tiny policy's): what ends a reply, and what stays in a `think` 
 import pytest
 
 from workers.backends import Generation, SamplingConfig
-from workers.chat_format import END_OF_TEXT, IM_END
+from workers.chat_format import END_OF_TEXT, IM_END, IM_START
 from workers.env.scenarios.scenario_bank import load_scenarios
 from workers.rollout_worker import FORMAT_VIOLATION, RolloutSettings, RolloutWorker
 from workers.types import EpisodeRequest
@@ -56,8 +56,24 @@ def test_a_reply_ended_by_a_second_stop_id_gets_no_extra_end_of_turn(tiny_model)
     first_end = ids.index(tok.convert_tokens_to_ids(END_OF_TEXT))
     assert ids[first_end + 1] != tok.convert_tokens_to_ids(IM_END) and seq.policy_mask[first_end] == 1
     assert episode.turns == 3  # the cut reply is closed with the chat template's end of turn, not sampled
-    assert ids[-1] == tok.eos_token_id and seq.policy_mask[-1] == 0
+    assert ids[-1] == tok.convert_tokens_to_ids(IM_END) and seq.policy_mask[-1] == 0
     assert len(ids) == len(seq.policy_mask) == len(seq.logprobs)
+
+
+def test_a_reply_that_opens_a_turn_is_cut_before_it_and_closed_with_the_end_of_turn(tiny_model):
+    """The model skipped its <|im_end|> and wrote <|im_start|>: that token is neither trained on
+    nor shown to the user, and the turn is closed as the chat template closes it."""
+    worker = worker_for(tiny_model, [("I hear you.", IM_START), ("Go on.", IM_END), ("Tell me.", IM_END)])
+    (episode,) = worker.rollout(one_request(), 0).episodes
+    (seq,) = episode.sequences
+    tok = worker.tokenizer
+    start, end = tok.convert_tokens_to_ids(IM_START), tok.convert_tokens_to_ids(IM_END)
+    first_reply = tok.encode("I hear you.", add_special_tokens=False)
+    at = seq.token_ids.index(first_reply[0])
+    assert seq.token_ids[at : at + len(first_reply) + 1] == [*first_reply, end]
+    assert seq.policy_mask[at : at + len(first_reply) + 1] == [1] * len(first_reply) + [0]
+    assert not any(t == start and m for t, m in zip(seq.token_ids, seq.policy_mask, strict=True))
+    assert episode.transcript[1] == ("agent", "I hear you.")
 
 
 def test_think_history_keeps_only_the_replies_and_each_reply_is_its_own_sequence(tiny_model):
