@@ -3,10 +3,10 @@
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.support.cli import run_cli
+from tests.support.processes import vllm_servers
 
 
 def test_unknown_key_fails_fast_naming_it_and_writes_nothing(tmp_path):
@@ -164,9 +164,7 @@ def test_eval_serves_its_llm_user_and_stops_it_after(tiny_model, tmp_path):
     out = run_cli("eval", "--policy", "scripted:expert", "--limit", "2", "--levels", "0.5", *sets, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "simulator server_0 serving at http://" in out.stdout and "│   0.5 │" in out.stdout
-    assert not any(
-        "vllm.entrypoints.openai.api_server" in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])
-    )
+    assert not vllm_servers("tiny")
     typo_sets = [
         "--set",
         "simulator.name=llm",

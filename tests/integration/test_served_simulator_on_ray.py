@@ -3,13 +3,13 @@ simulator servers with the tiny model, RLVER's user rules, no endpoint started b
 is killed while it has requests in flight; Ray restarts it, its requests are retried on the other,
 and the run loses no step."""
 
-import psutil
 import pytest
 from mlflow import MlflowClient
 
 from orchestrator.config import load_config
 from orchestrator.driver import train
 from orchestrator.fault_injection import FaultPlan
+from tests.support.processes import vllm_servers
 
 pytestmark = pytest.mark.slow
 
@@ -17,14 +17,6 @@ pytestmark = pytest.mark.slow
 def history(tmp_path, run_id: str, key: str) -> list[tuple[int, float]]:
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     return sorted((m.step, m.value) for m in client.get_metric_history(run_id, key))
-
-
-def simulator_servers() -> list[psutil.Process]:
-    found = []
-    for p in psutil.process_iter(["cmdline"]):
-        if "vllm.entrypoints.openai.api_server" in " ".join(p.info["cmdline"] or []):
-            found.append(p)
-    return found
 
 
 def test_a_run_serves_its_own_simulator_and_rides_out_a_killed_server(tiny_model, tmp_path):
@@ -67,4 +59,4 @@ def test_a_run_serves_its_own_simulator_and_rides_out_a_killed_server(tiny_model
     assert per_server[0][0] > 0 and per_server[1][0] > 0
     assert all(per_server[0][step] + per_server[1][step] == total[step] > 0 for step in (0, 1))
     assert history(tmp_path, summary.run_id, "simulator/server_1/latency_p95_s")[0][1] > 0
-    assert not simulator_servers(), "a simulator server outlived its run"
+    assert not vllm_servers("tiny"), "a simulator server outlived its run"

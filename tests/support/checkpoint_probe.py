@@ -51,7 +51,7 @@ def main(model_dir: str, dtype: str) -> dict:
             last = ids[end - 1]
             kind = worker.tokenizer.convert_ids_to_tokens(last) if last in stops else "cut"
             endings[kind] = endings.get(kind, 0) + 1
-            appended_after_stop += kind != "cut" and end < len(ids) and ids[end] == worker.eos_id
+            appended_after_stop += kind != "cut" and end < len(ids) and ids[end] == worker.turn_end_id
     before = learner.score(batch)
     gap_before = gaps(batch)
     metrics = learner.update(batch)

@@ -50,3 +50,18 @@ def stop_session(process: subprocess.Popen, grace_s: float = 30) -> None:
                 pass
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+def vllm_servers(served_name: str) -> list:
+    """The vLLM OpenAI servers alive on this machine that serve `served_name` (others, such as
+    the session's own `tiny-sim` server, are not counted)."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        args = process.info["cmdline"] or []
+        if "vllm.entrypoints.openai.api_server" in args and served_name in args:
+            at = args.index(served_name)
+            if at and args[at - 1] == "--served-model-name":
+                found.append(process)
+    return found
