@@ -67,6 +67,12 @@ def tokenizer(checkpoint):
 
 
 @pytest.fixture(scope="module")
+def ids(tokenizer) -> dict[str, int]:
+    """The ids of ChatML's markers and of the checkpoint's eos."""
+    return {name: tokenizer.convert_tokens_to_ids(name) for name in (IM_START, IM_END, END_OF_TEXT)}
+
+
+@pytest.fixture(scope="module")
 def prompts(tokenizer) -> list[list[int]]:
     return [tokenizer.encode(opening_segment("Be kind.", t), add_special_tokens=False) for t in TEXTS]
 
@@ -112,9 +118,8 @@ def test_a_rollout_samples_the_learners_distribution_and_reports_it(sampled, che
     )
 
 
-def test_a_reply_stops_at_the_end_of_its_turn(sampled, tokenizer):
+def test_a_reply_stops_at_the_end_of_its_turn(sampled, tokenizer, ids):
     backend, generations = sampled
-    ids = {name: tokenizer.convert_tokens_to_ids(name) for name in (IM_START, IM_END, END_OF_TEXT)}
     stops = set(ids.values())
     assert any(g["finished"] and g["token_ids"][-1] == ids[IM_END] for g in generations)
     for g in generations:
@@ -123,8 +128,7 @@ def test_a_reply_stops_at_the_end_of_its_turn(sampled, tokenizer):
         assert not g["finished"] or g["token_ids"][-1] in stops
 
 
-def test_no_invented_user_turn_is_trained_and_a_cut_reply_is_closed_with_the_turns_end(checkpoint, tokenizer):
-    ids = {name: tokenizer.convert_tokens_to_ids(name) for name in (IM_START, IM_END, END_OF_TEXT)}
+def test_no_invented_user_turn_is_trained_and_a_cut_reply_is_closed_with_the_turns_end(checkpoint, ids):
     settings = RolloutSettings(
         backend="hf",
         max_model_len=512,
