@@ -235,6 +235,11 @@ class AlgoConfig(ConfigSection):
     activation_checkpointing: bool = Field(
         False, description="Recompute each decoder layer's activations in backward instead of keeping them (memory for time)."
     )
+    shared_prefix: bool = Field(
+        True,
+        description="Rows that open with the same prompt (a GRPO group) share its forward in the learner: the same "
+        "gradient for less compute. A lone learner without activation checkpointing only.",
+    )
     ppo_epochs: int = Field(
         1, ge=1, description="Passes over each batch; the old log-probs are the learner's own, from before the first."
     )

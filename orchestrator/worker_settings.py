@@ -48,6 +48,7 @@ def learner_settings(config: ExperimentConfig) -> LearnerSettings:
         max_tokens_per_micro_batch=a.max_tokens_per_micro_batch,
         precision=a.precision,
         activation_checkpointing=a.activation_checkpointing,
+        shared_prefix=a.shared_prefix,
         lora=lora_settings(config.policy.lora),
         ppo_epochs=a.ppo_epochs,
         warmup_steps=a.warmup_steps,

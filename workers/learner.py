@@ -36,6 +36,7 @@ from workers.fsdp_group import (
 from workers.lora_adapter import LoraSettings, adapter_config, adapter_tensors, is_adapter_dir, load_policy
 from workers.rl.losses import LOG_RATIO_LIMIT, LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
 from workers.rl.micro_batches import deal_to_ranks, pack_by_tokens, padding_fraction
+from workers.rl.shared_prefix import PrefixSplit, plan_prefixes, shared_prefix_hidden
 from workers.rl.token_logprobs import attention_from_lengths, next_token_entropy, next_token_logprobs
 from workers.types import TrainBatch, WeightSnapshot
 
@@ -69,6 +70,9 @@ class LearnerSettings:
     """Keep only each decoder layer's input for backward and recompute the rest: memory for time."""
     lora: LoraSettings | None = None
     """Train a LoRA adapter on the frozen base (`lora_adapter`); None: every weight."""
+    shared_prefix: bool = True
+    """Rows that open with the same prompt share its forward (`shared_prefix`); a lone learner
+    without activation checkpointing only (recomputation would drop the shared keys and values)."""
 
 
 TRAINING_STATE = "optimizer.pt"
@@ -93,6 +97,8 @@ class _MicroBatch:
     old: torch.Tensor | None = None
     ref: torch.Tensor | None = None
     is_weight: torch.Tensor | None = None
+    split: PrefixSplit | None = None
+    """The rows' shared prompt forwards, where they pay (`shared_prefix.plan_prefixes`)."""
     counted: bool = True
     """False for a zero-weight forward that only keeps a group's ranks in step."""
 
@@ -108,8 +114,14 @@ class PolicyTokenLogits(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, ids: torch.Tensor, attention: torch.Tensor, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
-        hidden = self.model.get_decoder()(input_ids=ids, attention_mask=attention, use_cache=False).last_hidden_state
+    def forward(
+        self, ids: torch.Tensor, attention: torch.Tensor, row: torch.Tensor, col: torch.Tensor, split: PrefixSplit | None = None
+    ) -> torch.Tensor:
+        decoder = self.model.get_decoder()
+        if split is None:
+            hidden = decoder(input_ids=ids, attention_mask=attention, use_cache=False).last_hidden_state
+        else:
+            hidden, col = shared_prefix_hidden(decoder, split), col - split.offsets()[row]
         with torch.autocast(hidden.device.type, enabled=False):
             # In fp32 even under a bf16 autocast: rounded to bf16, a logit of 20 moves in steps of 0.125.
             return self.model.get_output_embeddings()(hidden[row, col].float())
@@ -184,6 +196,7 @@ class Learner:
         )
         self.version = 0
         self.padding_frac = 0.0
+        self.share_prefixes = settings.shared_prefix and not group and not settings.activation_checkpointing
 
     def _micro_batches(self, batch: TrainBatch) -> list[_MicroBatch]:
         """This rank's forwards: rows packed by length into forwards of at most
@@ -217,14 +230,22 @@ class Learner:
                 advantages[rows[row]],
                 weights[rows[row], col] * counted,
             )
-            out.append(_MicroBatch(rows, *(t.to(self.device) for t in parts), counted=counted))
+            split = plan_prefixes(parts[0], lengths, mask[rows, :width]) if self.share_prefixes else None
+            out.append(
+                _MicroBatch(
+                    rows,
+                    *(t.to(self.device) for t in parts),
+                    split=split.to(self.device) if split is not None else None,
+                    counted=counted,
+                )
+            )
         return out
 
     def _policy_logits(self, policy: PolicyTokenLogits, m: _MicroBatch) -> torch.Tensor:
         """fp32 logits at the micro-batch's policy tokens: the decoder under bf16 autocast when
         `precision` is bf16, the output layer in fp32 (`PolicyTokenLogits`)."""
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bf16"):
-            return policy(m.ids, m.attention, m.row, m.col - 1)
+            return policy(m.ids, m.attention, m.row, m.col - 1, m.split)
 
     @contextmanager
     def _scoring(self):

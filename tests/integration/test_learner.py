@@ -337,3 +337,43 @@ def test_lora_dropout_trains_but_never_makes_a_score_random(tiny_model):
     batch = own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0])
     learner.update(batch)
     assert torch.equal(learner.score(batch), learner.score(batch)) and learner.model.training
+
+
+def two_prompt_groups(model_dir) -> list[TokenSequence]:
+    """Two groups of two replies, to prompts of different lengths (the shared prefixes are padded)."""
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    rows = []
+    groups = (("I just need to vent.", ("Go on.", "Tell me more about it.")), ("My boss shouted at me.", ("Ouch.", "A plan?")))
+    for opening, replies in groups:
+        prompt = tok.encode(opening_segment("Be kind.", opening), add_special_tokens=False)
+        for reply in replies:
+            ids = prompt + tok.encode(reply, add_special_tokens=False) + [tok.eos_token_id]
+            rows.append(TokenSequence(ids, [0] * len(prompt) + [1] * (len(ids) - len(prompt)), [0.0] * len(ids)))
+    return rows
+
+
+@pytest.mark.parametrize("groups", ["one prompt", "two prompts, a KL anchor"])
+def test_rows_that_open_with_one_prompt_share_its_forward_for_the_same_update(tiny_model, groups):
+    """A group's replies to one prompt: the prompt's forward runs once and its keys and values
+    serve every row (`shared_prefix`); log-probs, KL, loss and gradient are each row's own forward's."""
+    if groups == "one prompt":
+        seqs, kl = sequences_of(tiny_model, ("Go on.", "Practically, you could try a plan.", "I hear you.", "Okay.")), 0.0
+    else:
+        seqs, kl = two_prompt_groups(tiny_model), 0.1
+    scores, results, grads = [], [], []
+    for share in (False, True):
+        learner = Learner(tiny_model, settings(shared_prefix=share, kl_coef=kl, loss_agg="seq-mean-token-mean"), seed=0)
+        batch = own_logprobs(learner, seqs, [1.0, -0.5, 0.25, -0.75])
+        learner.model.get_input_embeddings().weight.data.mul_(1.01)  # the policy moves off its KL anchor
+        split = learner._micro_batches(batch)[0].split
+        assert (split is not None) == share
+        assert split is None or len(split.prefix_lengths) == (1 if groups == "one prompt" else 2)
+        scores.append(learner.score(batch))
+        results.append(learner.update(batch))
+        grads.append(torch.cat([p.grad.flatten() for p in learner.model.parameters() if p.grad is not None]))
+    assert torch.allclose(scores[1], scores[0], atol=1e-5)
+    for key in ("actor/pg_loss", "actor/kl"):
+        assert results[1][key] == pytest.approx(results[0][key], rel=1e-4, abs=1e-7)
+    assert (results[0]["actor/kl"] > 0) == (kl > 0)
+    assert torch.allclose(grads[1], grads[0], rtol=1e-4, atol=1e-7)
+    assert grads[0].abs().max() > 1e-3
