@@ -229,8 +229,11 @@ class AlgoConfig(ConfigSection):
         description="Padded tokens (rows x longest row) per learner forward pass; rows are packed by length. "
         "Lower it when the learner runs out of memory.",
     )
-    precision: Literal["fp32", "bf16"] = Field(
-        "fp32", description="Learner arithmetic: bf16 autocast over fp32 master weights and optimizer state, or fp32."
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="Learner arithmetic: bf16 autocast over fp32 master weights and optimizer state, or fp32; `auto`: "
+        "bf16 on a GPU, fp32 on a CPU without native bf16, and on one with it whichever an update of this model ran "
+        "faster in (probed once, cached).",
     )
     activation_checkpointing: bool = Field(
         False, description="Recompute each decoder layer's activations in backward instead of keeping them (memory for time)."

@@ -155,6 +155,8 @@ class InFlight:
     guard_acting: bool = False
     episodes: list[Episode] | None = None
     cost: RolloutCost | None = None
+    wait_s: float = 0.0
+    """How long the driver waited for the rollout (`rollout_wait`)."""
 
 
 class StepRunner:
@@ -172,9 +174,11 @@ class StepRunner:
         fresh: bool,
         faults: FaultPlan,
         fleet: SimulatorFleet | None,
+        log: Callable[[str], None] = print,
     ):
         self.config, self.run, self.controller, self.pool, self.learner = config, run, controller, pool, learner
-        self.faults, self.fleet = faults, fleet
+        self.faults, self.fleet, self.log = faults, fleet, log
+        self.precision_told = False
         self.fresh = fresh
         self.learner_version = pool.version
         self.timings: list[StepTiming] = []
@@ -213,7 +217,9 @@ class StepRunner:
         if flight.episodes is not None:
             return flight.episodes
         try:
+            tick = time.perf_counter()
             flight.episodes, flight.cost = self.pool.collect(flight.pending)
+            flight.wait_s = time.perf_counter() - tick
             if self.fleet is not None:
                 self.fleet.check(wait=flight.step == self.config.trainer.steps - 1)
         except (SimulatorUnavailable, SimulatorLost, WorkersLost) as exc:
@@ -245,12 +251,26 @@ class StepRunner:
         metrics["actor/policy_lag"] = float(self.learner_version - flight.pending.version)
         self.entropies[flight.step] = metrics["actor/entropy"]
         self.learner_version += 1
+        if not self.precision_told:
+            self.tell_precision()
         timing.phases["learn"] = time.perf_counter() - tick
+        timing.parts["learner_update"] = metrics["perf/update_s"]
+        for part in ("forward", "backward", "optimizer"):
+            timing.parts[f"learner_{part}"] = metrics[f"perf/learner_{part}_s"]
         return metrics
+
+    def tell_precision(self) -> None:
+        """The learner's precision, once its first update has decided it (`algo.precision: auto`
+        may time that update's batch in both)."""
+        choice = self.learner.call("precision_choice")
+        self.log(f"learner precision {choice.precision}: {choice.reason}")
+        self.run.tracker.set_tags({"learner.precision": choice.precision, "learner.precision_reason": choice.reason})
+        self.precision_told = True
 
     def sync(self, timing: StepTiming) -> None:
         with timing.phase("sync", add=True):
             self.pool.sync(self.learner_version)
+        timing.parts["sync_snapshot"] += self.pool.snapshot_s
 
     def eval_due(self, step: int) -> bool:
         every = self.config.trainer.eval_every
@@ -294,6 +314,7 @@ class StepRunner:
         config, step, tracker = self.config, flight.step, self.run.tracker
         assert flight.episodes is not None and flight.cost is not None
         timing.phases["generate"], timing.phases["simulate"] = flight.cost.generate_s, flight.cost.simulate_s
+        timing.parts["rollout_wait"] = flight.wait_s
         last = step == config.trainer.steps - 1
         usage = flight.cost.simulator_usage
         if self.eval_due(step):
@@ -311,7 +332,7 @@ class StepRunner:
             metrics |= self.simulator_cost(usage)
         if self.fleet is not None:
             metrics["faults/simulator_restarts"] = float(self.fleet.restarts)
-        metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "learn", "sync", "eval")}
+        metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "score", "learn", "sync", "eval")}
         metrics["perf/sync_bytes"] = float(self.pool.sync_bytes)
         tokens = sum(e.response_tokens for e in flight.episodes)
         metrics["perf/tokens_per_s"] = tokens / max(timing.phases["generate"], 1e-9)
@@ -344,7 +365,9 @@ def synchronous_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]
     for step in range(steps.run.step, steps.config.trainer.steps):
         timing, start = steps.begin(step)
         flight = steps.submit(step)
-        batch, stats, metrics = score(steps.collect(flight), steps.config, flight.buckets)
+        episodes = steps.collect(flight)
+        with timing.phase("score"):
+            batch, stats, metrics = score(episodes, steps.config, flight.buckets)
         update = steps.start_learning(step, batch)
         steps.observe(flight, stats)
         metrics |= steps.learned(update, timing, flight)
@@ -367,7 +390,8 @@ def one_step_off_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float
         episodes = steps.collect(flight)
         if steps.pool.version < steps.learner_version:
             steps.sync(timing)
-        batch, stats, metrics = score(episodes, steps.config, flight.buckets)
+        with timing.phase("score"):
+            batch, stats, metrics = score(episodes, steps.config, flight.buckets)
         update = steps.start_learning(step, batch)
         steps.observe(flight, stats)
         following = steps.submit(step + 1) if step + 1 < final else None
@@ -443,7 +467,9 @@ def train(
             if run.step:
                 # The workers loaded the checkpoint's weights as v0; tag them with the learner's count.
                 pool.sync(learner.restore(run.policy))
-            steps = StepRunner(config, run, controller, pool, learner, fresh=resume_from is None, faults=faults, fleet=fleet)
+            steps = StepRunner(
+                config, run, controller, pool, learner, fresh=resume_from is None, faults=faults, fleet=fleet, log=log
+            )
             LOOPS[config.trainer.pipeline](steps, on_step)
         history = {key: tracker.metric_history(key) for key in CURVE_KEYS}
         plot = plot_runs({tracker.run_id: history}, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")

@@ -206,7 +206,8 @@ def learner_setup(config: ExperimentConfig) -> LearnerSetup:
     a, lora = config.algo, config.policy.lora
     return LearnerSetup(
         ranks=config.resources.learner.num_workers,
-        precision=a.precision,
+        # `auto` is planned as bf16, the larger of the two: more activation copies, bf16 weight casts.
+        precision="bf16" if a.precision == "auto" else a.precision,
         activation_checkpointing=a.activation_checkpointing,
         token_budget=a.max_tokens_per_micro_batch,
         max_len=config.policy.max_model_len,

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch.distributed.fsdp import FSDPModule
 
+from workers.backends.dtype_choice import cpu_flags
 from workers.cpu_threads import use_threads
 from workers.fsdp_group import (
     GroupSpec,
@@ -33,7 +34,18 @@ from workers.fsdp_group import (
     shard,
     sum_over_ranks,
 )
+from workers.learner_precision import (
+    PrecisionChoice,
+    choose_learner_precision,
+    needs_probe,
+    probe_key,
+    read_probe,
+    time_update_passes,
+    write_probe,
+)
 from workers.lora_adapter import LoraSettings, adapter_config, adapter_tensors, is_adapter_dir, load_policy
+from workers.phase_clock import PhaseClock
+from workers.policy_model.bootstrap import cache_root
 from workers.rl.losses import LOG_RATIO_LIMIT, LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
 from workers.rl.micro_batches import deal_to_ranks, pack_by_tokens, padding_fraction
 from workers.rl.shared_prefix import PrefixSplit, plan_prefixes, shared_prefix_hidden
@@ -65,7 +77,8 @@ class LearnerSettings:
     """`cuda` when the learner's actor holds a GPU (resources.learner.num_gpus)."""
     precision: str = "fp32"
     """`bf16`: forwards and backwards under bf16 autocast; weights, gradients and Adam's moments
-    stay fp32 (the master copy), log-probs and entropy are taken in fp32."""
+    stay fp32 (the master copy), log-probs and entropy are taken in fp32. `auto`: bf16 where it is
+    faster on this machine (`learner_precision`)."""
     activation_checkpointing: bool = False
     """Keep only each decoder layer's input for backward and recompute the rest: memory for time."""
     lora: LoraSettings | None = None
@@ -154,8 +167,8 @@ class Learner:
         self.device = torch.device(settings.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError("the learner was given a GPU (resources.learner.num_gpus) but torch sees no CUDA device")
-        if settings.precision not in ("fp32", "bf16"):
-            raise ValueError(f"learner precision must be fp32 or bf16, not {settings.precision!r}")
+        if settings.precision not in ("fp32", "bf16", "auto"):
+            raise ValueError(f"learner precision must be fp32, bf16 or auto, not {settings.precision!r}")
         if is_adapter_dir(model_dir) and settings.lora is None:
             raise ValueError(f"{model_dir} is a LoRA adapter: train it with policy.lora set")
         if reference_dir is not None and is_adapter_dir(reference_dir) and settings.kl_coef > 0:
@@ -177,6 +190,7 @@ class Learner:
         self.policy = PolicyTokenLogits(self.model)
         self._check_policy_logits()
         self.model.train()
+        self._choose_precision(grouped=group is not None)
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.reference = None
         if settings.kl_coef > 0 and settings.lora is None:
@@ -244,8 +258,50 @@ class Learner:
     def _policy_logits(self, policy: PolicyTokenLogits, m: _MicroBatch) -> torch.Tensor:
         """fp32 logits at the micro-batch's policy tokens: the decoder under bf16 autocast when
         `precision` is bf16, the output layer in fp32 (`PolicyTokenLogits`)."""
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bf16"):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             return policy(m.ids, m.attention, m.row, m.col - 1, m.split)
+
+    def precision_choice(self) -> PrecisionChoice | None:
+        """What the learner computes in, and why (`algo.precision: auto` decides on its machine);
+        None until the first update's probe has decided."""
+        return self._precision_choice
+
+    def _choose_precision(self, grouped: bool) -> None:
+        """`algo.precision: auto`, decided now from the hardware or a cached verdict, or at the
+        first update by timing its batch in both precisions (`learner_precision`)."""
+        s, gpu = self.settings, self.device.type == "cuda"
+        self._flags = cpu_flags()
+        self._probe_path: Path | None = None
+        seconds = None
+        if needs_probe(s.precision, self._flags, gpu, grouped):
+            key = probe_key(self.model.config.to_dict(), torch.get_num_threads(), self._flags)
+            self._probe_path = cache_root() / "probes" / "learner-precision" / f"{key}.json"
+            seconds = read_probe(self._probe_path)
+        self._precision_choice = None
+        self.precision = "fp32"
+        if self._probe_path is None or seconds is not None:
+            self._precision_choice = choose_learner_precision(s.precision, self._flags, gpu, seconds)
+            self.precision = self._precision_choice.precision
+
+    def _probe_precisions(self, micro: list[_MicroBatch]) -> None:
+        """Time the batch's forward and backward in each precision and keep the faster; weights,
+        gradients and the RNG (a LoRA dropout draws from it) are left as they were."""
+        assert self._probe_path is not None
+        rng = torch.get_rng_state()
+
+        def step(precision: str) -> None:
+            self.precision = precision
+            for m in micro:
+                self._policy_logits(self.policy, m).logsumexp(-1).sum().backward()
+
+        try:
+            seconds = time_update_passes(step)
+        finally:
+            self.model.zero_grad(set_to_none=True)
+            torch.set_rng_state(rng)
+        write_probe(self._probe_path, seconds)
+        self._precision_choice = choose_learner_precision(self.settings.precision, self._flags, False, seconds)
+        self.precision = self._precision_choice.precision
 
     @contextmanager
     def _scoring(self):
@@ -307,11 +363,15 @@ class Learner:
             os._exit(1)
         s = self.settings
         start = time.perf_counter()
+        clock = PhaseClock(dict.fromkeys(("forward", "backward", "optimizer"), 0.0))
         tokens = int(batch.policy_mask.sum())
         if tokens == 0:
             raise ValueError("batch has no policy tokens to learn from")
         micro = self._micro_batches(batch)
-        with torch.no_grad(), self._scoring():
+        if self._precision_choice is None:
+            with clock.phase("probe"):
+                self._probe_precisions(micro)
+        with torch.no_grad(), self._scoring(), clock.phase("forward", add=True):
             for m in micro:
                 if s.kl_coef > 0:
                     m.ref = next_token_logprobs(self._reference_logits(m), m.targets, s.temperature)
@@ -328,25 +388,27 @@ class Learner:
             sums = dict.fromkeys(epoch_keys, 0.0)
             self.optimizer.zero_grad(set_to_none=True)
             for m in micro:
-                logits = self._policy_logits(self.policy, m)
-                logp = next_token_logprobs(logits, m.targets, s.temperature)
-                old = m.old if m.old is not None else logp.detach()
-                if epoch == 0:
-                    self._first_pass_stats(m, old, logits, first)
-                out = ppo_clip_loss(
-                    logp,
-                    old,
-                    m.advantages,
-                    m.weights,
-                    s.clip_low,
-                    s.clip_high,
-                    s.clip_ratio_c,
-                    m.is_weight,
-                    m.ref,
-                    s.kl_coef,
-                )
-                # A group averages its ranks' gradients; each loss is a share of the batch's sum.
-                (out.loss * self.world_size).backward()
+                with clock.phase("forward", add=True):
+                    logits = self._policy_logits(self.policy, m)
+                    logp = next_token_logprobs(logits, m.targets, s.temperature)
+                    old = m.old if m.old is not None else logp.detach()
+                    if epoch == 0:
+                        self._first_pass_stats(m, old, logits, first)
+                    out = ppo_clip_loss(
+                        logp,
+                        old,
+                        m.advantages,
+                        m.weights,
+                        s.clip_low,
+                        s.clip_high,
+                        s.clip_ratio_c,
+                        m.is_weight,
+                        m.ref,
+                        s.kl_coef,
+                    )
+                with clock.phase("backward", add=True):
+                    # A group averages its ranks' gradients; each loss is a share of the batch's sum.
+                    (out.loss * self.world_size).backward()
                 if m.counted:
                     sums["pg_loss"] += out.pg_loss
                     sums["kl"] += out.kl_sum / tokens
@@ -354,7 +416,8 @@ class Learner:
                     sums["dual_clip_frac"] += out.dual_clipped / tokens
                 del logits, logp, old
             sums = self._over_ranks(sums)
-            norm = float(local(torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.max_grad_norm)))
+            with clock.phase("optimizer", add=True):
+                norm = float(local(torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.max_grad_norm)))
             grad_norms.append(norm)
             totals = {k: totals[k] + v for k, v in sums.items()}
             lr = self.scheduler.get_last_lr()[0]
@@ -362,8 +425,9 @@ class Learner:
             if skipped:
                 self.optimizer.zero_grad(set_to_none=True)
                 break
-            self.optimizer.step()
-            self.scheduler.step()
+            with clock.phase("optimizer", add=True):
+                self.optimizer.step()
+                self.scheduler.step()
         self.version += 1
         epochs = len(grad_norms)
         metrics = {f"actor/{k}": v / epochs for k, v in totals.items()}
@@ -372,6 +436,7 @@ class Learner:
         metrics["actor/lr"] = lr
         metrics["faults/skipped_update"] = float(skipped)
         metrics["perf/update_s"] = time.perf_counter() - start
+        metrics |= {f"perf/learner_{name}_s": seconds for name, seconds in clock.phases.items()}
         metrics["perf/padding_frac"] = self.padding_frac
         return metrics
 

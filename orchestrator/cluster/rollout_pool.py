@@ -10,6 +10,7 @@ seeds, so the step is the one it would have been.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -65,6 +66,8 @@ class RolloutPool:
     which a restarted worker loads by itself)."""
     sync_bytes: int = 0
     """Size of the last sync's tensors (the adapter alone under LoRA): `perf/sync_bytes`."""
+    snapshot_s: float = 0.0
+    """How long the last sync waited for the learner's weight snapshot."""
 
     def rollout(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> tuple[list[Episode], RolloutCost]:
         return self.collect(self.submit(requests, kill_worker))
@@ -103,7 +106,9 @@ class RolloutPool:
         """Every worker to the learner's weights, which must be `version`: the learner tags its
         weights with its own count and each worker reports what it loaded. The pool keeps them,
         so a worker that dies later is brought back to exactly this version."""
+        tick = time.perf_counter()
         self.weights, self.sync_bytes = self.learner.weights(self.weight_dtype)
+        self.snapshot_s = time.perf_counter() - tick
         refs = [w.update_weights.remote(self.weights) for w in self.workers]
         self.version = version
         for i, ref in enumerate(refs):

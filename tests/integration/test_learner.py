@@ -377,3 +377,31 @@ def test_rows_that_open_with_one_prompt_share_its_forward_for_the_same_update(ti
     assert (results[0]["actor/kl"] > 0) == (kl > 0)
     assert torch.allclose(grads[1], grads[0], rtol=1e-4, atol=1e-7)
     assert grads[0].abs().max() > 1e-3
+
+
+def test_auto_precision_times_the_first_batch_in_both_and_caches_its_verdict(tiny_model, tmp_path, monkeypatch):
+    """On a CPU with native bf16 the first update times its batch's forward and backward in fp32
+    and bf16 and keeps the faster; the update itself is the one an fp32 or bf16 learner makes, and
+    a second learner of this shape reads the verdict instead of probing."""
+    import workers.learner as learner_module
+
+    monkeypatch.setenv("GOLDILOCKS_CACHE", str(tmp_path))
+    monkeypatch.setattr(learner_module, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    seqs = sequences_of(tiny_model)
+    auto = Learner(tiny_model, settings(precision="auto"), seed=0)
+    assert auto.precision_choice() is None and auto.precision == "fp32"
+    batch = own_logprobs(auto, seqs, [1.0, -1.0])
+    metrics = auto.update(batch)
+    choice = auto.precision_choice()
+    assert choice is not None and choice.precision == auto.precision and "s in bf16" in choice.reason
+    assert metrics["perf/learner_probe_s"] > 0
+    same = Learner(tiny_model, settings(precision=choice.precision), seed=0)
+    assert same.update(own_logprobs(same, seqs, [1.0, -1.0]))["actor/pg_loss"] == pytest.approx(
+        metrics["actor/pg_loss"], abs=1e-6
+    )
+    for a, b in zip(auto.model.parameters(), same.model.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6), "the probe's passes left no trace in the update"
+    again = Learner(tiny_model, settings(precision="auto"), seed=0)
+    assert again.precision_choice() == choice
+    monkeypatch.setattr(learner_module, "cpu_flags", lambda: frozenset({"avx2"}))
+    assert Learner(tiny_model, settings(precision="auto"), seed=0).precision == "fp32"
