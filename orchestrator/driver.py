@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import time
 from collections.abc import Callable
@@ -19,13 +18,10 @@ from pathlib import Path
 
 from orchestrator.checkpoints import (
     FINISHED,
-    ResumeError,
     TrainerState,
     checkpoints,
-    load_state,
     rng_state,
     save_checkpoint,
-    save_config,
 )
 from orchestrator.cluster.learner_group import LearnerFailed, PendingCall
 from orchestrator.cluster.placement import reserve
@@ -34,17 +30,18 @@ from orchestrator.cluster.rollout_pool import PendingRollout, RolloutCost, Rollo
 from orchestrator.cluster.run_actors import start_actors
 from orchestrator.cluster.simulator_fleet import SimulatorFleet, SimulatorLost, launch_simulator_servers
 from orchestrator.config import ExperimentConfig
-from orchestrator.curriculum.controllers import BatchStats, default_storage, make_controller
+from orchestrator.curriculum.controllers import BatchStats, make_controller
 from orchestrator.fault_injection import NO_FAULTS, FaultPlan
-from orchestrator.model_sources import check_model_sources, resolve_model
+from orchestrator.model_sources import check_model_sources
+from orchestrator.run_start import RunStart, open_run
 from orchestrator.step_batch import draw_scenarios, evaluate, requests_for, sample_dialogues, score
 from orchestrator.step_timing import StepTiming
-from orchestrator.tracking.mlflow_tracker import MlflowTracker, Tracker, log_missing_steps
+from orchestrator.tracking.mlflow_tracker import Tracker
 from orchestrator.tracking.run_report import CURVE_KEYS, plot_runs
 from workers.env.scenarios.scenario import scenario_bucket
 from workers.env.users.llm_simulator import SimulatorUnavailable
 from workers.env.users.simulator_usage import SimulatorUsage
-from workers.types import Episode, TrainBatch
+from workers.types import Episode, EpisodeRequest, TrainBatch
 
 RUN_TOTALS = ("requests", "prompt_tokens", "completion_tokens")
 """The simulator's costs summed over a run (`simulator/run_*`)."""
@@ -86,59 +83,17 @@ class SkippedUpdates:
         return self.in_a_row >= self.limit
 
 
-@dataclass
-class RunStart:
-    """Where a run begins: step 0 of a new run, or the newest checkpoint of an old one."""
+@dataclass(frozen=True)
+class Plan:
+    """A step's draw and proposal, not yet sent to the workers."""
 
-    tracker: Tracker
-    run_dir: Path
-    study: dict[str, str]
     step: int
-    rng: random.Random
-    policy: str
-    """Model directory the actors load: the initial policy, or the checkpoint."""
-    initial_policy: str
-    faults: dict[str, float]
-    """`faults/*` counts so far (from the checkpoint)."""
-    simulator_totals: dict[str, float]
-    """`simulator/run_*` totals so far (from the checkpoint)."""
-    entropies: dict[int, float]
-    """The policy entropy of the steps before the first (from the checkpoint)."""
-
-
-def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Path | None, log: Callable[[str], None]) -> RunStart:
-    if resume_from is None:
-        initial = resolve_model(config.policy.model, config.seed, log)
-        tracker = tracker or MlflowTracker(config)
-        run_dir = Path(config.workdir) / tracker.run_id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(config, run_dir)
-        storage = config.curriculum.storage or default_storage(str(run_dir.resolve()))
-        study = {"study_name": tracker.run_id, "storage": storage}
-        return RunStart(tracker, run_dir, study, 0, random.Random(config.seed), initial, initial, {}, {}, {})
-    found = checkpoints(resume_from)
-    if not found:
-        raise ResumeError(f"{resume_from} has no complete checkpoint to resume from")
-    state = load_state(found[-1])
-    tracker = tracker or MlflowTracker(config, resume_run_id=resume_from.name)
-    log(f"resuming run {tracker.run_id} after step {state.step} from {found[-1]}")
-    if recovered := log_missing_steps(tracker, state.unlogged):
-        log(f"logged the metrics of steps {recovered}: the checkpoint held them, MLflow did not")
-    study = {"study_name": state.study_name, "storage": state.storage}
-    entropies = {int(step): value for step, value in state.entropies.items()}
-    policy, rng = str(found[-1]), state.restore_rng()
-    return RunStart(
-        tracker,
-        resume_from,
-        study,
-        state.step,
-        rng,
-        policy,
-        state.initial_policy,
-        state.faults,
-        state.simulator_totals,
-        entropies,
-    )
+    difficulty: float
+    sampler_rng: list
+    """The scenario sampler's state before this step's draw (what a checkpoint before it keeps)."""
+    requests: list[EpisodeRequest]
+    buckets: tuple[str, ...]
+    guard_acting: bool
 
 
 @dataclass
@@ -196,19 +151,32 @@ class StepRunner:
             os.kill(os.getpid(), signal.SIGKILL)
         return StepTiming(), time.perf_counter()
 
-    def submit(self, step: int) -> InFlight:
-        """The proposal sees the entropy of the newest step whose update has finished by now:
-        step - 1 in the synchronous loop, step - 2 in the pipelined one (a resumed run alike)."""
+    def plan(self, step: int) -> Plan:
+        """The step's users, levels and requests. The proposal sees the entropy of the newest step
+        whose update has finished by now: step - 1 in the synchronous loop, step - 2 in the
+        pipelined one (a resumed run alike)."""
         sampler_rng = rng_state(self.run.rng)
         scenarios = draw_scenarios(self.config, self.run.rng)
         buckets = tuple(scenario_bucket(s, self.config.curriculum.bucket_by) for s in scenarios)
         proposal = self.controller.propose(step, self.entropies.get(step - 1 - self.lag), buckets)
-        kill = 0 if step == self.faults.kill_rollout_worker_at_step else None
         requests = requests_for(self.config, scenarios, proposal.levels, step)
-        pending = self.pool.submit(requests, kill_worker=kill)
-        if step == self.faults.kill_simulator_at_step and self.fleet is not None:
+        return Plan(step, proposal.difficulty, sampler_rng, requests, buckets, proposal.guard_acting)
+
+    def launch(self, plan: Plan) -> InFlight:
+        kill = 0 if plan.step == self.faults.kill_rollout_worker_at_step else None
+        pending = self.pool.submit(plan.requests, kill_worker=kill)
+        if plan.step == self.faults.kill_simulator_at_step and self.fleet is not None:
             self.fleet.kill_when_busy(0)
-        return InFlight(step, proposal.difficulty, sampler_rng, pending, buckets, proposal.guard_acting)
+        return InFlight(plan.step, plan.difficulty, plan.sampler_rng, pending, plan.buckets, plan.guard_acting)
+
+    def submit(self, step: int) -> InFlight:
+        return self.launch(self.plan(step))
+
+    def plans_ahead(self) -> bool:
+        """Whether the synchronous loop may plan step t+1 while the learner trains on step t: the
+        proposal then sees step t's outcome, as it would after the update, but not step t's
+        entropy, so not under an entropy guard."""
+        return self.config.curriculum.entropy_floor is None
 
     def observe(self, flight: InFlight, stats: BatchStats) -> None:
         self.controller.observe(flight.step, flight.difficulty, stats)
@@ -361,18 +329,23 @@ class StepRunner:
 
 
 def synchronous_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]], None]) -> None:
-    """propose -> rollout -> score -> learn -> sync -> observe -> log / checkpoint, one step at a time."""
-    for step in range(steps.run.step, steps.config.trainer.steps):
+    """propose -> rollout -> score -> learn -> sync -> observe -> log / checkpoint, one step at a
+    time. The next step's draw and proposal are made while the learner trains, after observing
+    this step's outcome (`plans_ahead`), so only the rollout itself waits for the new weights."""
+    final = steps.config.trainer.steps
+    planned: Plan | None = None
+    for step in range(steps.run.step, final):
         timing, start = steps.begin(step)
-        flight = steps.submit(step)
+        flight = steps.launch(planned) if planned is not None else steps.submit(step)
         episodes = steps.collect(flight)
         with timing.phase("score"):
             batch, stats, metrics = score(episodes, steps.config, flight.buckets)
         update = steps.start_learning(step, batch)
         steps.observe(flight, stats)
+        planned = steps.plan(step + 1) if step + 1 < final and steps.plans_ahead() else None
         metrics |= steps.learned(update, timing, flight)
         steps.sync(timing)
-        next_rng = rng_state(steps.run.rng)
+        next_rng = planned.sampler_rng if planned is not None else rng_state(steps.run.rng)
         steps.finish(flight, metrics, timing, start, next_rng)
         _call(on_step, steps, step, next_rng)
 

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from torch.distributed.fsdp import FSDPModule
 
-from workers.backends.dtype_choice import cpu_flags
 from workers.cpu_threads import use_threads
 from workers.fsdp_group import (
     GroupSpec,
@@ -34,21 +33,13 @@ from workers.fsdp_group import (
     shard,
     sum_over_ranks,
 )
-from workers.learner_precision import (
-    PrecisionChoice,
-    choose_learner_precision,
-    needs_probe,
-    probe_key,
-    read_probe,
-    time_update_passes,
-    write_probe,
-)
+from workers.learner_precision import AutoPrecision, PrecisionChoice
 from workers.lora_adapter import LoraSettings, adapter_config, adapter_tensors, is_adapter_dir, load_policy
 from workers.phase_clock import PhaseClock
-from workers.policy_model.bootstrap import cache_root
+from workers.policy_token_logits import PolicyTokenLogits
 from workers.rl.losses import LOG_RATIO_LIMIT, LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
 from workers.rl.micro_batches import deal_to_ranks, pack_by_tokens, padding_fraction
-from workers.rl.shared_prefix import PrefixSplit, plan_prefixes, shared_prefix_hidden
+from workers.rl.shared_prefix import PrefixSplit, plan_prefixes
 from workers.rl.token_logprobs import attention_from_lengths, next_token_entropy, next_token_logprobs
 from workers.types import TrainBatch, WeightSnapshot
 
@@ -116,30 +107,6 @@ class _MicroBatch:
     """False for a zero-weight forward that only keeps a group's ranks in step."""
 
 
-class PolicyTokenLogits(torch.nn.Module):
-    """A causal LM's logits at chosen positions only: the output layer runs on the N positions
-    (row, col) of a forward over `ids`, not on all B x T, so the prompt and user tokens of a
-    dialogue (most of it) never cost a vocabulary-wide matmul and softmax, nor the memory of a
-    [B, T, V] tensor. A module of its own so that a sharded learner can make it FSDP2's root:
-    the root unit gathers the embeddings and the output layer around this forward."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(
-        self, ids: torch.Tensor, attention: torch.Tensor, row: torch.Tensor, col: torch.Tensor, split: PrefixSplit | None = None
-    ) -> torch.Tensor:
-        decoder = self.model.get_decoder()
-        if split is None:
-            hidden = decoder(input_ids=ids, attention_mask=attention, use_cache=False).last_hidden_state
-        else:
-            hidden, col = shared_prefix_hidden(decoder, split), col - split.offsets()[row]
-        with torch.autocast(hidden.device.type, enabled=False):
-            # In fp32 even under a bf16 autocast: rounded to bf16, a logit of 20 moves in steps of 0.125.
-            return self.model.get_output_embeddings()(hidden[row, col].float())
-
-
 class Learner:
     """One learner process, or one rank of a sharded learner group (`group`): every rank builds
     the same model from the same seed, shards it (`fsdp_group.shard`), and trains on its share of
@@ -190,7 +157,10 @@ class Learner:
         self.policy = PolicyTokenLogits(self.model)
         self._check_policy_logits()
         self.model.train()
-        self._choose_precision(grouped=group is not None)
+        self.auto_precision = AutoPrecision(
+            settings.precision, self.model.config.to_dict(), self.device.type == "cuda", group is not None
+        )
+        self.precision = self.auto_precision.precision
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.reference = None
         if settings.kl_coef > 0 and settings.lora is None:
@@ -264,29 +234,11 @@ class Learner:
     def precision_choice(self) -> PrecisionChoice | None:
         """What the learner computes in, and why (`algo.precision: auto` decides on its machine);
         None until the first update's probe has decided."""
-        return self._precision_choice
-
-    def _choose_precision(self, grouped: bool) -> None:
-        """`algo.precision: auto`, decided now from the hardware or a cached verdict, or at the
-        first update by timing its batch in both precisions (`learner_precision`)."""
-        s, gpu = self.settings, self.device.type == "cuda"
-        self._flags = cpu_flags()
-        self._probe_path: Path | None = None
-        seconds = None
-        if needs_probe(s.precision, self._flags, gpu, grouped):
-            key = probe_key(self.model.config.to_dict(), torch.get_num_threads(), self._flags)
-            self._probe_path = cache_root() / "probes" / "learner-precision" / f"{key}.json"
-            seconds = read_probe(self._probe_path)
-        self._precision_choice = None
-        self.precision = "fp32"
-        if self._probe_path is None or seconds is not None:
-            self._precision_choice = choose_learner_precision(s.precision, self._flags, gpu, seconds)
-            self.precision = self._precision_choice.precision
+        return self.auto_precision.choice
 
     def _probe_precisions(self, micro: list[_MicroBatch]) -> None:
-        """Time the batch's forward and backward in each precision and keep the faster; weights,
-        gradients and the RNG (a LoRA dropout draws from it) are left as they were."""
-        assert self._probe_path is not None
+        """Time the first batch's forward and backward in each precision and keep the faster;
+        weights, gradients and the RNG (a LoRA dropout draws from it) are left as they were."""
         rng = torch.get_rng_state()
 
         def step(precision: str) -> None:
@@ -295,13 +247,11 @@ class Learner:
                 self._policy_logits(self.policy, m).logsumexp(-1).sum().backward()
 
         try:
-            seconds = time_update_passes(step)
+            self.auto_precision.probe(step)
         finally:
             self.model.zero_grad(set_to_none=True)
             torch.set_rng_state(rng)
-        write_probe(self._probe_path, seconds)
-        self._precision_choice = choose_learner_precision(self.settings.precision, self._flags, False, seconds)
-        self.precision = self._precision_choice.precision
+        self.precision = self.auto_precision.precision
 
     @contextmanager
     def _scoring(self):
@@ -368,7 +318,7 @@ class Learner:
         if tokens == 0:
             raise ValueError("batch has no policy tokens to learn from")
         micro = self._micro_batches(batch)
-        if self._precision_choice is None:
+        if self.auto_precision.choice is None:
             with clock.phase("probe"):
                 self._probe_precisions(micro)
         with torch.no_grad(), self._scoring(), clock.phase("forward", add=True):

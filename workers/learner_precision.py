@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from workers.backends.dtype_choice import NATIVE_BF16_FLAGS
+from workers.backends.dtype_choice import NATIVE_BF16_FLAGS, cpu_flags
+from workers.policy_model.bootstrap import cache_root
 
 BF16_MARGIN = 0.9
 """bf16 is taken when its time is under this share of fp32's: a tie is not worth the rounding."""
@@ -100,3 +101,32 @@ def time_update_passes(step: Callable[[str], None], repeats: int = 1) -> dict[st
             times.append(time.perf_counter() - tick)
         seconds[precision] = min(times)
     return seconds
+
+
+class AutoPrecision:
+    """A learner's precision: decided at start (set by the config, a GPU, no native bf16, a group,
+    a cached verdict), or by `probe` on the learner's first batch; fp32 until then."""
+
+    def __init__(self, requested: str, model_config: dict, gpu: bool, grouped: bool):
+        self.requested, self.gpu = requested, gpu
+        self.flags = cpu_flags()
+        self.path: Path | None = None
+        seconds = None
+        if needs_probe(requested, self.flags, gpu, grouped):
+            key = probe_key(model_config, torch.get_num_threads(), self.flags)
+            self.path = cache_root() / "probes" / "learner-precision" / f"{key}.json"
+            seconds = read_probe(self.path)
+        pending = self.path is not None and seconds is None
+        self.choice = None if pending else choose_learner_precision(requested, self.flags, gpu, seconds)
+
+    @property
+    def precision(self) -> str:
+        return self.choice.precision if self.choice is not None else "fp32"
+
+    def probe(self, step: Callable[[str], None]) -> None:
+        """Decide by timing `step(precision)`, a forward and backward of the first batch; the
+        verdict is cached for the next learner of this shape on this machine."""
+        assert self.path is not None
+        seconds = time_update_passes(step)
+        write_probe(self.path, seconds)
+        self.choice = choose_learner_precision(self.requested, self.flags, self.gpu, seconds)

@@ -264,7 +264,7 @@ def test_activation_checkpointing_recomputes_to_the_same_gradient(tiny_model):
 def test_policy_token_logits_are_the_full_forwards_at_those_positions(tiny_model):
     """The output layer runs on policy tokens only: what it gives there is what the model's own
     forward gives, in a batch of rows of two lengths whose prompt tokens get no logits at all."""
-    from workers.learner import PolicyTokenLogits
+    from workers.policy_token_logits import PolicyTokenLogits
 
     learner = Learner(tiny_model, settings(), seed=0)
     batch = TrainBatch.from_sequences(sequences_of(tiny_model), [1.0, -1.0])
@@ -383,10 +383,10 @@ def test_auto_precision_times_the_first_batch_in_both_and_caches_its_verdict(tin
     """On a CPU with native bf16 the first update times its batch's forward and backward in fp32
     and bf16 and keeps the faster; the update itself is the one an fp32 or bf16 learner makes, and
     a second learner of this shape reads the verdict instead of probing."""
-    import workers.learner as learner_module
+    import workers.learner_precision as learner_precision
 
     monkeypatch.setenv("GOLDILOCKS_CACHE", str(tmp_path))
-    monkeypatch.setattr(learner_module, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    monkeypatch.setattr(learner_precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
     seqs = sequences_of(tiny_model)
     auto = Learner(tiny_model, settings(precision="auto"), seed=0)
     assert auto.precision_choice() is None and auto.precision == "fp32"
@@ -403,5 +403,5 @@ def test_auto_precision_times_the_first_batch_in_both_and_caches_its_verdict(tin
         assert torch.allclose(a, b, atol=1e-6), "the probe's passes left no trace in the update"
     again = Learner(tiny_model, settings(precision="auto"), seed=0)
     assert again.precision_choice() == choice
-    monkeypatch.setattr(learner_module, "cpu_flags", lambda: frozenset({"avx2"}))
+    monkeypatch.setattr(learner_precision, "cpu_flags", lambda: frozenset({"avx2"}))
     assert Learner(tiny_model, settings(precision="auto"), seed=0).precision == "fp32"
