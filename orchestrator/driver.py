@@ -204,7 +204,9 @@ class StepRunner:
         """The update runs on the learner while the driver goes on with work that needs no new
         weights (observing the step, proposing the next): `learned` waits for it."""
         kill = self.learner.size - 1 if step == self.faults.kill_learner_rank_at_step and self.fresh else None
-        return self.learner.submit_update(batch, kill_rank=kill), time.perf_counter()
+        update = self.learner.submit_update(batch, kill_rank=kill)
+        self.pool.request_weights()  # every update is followed by a sync: its snapshot is taken at once
+        return update, time.perf_counter()
 
     def learned(self, started: tuple[PendingCall, float], timing: StepTiming, flight: InFlight) -> dict[str, float]:
         """`actor/policy_lag`: updates between the weights that generated the batch and the learner's."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -149,3 +150,36 @@ class WeightSnapshot:
     """On CPU, in the rollout dtype."""
     adapter_config: dict | None = None
     """Set when `tensors` are a LoRA adapter (PEFT's config), for the workers to serve on their base."""
+
+    def __getstate__(self) -> dict:
+        """The tensors cross processes as numpy arrays over their bytes (bf16 has no numpy dtype:
+        its bits travel as int16): Ray writes numpy buffers into its object store as they are
+        and a reader maps them there, where a pickled tensor is copied into bytes and out again.
+        A reader's tensors are read-only views of the store: copy before writing to them."""
+        arrays = {name: (str(t.dtype).removeprefix("torch."), _raw(t).numpy()) for name, t in self.tensors.items()}
+        return {"version": self.version, "arrays": arrays, "adapter_config": self.adapter_config}
+
+    def __setstate__(self, state: dict) -> None:
+        self.version, self.adapter_config = state["version"], state["adapter_config"]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            self.tensors = {name: _from_raw(array, dtype) for name, (dtype, array) in state["arrays"].items()}
+
+
+_RAW_VIEWS = {"bfloat16": "int16", "float16": "int16"}
+"""Dtypes numpy lacks, and the same-width integer their bits travel as."""
+
+
+def _raw(tensor: torch.Tensor) -> torch.Tensor:
+    import torch
+
+    tensor = tensor.detach().cpu().contiguous()
+    raw = _RAW_VIEWS.get(str(tensor.dtype).removeprefix("torch."))
+    return tensor.view(getattr(torch, raw)) if raw else tensor
+
+
+def _from_raw(array: np.ndarray, dtype: str) -> torch.Tensor:
+    import torch
+
+    tensor = torch.from_numpy(array)
+    return tensor.view(getattr(torch, dtype)) if dtype in _RAW_VIEWS else tensor

@@ -48,12 +48,17 @@ class LearnerGroup:
     def update(self, batch: TrainBatch) -> dict[str, float]:
         return self.result(self.submit_update(batch))
 
-    def weights(self, dtype: str):
-        """(a reference to rank 0's weight snapshot, its size in bytes): the rollout workers fetch
-        the snapshot themselves; the driver never holds the weights."""
+    def request_weights(self, dtype: str) -> tuple[object, PendingCall]:
+        """(a reference to rank 0's weight snapshot, the call that gives its size in bytes), at
+        once: the snapshot is taken when the ranks reach the call, after any update queued before
+        it. The rollout workers fetch it themselves; the driver never holds the weights."""
         pairs = [rank.weights.options(num_returns=2).remote(dtype) for rank in self.ranks]
-        sizes = self._wait(PendingCall("weights", [size for _, size in pairs]))
-        return pairs[0][0], sizes[0]
+        return pairs[0][0], PendingCall("weights", [size for _, size in pairs])
+
+    def weights(self, dtype: str):
+        """(a reference to rank 0's weight snapshot, its size in bytes), once taken."""
+        snapshot, sizes = self.request_weights(dtype)
+        return snapshot, self.result(sizes)
 
     def save(self, path: str) -> None:
         self.result(PendingCall("save", [rank.save.remote(path) for rank in self.ranks]))

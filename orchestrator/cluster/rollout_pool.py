@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from orchestrator.cluster.learner_group import LearnerGroup
+from orchestrator.cluster.learner_group import LearnerGroup, PendingCall
 from workers.env.users.simulator_usage import SimulatorUsage
 from workers.types import Episode, EpisodeRequest
 
@@ -68,6 +68,8 @@ class RolloutPool:
     """Size of the last sync's tensors (the adapter alone under LoRA): `perf/sync_bytes`."""
     snapshot_s: float = 0.0
     """How long the last sync waited for the learner's weight snapshot."""
+    requested: tuple[object, PendingCall] | None = None
+    """A snapshot asked for ahead of its sync (`request_weights`)."""
 
     def rollout(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> tuple[list[Episode], RolloutCost]:
         return self.collect(self.submit(requests, kill_worker))
@@ -102,12 +104,20 @@ class RolloutPool:
         )
         return sorted((e for r in results for e in r.episodes), key=lambda e: e.group), cost
 
+    def request_weights(self) -> None:
+        """Ask the learner for its snapshot now, queued behind the update it is running: taken as
+        soon as the update ends, while the driver and the rollout go on, instead of when the sync
+        starts. The next `sync` loads it."""
+        self.requested = self.learner.request_weights(self.weight_dtype)
+
     def sync(self, version: int) -> None:
         """Every worker to the learner's weights, which must be `version`: the learner tags its
         weights with its own count and each worker reports what it loaded. The pool keeps them,
         so a worker that dies later is brought back to exactly this version."""
         tick = time.perf_counter()
-        self.weights, self.sync_bytes = self.learner.weights(self.weight_dtype)
+        snapshot, sizes = self.requested or self.learner.request_weights(self.weight_dtype)
+        self.requested = None
+        self.weights, self.sync_bytes = snapshot, self.learner.result(sizes)
         self.snapshot_s = time.perf_counter() - tick
         refs = [w.update_weights.remote(self.weights) for w in self.workers]
         self.version = version

@@ -101,13 +101,22 @@ def test_a_sequence_whose_fields_differ_in_length_is_refused():
 
 
 def test_each_synchronous_phase_gets_every_cpu_the_run_reserved():
-    from orchestrator.cluster.run_actors import actor_threads
+    from orchestrator.cluster.run_actors import ActorThreads, actor_threads
 
-    assert actor_threads(load_config()) == (2, 2)
+    assert actor_threads(load_config()) == ActorThreads(2, 2, passive=False)
     two = load_config(None, ["rollout.num_workers=2", "resources.rollout.num_cpus=1", "resources.learner.num_cpus=2"])
-    assert actor_threads(two) == (2, 4)
+    assert actor_threads(two) == ActorThreads(2, 4, passive=False)
     tiny = load_config(None, ["resources.rollout.num_cpus=0.5", "resources.learner.num_cpus=0.5"])
-    assert actor_threads(tiny) == (1, 1)
-    piped = load_config(None, ["trainer.pipeline=one_step_off", "resources.rollout.num_cpus=3", "resources.learner.num_cpus=2"])
-    assert actor_threads(piped) == (3, 2)  # they run at once: each keeps its own reservation
-    assert actor_threads(load_config(None, ["resources.share_cpus=false"])) == (1, 1)
+    assert actor_threads(tiny) == ActorThreads(1, 1, passive=False)
+    assert actor_threads(load_config(None, ["resources.share_cpus=false"])) == ActorThreads(1, 1, passive=False)
+
+
+def test_pipelined_the_learner_takes_every_cpu_and_threads_that_outnumber_cores_sleep():
+    from orchestrator.cluster.run_actors import ActorThreads, actor_threads
+
+    piped = ["trainer.pipeline=one_step_off", "resources.rollout.num_cpus=3", "resources.learner.num_cpus=2"]
+    threads = actor_threads(load_config(None, piped))
+    assert threads == ActorThreads(3, 5, passive=True)
+    assert threads.env() == {"OMP_WAIT_POLICY": "PASSIVE"}
+    apart = actor_threads(load_config(None, [*piped, "resources.share_cpus=false"]))
+    assert apart == ActorThreads(3, 2, passive=False) and apart.env() == {}
