@@ -154,7 +154,8 @@ class StepRunner:
     def plan(self, step: int) -> Plan:
         """The step's users, levels and requests. The proposal sees the entropy of the newest step
         whose update has finished by now: step - 1 in the synchronous loop, step - 2 in the
-        pipelined one (a resumed run alike)."""
+        pipelined one (a resumed run alike); none when the synchronous loop plans ahead, which it
+        does only where no entropy guard reads it (`plans_ahead`)."""
         sampler_rng = rng_state(self.run.rng)
         scenarios = draw_scenarios(self.config, self.run.rng)
         buckets = tuple(scenario_bucket(s, self.config.curriculum.bucket_by) for s in scenarios)

@@ -217,7 +217,10 @@ def test_a_crashed_run_resumes_from_its_checkpoint_and_logs_every_step_once(tiny
     from orchestrator.curriculum.study_records import trials_on_record
 
     assert [t.user_attrs["step"] for t in trials_on_record(study)] == [0, 1, 2, 3, 4]
-    assert len(study.trials) == 6
+    # Steps 0-2 of the crashed run, the trial it had planned for step 3 while step 2's update ran
+    # (failed as stale when the run resumed), and steps 2-4 of the resumed run.
+    assert len(study.trials) == 7
+    assert sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials) == 1
     for trial in trials_on_record(study):
         buckets = trial.user_attrs["group_buckets"]
         assert len(buckets) == 3 and set(buckets) <= {s.personality for s in english_split("all")}
