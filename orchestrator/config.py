@@ -18,6 +18,7 @@ from orchestrator.cluster.resources_config import RayConfig, ResourcesConfig
 from orchestrator.cluster.simulator_serve_config import SimulatorServeConfig
 from orchestrator.config_section import ConfigSection
 from orchestrator.curriculum.curriculum_config import CurriculumConfig
+from orchestrator.stats.analysis_config import AnalysisConfig
 
 if TYPE_CHECKING:
     from workers.env.scenarios.scenario import Scenario
@@ -315,6 +316,7 @@ class ExperimentConfig(ConfigSection):
     ray: RayConfig = RayConfig()
     resources: ResourcesConfig = ResourcesConfig()
     faults: FaultsConfig = FaultsConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
 
     @model_validator(mode="after")
     def _fits_context(self) -> ExperimentConfig:
