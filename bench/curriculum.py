@@ -321,7 +321,7 @@ def main() -> None:
         "overrides": args.overrides,
     }
     result = {"command": " ".join(["python", *sys.argv]), "commit": commit(), "cpu": machine(), "protocol": protocol}
-    result |= summarise(ledger, chosen_candidates(ledger), args.results.with_suffix(".png"))
+    result |= summarise(ledger, chosen_candidates(ledger), args.results.with_suffix(".png"), planned)
     args.results.write_text(json.dumps(result, indent=1))
     print(json.dumps(result))
 

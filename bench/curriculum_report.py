@@ -1,11 +1,136 @@
-"""The curriculum experiment's figures from its ledger."""
+"""The curriculum experiment's results from its ledger: the selection, each row, the declared
+verdicts, the A/A and the procedure's measured false-positive rate, and the figures."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from bench.curriculum_design import Ledger
+import numpy as np
+from scipy import stats
+
+from bench.curriculum_design import AA_ROW, CANDIDATES, MAIN_ROWS, PLAN, Ledger
+from orchestrator.stats.calibration import resampled_false_positive_rate, simulated_false_positive_rate
+from orchestrator.stats.comparison import judge
+from orchestrator.stats.hierarchical import paired_units
+from orchestrator.stats.paired import t_interval
+from orchestrator.stats.power import minimum_detectable_effect
+from orchestrator.tracking.verdict_plot import plot_verdicts
+
+METRICS = ("auc", "final")
 
 
-def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path) -> dict:
-    return {"chosen": chosen, "runs": len(ledger.runs("main")) + len(ledger.runs("select"))}
+def selection(ledger: Ledger, chosen: dict[str, str] | None) -> dict:
+    out = {}
+    for family, candidates in CANDIDATES.items():
+        out[family] = {
+            name: {
+                "auc_per_pair": [e["auc"] for e in ledger.runs("select") if e["candidate"] == name],
+                "chosen": bool(chosen and chosen.get(family) == name),
+            }
+            for name in candidates
+        }
+        for entry in out[family].values():
+            entry["mean_auc"] = float(np.mean(entry["auc_per_pair"])) if entry["auc_per_pair"] else None
+    return out
+
+
+def by_row(ledger: Ledger) -> dict[str, dict[str, dict]]:
+    """data[metric][row][(warm start, seed)] from the main phase's runs."""
+    data: dict[str, dict[str, dict]] = {m: {} for m in METRICS}
+    for e in ledger.runs("main"):
+        for metric in METRICS:
+            data[metric].setdefault(e["row"], {})[(e["pair"], e["seed"])] = e[metric]
+    return data
+
+
+def row_summary(ledger: Ledger, row: str) -> dict:
+    runs = [e for e in ledger.runs("main") if e["row"] == row]
+    aucs = np.array([e["auc"] for e in runs])
+    low, high, _ = t_interval(aucs - aucs.mean()) if len(aucs) > 1 else (math.nan, math.nan, 1.0)
+    return {
+        "candidate": runs[0]["candidate"] if runs else None,
+        "pairs": len(runs),
+        "auc_mean": float(aucs.mean()) if len(aucs) else None,
+        "auc_mean_t95": [float(aucs.mean() + low), float(aucs.mean() + high)] if len(aucs) > 1 else None,
+        "auc_iqm": float(stats.trim_mean(aucs, 0.25)) if len(aucs) else None,
+        "final_mean": float(np.mean([e["final"] for e in runs])) if runs else None,
+        "mean_difficulty": float(np.mean([e["mean_difficulty"] for e in runs])) if runs else None,
+        "pass_rate": float(np.mean([e["pass_rate"] for e in runs])) if runs else None,
+        "score_se_max": max((e["score_se_max"] for e in runs), default=None),
+        "per_pair": {e["pair"]: {"auc": e["auc"], "final": e["final"]} for e in runs},
+    }
+
+
+def calibration(data: dict, verdicts: list) -> dict:
+    """The claim rule's false-positive rate at this experiment's pairs and spread: simulated
+    (normal, t3) and resampled from the real A/A differences."""
+    primary = [v for v in verdicts if v.family == "primary"]
+    if not primary or any(math.isnan(v.test.sd) for v in primary):
+        return {}
+    n = min(v.test.pairs for v in primary)
+    sd = max(v.test.sd for v in primary)
+    m = len(PLAN.comparisons)
+    simulated = [simulated_false_positive_rate(sd, n, m, PLAN.alpha, draws=2000, distribution=d) for d in ("normal", "t3")]
+    out = {"simulated": [rate.as_dict() for rate in simulated]}
+    if AA_ROW in data["auc"] and "band" in data["auc"]:
+        units = paired_units(data["auc"][AA_ROW], data["auc"]["band"])
+        if len(units.values) >= 3:
+            out["real_aa"] = resampled_false_positive_rate(units.values - units.reference, n, m, PLAN.alpha, draws=2000).as_dict()
+    return out
+
+
+def plot_curves(ledger: Ledger, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for i, row in enumerate(MAIN_ROWS):
+        curves = [e["curve"] for e in ledger.runs("main") if e["row"] == row]
+        if not curves:
+            continue
+        colour = plt.get_cmap("tab10")(i)
+        for curve in curves:
+            ax.plot([s for s, _ in curve], [v for _, v in curve], color=colour, alpha=0.15, linewidth=0.8)
+        steps = [s for s, _ in curves[0]]
+        mean = np.mean([[v for _, v in c] for c in curves], axis=0)
+        ax.plot(steps, mean, color=colour, linewidth=2, label=f"{row} ({len(curves)} pairs)")
+    ax.set(xlabel="training steps", ylabel="held-out score at the primary level (faint: each pair; bold: mean)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, planned_pairs: int) -> dict:
+    data = by_row(ledger)
+    result: dict = {
+        "selection": selection(ledger, chosen),
+        "chosen": chosen,
+        "selection_complete": chosen is not None,
+        "rows": {row: row_summary(ledger, row) for row in MAIN_ROWS},
+        "warm_starts": len({e["pair"] for e in ledger.runs("main")}),
+    }
+    ready = all(len(data["auc"].get(r, {})) >= 2 for r in (PLAN.reference, *PLAN.comparisons))
+    if not ready:
+        result["verdicts"] = []
+        result["status"] = "pending: the declared rows have fewer than 2 common pairs"
+        return result
+    verdicts = judge(data, PLAN)
+    aa_plan = PLAN.model_copy(update={"reference": "band", "comparisons": [AA_ROW], "secondary_metrics": []})
+    aa = judge(data, aa_plan) if len(data["auc"].get(AA_ROW, {})) >= 2 else []
+    result["verdicts"] = [v.as_dict() for v in verdicts]
+    result["aa"] = [v.as_dict() | {"family": "A/A"} for v in aa]
+    result["sentences"] = [v.sentence() for v in verdicts + aa]
+    primary = [v for v in verdicts if v.family == "primary"]
+    result["mde_at_pairs_run"] = {
+        v.row: minimum_detectable_effect(v.test.sd, v.test.pairs, PLAN.alpha, PLAN.power, len(PLAN.comparisons)) for v in primary
+    }
+    result["calibration"] = calibration(data, verdicts)
+    result["status"] = "complete" if all(v.test.pairs >= planned_pairs for v in primary) else "partial"
+    plot_curves(ledger, figure)
+    plot_verdicts(verdicts + aa, figure.with_name(figure.stem + "_verdicts.png"), "paired differences, every pair a dot")
+    return result

@@ -1,34 +1,111 @@
-"""The curriculum bench's comparison: which row is the reference, which intervals it reports."""
+"""The curriculum bench's design and report: seeds that never replay a warm start, the ledger that
+carries the experiment across sessions, the choice made on selection pairs only, and the verdicts
+built from a ledger."""
 
+import json
+
+import numpy as np
 import pytest
 
-from bench.curriculum import AA_SUFFIX, compare, parse_rows, row_overrides
+from bench.curriculum import chosen_candidates
+from bench.curriculum_design import (
+    AA_ROW,
+    CANDIDATES,
+    MAIN_ROWS,
+    SELECTION_PAIRS,
+    Ledger,
+    Pair,
+    seeds_are_disjoint,
+    weights_sha256,
+)
+from bench.curriculum_report import summarise
 
 
-def runs(aucs: list[float]) -> list[dict]:
-    return [{"auc": a, "final": a + 1, "steps_to_target": None, "mean_difficulty": 0.5, "pass_rate": 0.5} for a in aucs]
+def test_no_run_replays_its_warm_starts_users_and_phases_do_not_share_seeds():
+    pairs = [Pair("select", j) for j in range(SELECTION_PAIRS)] + [Pair("main", k) for k in range(40)]
+    assert seeds_are_disjoint(pairs)
+    assert len({p.warm_start for p in pairs}) == len(pairs)
+    assert not seeds_are_disjoint([Pair("main", 0), Pair("main", 0)])
 
 
-def test_the_best_fixed_row_is_the_reference_and_every_other_row_is_paired_to_it():
-    result = compare(
-        {
-            "fixed@0.35": runs([30, 32, 31, 29, 33]),
-            "fixed@0.65": runs([20, 25, 22, 21, 24]),
-            "band": runs([33, 35, 34, 32, 36]),
-            "band/aa": runs([33.5, 34.5, 34, 32.5, 35.5]),
-        }
-    )
-    assert result["best_fixed"] == "fixed@0.35"
-    assert set(result["vs_best_fixed"]) == {"fixed@0.65", "band", "band/aa"}
-    band = result["vs_best_fixed"]["band"]["auc"]
-    assert band["point"] == pytest.approx(3.0) and band["low"] == band["high"] == pytest.approx(3.0)
-    assert result["aa"]["band/aa"]["low"] <= 0 <= result["aa"]["band/aa"]["high"]
-    assert result["controllers"]["band"]["auc"]["point"] == pytest.approx(34.0)
+def test_every_family_has_the_same_tuning_budget():
+    assert {len(c) for c in CANDIDATES.values()} == {4}
+    assert [float(name.split("@")[1]) for name in CANDIDATES["fixed"]] == [0.2, 0.35, 0.5, 0.65]
 
 
-def test_an_a_a_row_moves_only_the_policys_sampling_seed():
-    rows = parse_rows(["sweep-best=curriculum.controller=band;curriculum.band=[0.3,0.5]"])
-    assert rows["sweep-best"] == ["curriculum.controller=band", "curriculum.band=[0.3,0.5]"]
-    assert row_overrides("band" + AA_SUFFIX, rows, 3) == [*rows["band"], "rollout.sampling_seed=1003"]
-    with pytest.raises(SystemExit, match="--row"):
-        parse_rows(["no-body"])
+def test_a_rebuilt_warm_start_with_other_weights_drops_the_runs_recorded_on_it(tmp_path):
+    ledger = Ledger(tmp_path / "runs.jsonl")
+    assert ledger.record_warm_start("main-ws0", 30000, "aaa") == []
+    ledger.record_run({"phase": "main", "row": "band", "candidate": "band@0.5", "pair": "main-ws0", "auc": 1.0})
+    ledger.record_run({"phase": "main", "row": "band", "candidate": "band@0.5", "pair": "main-ws1", "auc": 2.0})
+    assert Ledger(ledger.path).record_warm_start("main-ws0", 30000, "aaa") == []
+    reread = Ledger(ledger.path)
+    dropped = reread.record_warm_start("main-ws0", 30000, "bbb")
+    assert [e["pair"] for e in dropped] == ["main-ws0"]
+    again = Ledger(ledger.path)
+    assert again.run("main", "band@0.5", "band", "main-ws0") is None
+    assert again.run("main", "band@0.5", "band", "main-ws1")["auc"] == 2.0
+    assert again.warm_start("main-ws0")["sha256"] == "bbb"
+
+
+def test_a_warm_starts_identity_is_its_weights(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "model.safetensors").write_bytes(b"weights")
+    (tmp_path / "a" / "trainer_state.json").write_text("{}")
+    first = weights_sha256(tmp_path / "a")
+    (tmp_path / "a" / "trainer_state.json").write_text('{"step": 2}')
+    assert weights_sha256(tmp_path / "a") == first
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="safetensors"):
+        weights_sha256(tmp_path / "empty")
+
+
+def _run(phase, row, candidate, pair, seed, auc):
+    curve = [[12 * (i + 1), auc + i] for i in range(5)]
+    return {"phase": phase, "row": row, "candidate": candidate, "pair": pair, "seed": seed, "auc": auc, "final": auc + 4,
+            "curve": curve, "score_se_max": 1.0, "mean_difficulty": 0.5, "pass_rate": 0.5, "steps_to_target": None}  # fmt: skip
+
+
+def _ledger(tmp_path, main_pairs: int) -> Ledger:
+    ledger = Ledger(tmp_path / "runs.jsonl")
+    rng = np.random.default_rng(0)
+    for j in range(SELECTION_PAIRS):
+        for family, candidates in CANDIDATES.items():
+            for i, name in enumerate(candidates):
+                ledger.record_run(_run("select", family, name, f"select-ws{j}", 10_000 + j, 30 + i + rng.normal()))
+    shift = {"fixed": 0.0, "band": -5.0, "progress": 0.0, AA_ROW: -5.0}
+    for k in range(main_pairs):
+        base = rng.normal(38, 3)
+        for row in MAIN_ROWS:
+            ledger.record_run(_run("main", row, "x", f"main-ws{k}", 1 + k, base + shift[row] + rng.normal(0, 0.5)))
+    return ledger
+
+
+def test_the_choice_is_made_on_selection_pairs_only(tmp_path):
+    ledger = _ledger(tmp_path, 0)
+    assert chosen_candidates(ledger) == {family: list(c)[-1] for family, c in CANDIDATES.items()}
+    assert chosen_candidates(Ledger(tmp_path / "empty.jsonl")) is None
+
+
+def test_the_report_holds_every_number_the_issue_asks_for(tmp_path):
+    ledger = _ledger(tmp_path, 12)
+    result = summarise(ledger, chosen_candidates(ledger), tmp_path / "curriculum.png", planned_pairs=20)
+    json.dumps(result)
+    assert result["status"] == "partial" and result["warm_starts"] == 12
+    primary = {v["row"]: v for v in result["verdicts"] if v["family"] == "primary"}
+    assert set(primary) == {"band", "progress"}
+    for key in ("mean", "t_low", "t_high", "exact_p", "holm_t_p", "holm_exact_p", "holm_tost_p", "mde"):
+        assert key in primary["band"]
+    assert primary["band"]["claim"] == "worse" and primary["progress"]["holm_tost_p"] < 0.05
+    (aa,) = result["aa"]
+    assert aa["row"] == AA_ROW and aa["reference"] == "band" and aa["claim"] != "worse"
+    for rate in result["calibration"]["simulated"] + [result["calibration"]["real_aa"]]:
+        assert rate["rate"] <= 0.07
+    assert (tmp_path / "curriculum.png").stat().st_size and (tmp_path / "curriculum_verdicts.png").stat().st_size
+    assert result["rows"]["band"]["pairs"] == 12 and result["selection"]["fixed"]["fixed@0.65"]["chosen"]
+
+
+def test_a_report_before_the_main_phase_says_it_is_pending(tmp_path):
+    ledger = _ledger(tmp_path, 1)
+    result = summarise(ledger, chosen_candidates(ledger), tmp_path / "c.png", planned_pairs=20)
+    assert result["verdicts"] == [] and result["status"].startswith("pending")
