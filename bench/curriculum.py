@@ -53,7 +53,6 @@ from bench.curriculum_design import (
     EVALUATIONS,
     GRID,
     MAIN_ROWS,
-    PILOT_SD,
     PLAN,
     SELECTION_PAIRS,
     START_MODEL,
@@ -66,11 +65,14 @@ from bench.curriculum_design import (
     seeds_are_disjoint,
     weights_sha256,
 )
-from bench.curriculum_report import summarise
+from bench.curriculum_report import pilot_sd, reanalyse_pilot, summarise
 from orchestrator.config import load_config
 from orchestrator.stats.power import seeds_needed
 
 RESULTS = Path(__file__).resolve().parent / "results"
+PILOT = RESULTS / "curriculum_pilot.json"
+"""The previous experiment (commit 10c8dc1: 6 rows x 5 seeds from one warm start): the pilot whose
+spread sizes this one, re-judged by the current rules in the results."""
 EXPERIMENT = "curriculum-bench"
 DEMO = Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"
 
@@ -282,7 +284,9 @@ def run_experiment(args: argparse.Namespace, ledger: Ledger) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    planned = seeds_needed(PLAN.effect, PILOT_SD, PLAN.alpha, PLAN.power, comparisons=len(PLAN.comparisons))
+    pilot = json.loads(PILOT.read_text())
+    spread = pilot_sd(pilot)
+    planned = seeds_needed(PLAN.effect, spread, PLAN.alpha, PLAN.power, comparisons=len(PLAN.comparisons))
     parser.add_argument("--pairs", type=int, default=planned, help=f"main-phase pairs (the power plan's {planned})")
     parser.add_argument("--max-minutes", type=float, default=None, help="start no run after this long")
     parser.add_argument("--out", type=Path, default=Path.home() / ".cache" / "goldilocks" / "bench-curriculum")
@@ -296,7 +300,7 @@ def main() -> None:
     args.level, expert = primary_level(base)
     args.target = TARGET_SHARE * expert
     print(
-        f"power plan: at the pilot's paired SD {PILOT_SD} a {PLAN.effect:g}-point difference needs {planned} pairs a row "
+        f"power plan: at the pilot's paired SD {spread:.2f} a {PLAN.effect:g}-point difference needs {planned} pairs a row "
         f"(alpha {PLAN.alpha} Holm over {len(PLAN.comparisons)}, power {PLAN.power}); running {args.pairs}",
         flush=True,
     )
@@ -316,11 +320,12 @@ def main() -> None:
         "candidates": CANDIDATES,
         "selection_pairs": SELECTION_PAIRS,
         "planned_pairs": planned,
-        "pilot_sd": PILOT_SD,
+        "pilot_sd": spread,
         "declared": PLAN.model_dump(),
         "overrides": args.overrides,
     }
     result = {"command": " ".join(["python", *sys.argv]), "commit": commit(), "cpu": machine(), "protocol": protocol}
+    result["pilot_reanalysed"] = reanalyse_pilot(pilot)
     result |= summarise(ledger, chosen_candidates(ledger), args.results.with_suffix(".png"), planned)
     args.results.write_text(json.dumps(result, indent=1))
     print(json.dumps(result))

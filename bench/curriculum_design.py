@@ -63,10 +63,6 @@ AA_SAMPLING_OFFSET = 1000
 MAIN_ROWS = ["fixed", "band", "progress", AA_ROW]
 
 SELECTION_PAIRS = 2
-PILOT_SD = 4.02
-"""SD of the paired AUC differences of the primary comparisons in the previous experiment (commit
-10c8dc1, 5 seeds: band 4.02, progress 3.80 against fixed@0.35): the planner's input."""
-
 PLAN = AnalysisConfig(
     metric="auc",
     reference="fixed",
@@ -76,7 +72,6 @@ PLAN = AnalysisConfig(
     margin=2.0,
     effect=3.0,
     power=0.8,
-    pilot_sd=PILOT_SD,
 )
 """Declared before the runs: does an adaptive controller, tuned like the fixed level, differ from
 the best fixed level on the held-out AUC? Two comparisons, Holm-corrected; the final score and the

@@ -105,6 +105,50 @@ def plot_curves(ledger: Ledger, path: Path) -> Path:
     return path
 
 
+def pilot_data(pilot: dict) -> dict[str, dict[str, dict]]:
+    """The pilot's per-seed values (one shared warm start) as data[metric][row][(warm start, seed)]."""
+    start = pilot["protocol"]["init_policy"]
+    seeds = pilot["protocol"]["seeds"]
+    return {
+        metric: {
+            row: {(start, s): v for s, v in zip(seeds, values[f"{metric}_per_seed"], strict=True)}
+            for row, values in pilot["controllers"].items()
+        }
+        for metric in METRICS
+    }
+
+
+def reanalyse_pilot(pilot: dict) -> dict:
+    """The pilot (5 seeds, one warm start) judged as the current rules judge: every comparison it
+    reported against its best fixed level as one Holm family, its A/A, and what 5 seeds detect."""
+    data = pilot_data(pilot)
+    reference = pilot["best_fixed"]
+    others = [r for r in data["auc"] if r != reference and not r.endswith("/aa")]
+    plan = PLAN.model_copy(update={"reference": reference, "comparisons": others})
+    verdicts = judge(data, plan)
+    aa_plan = PLAN.model_copy(update={"reference": "band", "comparisons": ["band/aa"], "secondary_metrics": []})
+    aa = judge(data, aa_plan)
+    return {
+        "source": "bench/results/curriculum_pilot.json",
+        "declared_after_the_runs": True,
+        "verdicts": [v.as_dict() for v in verdicts],
+        "aa": [v.as_dict() | {"family": "A/A"} for v in aa],
+        "sentences": [v.sentence() for v in verdicts + aa],
+    }
+
+
+def pilot_sd(pilot: dict) -> float:
+    """The planner's input: the largest SD of the pilot's paired AUC differences among the rows
+    the experiment declares (band and progress against the pilot's best fixed level)."""
+    data = pilot_data(pilot)["auc"]
+    reference = data[pilot["best_fixed"]]
+    sds = []
+    for row in PLAN.comparisons:
+        units = paired_units(data[row], reference)
+        sds.append(float(np.std(units.values - units.reference, ddof=1)))
+    return max(sds)
+
+
 def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, planned_pairs: int) -> dict:
     data = by_row(ledger)
     result: dict = {

@@ -31,7 +31,11 @@ def paired_power(effect: float, sd: float, n: int, alpha: float = 0.05, comparis
     df = n - 1
     critical = stats.t.ppf(1 - level / 2, df)
     shift = abs(effect) * math.sqrt(n) / sd
-    return float(stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift))
+    power = float(stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift))
+    if math.isnan(power):
+        # scipy's noncentral t gives up far in its tail, where the answer is all or nothing
+        return 1.0 if shift > critical else 0.0
+    return power
 
 
 def seeds_needed(effect: float, sd: float, alpha: float = 0.05, power: float = POWER, comparisons: int = 1) -> int:

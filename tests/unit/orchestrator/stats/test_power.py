@@ -28,5 +28,6 @@ def test_the_minimum_detectable_effect_inverts_the_power():
     mde = minimum_detectable_effect(4.0, 12, comparisons=2)
     assert paired_power(mde, 4.0, 12, comparisons=2) == pytest.approx(0.8, abs=1e-4)
     assert minimum_detectable_effect(4.0, 1) == float("inf")
+    assert 0 < minimum_detectable_effect(4.02, 5, comparisons=4) < 20
     with pytest.raises(ValueError, match="effect of 0"):
         seeds_needed(0.0, 4.0)
