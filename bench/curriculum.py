@@ -326,7 +326,7 @@ def main() -> None:
     }
     result = {"command": " ".join(["python", *sys.argv]), "commit": commit(), "cpu": machine(), "protocol": protocol}
     result["pilot_reanalysed"] = reanalyse_pilot(pilot)
-    result |= summarise(ledger, chosen_candidates(ledger), args.results.with_suffix(".png"), planned)
+    result |= summarise(ledger, chosen_candidates(ledger), args.results.with_suffix(".png"), planned, pilot)
     args.results.write_text(json.dumps(result, indent=1))
     print(json.dumps(result))
 

@@ -62,21 +62,22 @@ def row_summary(ledger: Ledger, row: str) -> dict:
     }
 
 
-def calibration(data: dict, verdicts: list) -> dict:
-    """The claim rule's false-positive rate at this experiment's pairs and spread: simulated
-    (normal, t3) and resampled from the real A/A differences."""
-    primary = [v for v in verdicts if v.family == "primary"]
-    if not primary or any(math.isnan(v.test.sd) for v in primary):
-        return {}
-    n = min(v.test.pairs for v in primary)
-    sd = max(v.test.sd for v in primary)
+def aa_differences(data: dict) -> list[float]:
+    """A/A row minus its twin, one value per unit (the real null's draws)."""
+    if AA_ROW not in data["auc"] or "band" not in data["auc"]:
+        return []
+    units = paired_units(data["auc"][AA_ROW], data["auc"]["band"])
+    return [float(x) for x in units.values - units.reference]
+
+
+def calibration(pairs: int, sd: float, real_aa: list[float], source: str) -> dict:
+    """The claim rule's false-positive rate on the declared family at `pairs` pairs: A/A families
+    simulated at spread `sd` (normal, t3) and resampled from real A/A differences."""
     m = len(PLAN.comparisons)
-    simulated = [simulated_false_positive_rate(sd, n, m, PLAN.alpha, draws=2000, distribution=d) for d in ("normal", "t3")]
-    out = {"simulated": [rate.as_dict() for rate in simulated]}
-    if AA_ROW in data["auc"] and "band" in data["auc"]:
-        units = paired_units(data["auc"][AA_ROW], data["auc"]["band"])
-        if len(units.values) >= 3:
-            out["real_aa"] = resampled_false_positive_rate(units.values - units.reference, n, m, PLAN.alpha, draws=2000).as_dict()
+    simulated = [simulated_false_positive_rate(sd, pairs, m, PLAN.alpha, draws=2000, distribution=d) for d in ("normal", "t3")]
+    out: dict = {"at": source, "simulated": [rate.as_dict() for rate in simulated]}
+    if len(real_aa) >= 3:
+        out["real_aa"] = resampled_false_positive_rate(real_aa, pairs, m, PLAN.alpha, draws=2000).as_dict()
     return out
 
 
@@ -149,7 +150,9 @@ def pilot_sd(pilot: dict) -> float:
     return max(sds)
 
 
-def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, planned_pairs: int) -> dict:
+def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, planned_pairs: int, pilot: dict) -> dict:
+    """Everything the bench's JSON holds. Until the main phase has verdicts, the calibration is
+    measured at the planned design: the planned pairs, the pilot's spread and its A/A."""
     data = by_row(ledger)
     result: dict = {
         "selection": selection(ledger, chosen),
@@ -162,6 +165,9 @@ def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, plann
     if not ready:
         result["verdicts"] = []
         result["status"] = "pending: the declared rows have fewer than 2 common pairs"
+        result["calibration"] = calibration(
+            planned_pairs, pilot_sd(pilot), aa_differences(pilot_data(pilot)), "the planned pairs, the pilot's spread and A/A"
+        )
         return result
     verdicts = judge(data, PLAN)
     aa_plan = PLAN.model_copy(update={"reference": "band", "comparisons": [AA_ROW], "secondary_metrics": []})
@@ -173,7 +179,12 @@ def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, plann
     result["mde_at_pairs_run"] = {
         v.row: minimum_detectable_effect(v.test.sd, v.test.pairs, PLAN.alpha, PLAN.power, len(PLAN.comparisons)) for v in primary
     }
-    result["calibration"] = calibration(data, verdicts)
+    result["calibration"] = calibration(
+        min(v.test.pairs for v in primary),
+        max(v.test.sd for v in primary),
+        aa_differences(data) or aa_differences(pilot_data(pilot)),
+        "the pairs run, their largest spread; the A/A of these runs (the pilot's until they have one)",
+    )
     result["status"] = "complete" if all(v.test.pairs >= planned_pairs for v in primary) else "partial"
     plot_curves(ledger, figure)
     plot_verdicts(verdicts + aa, figure.with_name(figure.stem + "_verdicts.png"), "paired differences, every pair a dot")

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from bench.curriculum import chosen_candidates
+from bench.curriculum import PILOT, chosen_candidates
 from bench.curriculum_design import (
     AA_ROW,
     CANDIDATES,
@@ -18,7 +18,7 @@ from bench.curriculum_design import (
     seeds_are_disjoint,
     weights_sha256,
 )
-from bench.curriculum_report import summarise
+from bench.curriculum_report import pilot_sd, reanalyse_pilot, summarise
 
 
 def test_no_run_replays_its_warm_starts_users_and_phases_do_not_share_seeds():
@@ -81,6 +81,17 @@ def _ledger(tmp_path, main_pairs: int) -> Ledger:
     return ledger
 
 
+PILOT_RESULTS = json.loads(PILOT.read_text())
+
+
+def test_the_pilot_sizes_the_experiment_and_is_re_judged_by_the_current_rules():
+    assert pilot_sd(PILOT_RESULTS) == pytest.approx(4.02, abs=0.01)
+    reanalysed = reanalyse_pilot(PILOT_RESULTS)
+    primary = [v for v in reanalysed["verdicts"] if v["family"] == "primary"]
+    assert len(primary) == 4 and all(v["claim"] == "inconclusive" and v["unit"] == "seed" for v in primary)
+    assert min(v["exact_p"] for v in primary) >= 0.0625
+
+
 def test_the_choice_is_made_on_selection_pairs_only(tmp_path):
     ledger = _ledger(tmp_path, 0)
     assert chosen_candidates(ledger) == {family: list(c)[-1] for family, c in CANDIDATES.items()}
@@ -89,7 +100,7 @@ def test_the_choice_is_made_on_selection_pairs_only(tmp_path):
 
 def test_the_report_holds_every_number_the_issue_asks_for(tmp_path):
     ledger = _ledger(tmp_path, 12)
-    result = summarise(ledger, chosen_candidates(ledger), tmp_path / "curriculum.png", planned_pairs=20)
+    result = summarise(ledger, chosen_candidates(ledger), tmp_path / "curriculum.png", 20, PILOT_RESULTS)
     json.dumps(result)
     assert result["status"] == "partial" and result["warm_starts"] == 12
     primary = {v["row"]: v for v in result["verdicts"] if v["family"] == "primary"}
@@ -107,5 +118,6 @@ def test_the_report_holds_every_number_the_issue_asks_for(tmp_path):
 
 def test_a_report_before_the_main_phase_says_it_is_pending(tmp_path):
     ledger = _ledger(tmp_path, 1)
-    result = summarise(ledger, chosen_candidates(ledger), tmp_path / "c.png", planned_pairs=20)
+    result = summarise(ledger, chosen_candidates(ledger), tmp_path / "c.png", 20, PILOT_RESULTS)
     assert result["verdicts"] == [] and result["status"].startswith("pending")
+    assert result["calibration"]["simulated"][0]["pairs"] == 20 and result["calibration"]["real_aa"]["rate"] <= 0.07

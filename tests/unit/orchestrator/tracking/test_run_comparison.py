@@ -74,3 +74,18 @@ def test_undeclared_runs_are_named_by_what_differs(store):
     runs = [client.get_run(a), client.get_run(b)]
     assert set(row_names(runs).values()) == {"curriculum.controller=fixed", "curriculum.controller=band"}
     assert not read_runs(client, [a, b], {"metric": METRIC}).declared
+
+
+def test_a_sweeps_parent_run_stands_for_its_trials_which_are_the_rows(store):
+    client, exp = store
+    parent = client.create_run(exp, run_name="sweep").info.run_id
+    ids = []
+    for trial, shift in ((0, 0.0), (1, 3.0)):
+        for seed in range(3):
+            run_id = _log_run(client, exp, None, seed, [40.0 + seed + shift], declare=False)
+            client.set_tag(run_id, "mlflow.parentRunId", parent)
+            client.set_tag(run_id, "sweep.trial_number", str(trial))
+            ids.append(run_id)
+    found = read_runs(client, [parent], {"metric": METRIC, "reference": "trial0"})
+    assert sorted(found.rows) == ["trial0", "trial1"] and sorted(found.rows["trial1"]) == sorted(ids[3:])
+    assert [found.data[METRIC]["trial1"][k] - v for k, v in found.data[METRIC]["trial0"].items()] == [3.0, 3.0, 3.0]
