@@ -16,7 +16,7 @@ import torch
 
 from workers.backends import Generation, GenerationBackend, SamplingConfig, make_backend
 from workers.backends.dtype_choice import DtypeChoice, choose_rollout_dtype, cpu_flags
-from workers.backends.model_files import end_of_turn_id, turn_start_id
+from workers.backends.model_files import end_of_turn_id
 from workers.chat_format import opening_segment, user_segment
 from workers.cpu_threads import use_threads
 from workers.env.users.llm_simulator import ChatEndpoint, LlmSettings
@@ -46,11 +46,13 @@ class RolloutSettings:
     """The policy is a base and a LoRA adapter of this rank (`policy.lora`)."""
 
 
-def within_turn(generation: Generation, turn_start: int) -> Generation:
-    """A reply that stopped on <|im_start|> began a turn that is not the agent's (its model skipped
-    <|im_end|>): it is cut before that token, which is neither trained on nor shown to the user,
-    and closed like a reply cut at the token limit."""
-    if not (generation.finished and generation.token_ids[-1] == turn_start):
+def within_turn(generation: Generation, turn_end: int) -> Generation:
+    """A reply that stopped on anything but <|im_end|> is cut before that stop, which is neither
+    trained on nor shown to the user, and closed with <|im_end|> like a reply cut at the token
+    limit: <|im_start|> (its model skipped <|im_end|> and began a turn that is not the agent's) and
+    a checkpoint's own eos (a base checkpoint's, or Qwen2.5-Instruct's second, <|endoftext|>),
+    after which a later turn would otherwise read a dialogue the chat template never writes."""
+    if not generation.finished or generation.token_ids[-1] == turn_end:
         return generation
     return Generation(generation.token_ids[:-1], generation.logprobs[:-1], finished=False)
 
@@ -105,9 +107,8 @@ class RolloutWorker:
         self.dtype_choice = choose_rollout_dtype(settings.dtype, cpu_flags(), torch.cuda.is_available())
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.turn_end_id = end_of_turn_id(self.tokenizer)
-        """<|im_end|>: appended after a reply cut short, as the chat template ends a turn (the
-        tokenizer's eos may be another token: <|endoftext|> on a base checkpoint)."""
-        self.turn_start_id = turn_start_id(self.tokenizer)
+        """<|im_end|>: the one stop a reply keeps; every other stop, and the token limit, closes a
+        reply with it, as the chat template ends a turn (`within_turn`)."""
         self.backend = backend or make_backend(
             settings.backend,
             model_dir,
@@ -171,7 +172,7 @@ class RolloutWorker:
             still_live = []
             speaking, replies = [], []
             for d, sampled in zip(live, generations, strict=True):
-                gen = within_turn(sampled, self.turn_start_id)
+                gen = within_turn(sampled, self.turn_end_id)
                 turn_start = len(d.ids)
                 d.extend(gen.token_ids, gen.logprobs)
                 if not gen.finished:

@@ -4,7 +4,7 @@ Its token files are a base checkpoint's: eos is <|endoftext|> alone, in the toke
 configs, so nothing in them says that <|im_end|> ends a turn. goldilocks renders ChatML, so a
 reply must still stop there, or it writes on into invented user turns that would be trained as
 policy tokens and shown to the simulator; a reply that writes <|im_start|> (it skipped its
-<|im_end|>) stops there and is cut before it.
+<|im_end|>) or stops on its <|endoftext|> is cut before that token and closed with <|im_end|>.
 
 Its generation_config.json asks for a repetition penalty (Qwen2.5-Instruct's sets 1.05), top-k,
 min-p and an n-gram ban. Were any of them applied when sampling, the tokens would come from a
@@ -147,8 +147,9 @@ def test_no_invented_user_turn_is_trained_and_a_cut_reply_is_closed_with_the_tur
             assert not any(t == ids[IM_START] and m for t, m in zip(seq.token_ids, seq.policy_mask, strict=True))
             for start, end in runs(seq.policy_mask):
                 replies += 1
-                if seq.token_ids[end - 1] not in (ids[IM_END], ids[END_OF_TEXT]):
-                    cut += 1  # cut short: closed by the turn's end, a context token
+                assert seq.token_ids[end - 1] != ids[END_OF_TEXT]  # a base checkpoint's stop is never trained on
+                if seq.token_ids[end - 1] != ids[IM_END]:
+                    cut += 1  # cut short, or stopped on <|endoftext|>: closed by the turn's end, a context token
                     assert seq.token_ids[end] == ids[IM_END] and seq.policy_mask[end] == 0
                     assert ids[IM_END] not in seq.token_ids[start:end]
     assert replies >= 8 and replies > cut

@@ -42,16 +42,28 @@ def main(model_dir: str, dtype: str) -> dict:
         return gap.mean().item(), gap.max().item()
 
     stops = stop_token_ids(model_dir, worker.tokenizer)
-    batch = rollout(0)
     endings: dict[str, int] = {}
-    appended_after_stop = 0
+    generate = worker.backend.generate
+
+    def counting(prompts, sampling):
+        """What the engine itself stopped on, before the rollout closes the turns."""
+        out = generate(prompts, sampling)
+        for g in out:
+            kind = worker.tokenizer.convert_ids_to_tokens(g.token_ids[-1]) if g.finished else "cut"
+            endings[kind] = endings.get(kind, 0) + 1
+        return out
+
+    worker.backend.generate = counting
+    batch = rollout(0)
+    worker.backend.generate = generate
+    trained_stops = unclosed = 0
     for row in range(len(batch)):
         ids = batch.token_ids[row, : batch.lengths[row]].tolist()
-        for end in reply_ends(batch.policy_mask[row, : batch.lengths[row]].tolist()):
-            last = ids[end - 1]
-            kind = worker.tokenizer.convert_ids_to_tokens(last) if last in stops else "cut"
-            endings[kind] = endings.get(kind, 0) + 1
-            appended_after_stop += kind != "cut" and end < len(ids) and ids[end] == worker.turn_end_id
+        mask = batch.policy_mask[row, : batch.lengths[row]].tolist()
+        trained_stops += sum(1 for t, m in zip(ids, mask, strict=True) if m and t in stops and t != worker.turn_end_id)
+        for end in reply_ends(mask):
+            closed = ids[end - 1] == worker.turn_end_id or (end < len(ids) and ids[end] == worker.turn_end_id)
+            unclosed += not closed
     before = learner.score(batch)
     gap_before = gaps(batch)
     metrics = learner.update(batch)
@@ -61,7 +73,8 @@ def main(model_dir: str, dtype: str) -> dict:
         "stops": list(stops),
         "pad_token": worker.tokenizer.pad_token,
         "endings": endings,
-        "appended_after_stop": appended_after_stop,
+        "trained_stops": trained_stops,
+        "unclosed": unclosed,
         "gap_before": gap_before,
         "metrics": metrics,
         "moved": moved,

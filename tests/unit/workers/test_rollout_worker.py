@@ -46,15 +46,21 @@ def one_request(difficulty=0.0):
     return [EpisodeRequest(scenario, difficulty, 0, seed=3)]
 
 
-def test_a_reply_ended_by_a_second_stop_id_gets_no_extra_end_of_turn(tiny_model):
-    """Qwen2.5-Instruct also stops on <|endoftext|>: that reply is finished, and nothing is added."""
+def test_a_reply_ended_by_another_stop_id_is_closed_with_the_end_of_turn_not_trained_on_it(tiny_model):
+    """A base checkpoint (and Qwen2.5-Instruct, second) stops on <|endoftext|>: that token is cut,
+    and the turn is closed with <|im_end|> as a context token, so later turns read on-template."""
     worker = worker_for(tiny_model, [("I hear you.", END_OF_TEXT), ("Go on.", IM_END), ("I am here", "cut")])
     (episode,) = worker.rollout(one_request(), 0).episodes
     (seq,) = episode.sequences
     tok = worker.tokenizer
-    ids = seq.token_ids
-    first_end = ids.index(tok.convert_tokens_to_ids(END_OF_TEXT))
-    assert ids[first_end + 1] != tok.convert_tokens_to_ids(IM_END) and seq.policy_mask[first_end] == 1
+    ids, end = seq.token_ids, tok.convert_tokens_to_ids(IM_END)
+    assert tok.convert_tokens_to_ids(END_OF_TEXT) not in ids
+    first_reply = tok.encode("I hear you.", add_special_tokens=False)
+    at = ids.index(first_reply[0])
+    assert ids[at : at + len(first_reply) + 1] == [*first_reply, end]
+    assert seq.policy_mask[at : at + len(first_reply) + 1] == [1] * len(first_reply) + [0]
+    assert episode.transcript[1] == ("agent", "I hear you.")
+    assert worker.backend.prompts[1][0][at + len(first_reply)] == end  # the next turn's prompt is on-template
     assert episode.turns == 3  # the cut reply is closed with the chat template's end of turn, not sampled
     assert ids[-1] == tok.convert_tokens_to_ids(IM_END) and seq.policy_mask[-1] == 0
     assert len(ids) == len(seq.policy_mask) == len(seq.logprobs)
