@@ -46,6 +46,9 @@ class TrainerState:
     entropy guard's next proposals see."""
     simulator_totals: dict[str, float] = field(default_factory=dict)
     """The `llm` simulator's requests and tokens so far (`simulator/run_*`)."""
+    learner_precision: str | None = None
+    """What the learner computes in (fp32 / bf16) once its first update decided: a resumed run
+    keeps it, whatever `algo.precision: auto` would decide on the machine it resumes on."""
     unlogged: list = field(default_factory=list)
     """[step, metrics] of the steps this checkpoint finishes whose metrics go to MLflow only after
     it is written: a driver killed in between leaves them to the resumed run, which re-does only

@@ -133,7 +133,8 @@ class StepRunner:
     ):
         self.config, self.run, self.controller, self.pool, self.learner = config, run, controller, pool, learner
         self.faults, self.fleet, self.log = faults, fleet, log
-        self.precision_told = False
+        self.learner_precision: str | None = run.precision
+        """fp32 / bf16 once known: from the checkpoint on a resume, else from the first update."""
         self.fresh = fresh
         self.learner_version = pool.version
         self.timings: list[StepTiming] = []
@@ -222,7 +223,7 @@ class StepRunner:
         metrics["actor/policy_lag"] = float(self.learner_version - flight.pending.version)
         self.entropies[flight.step] = metrics["actor/entropy"]
         self.learner_version += 1
-        if not self.precision_told:
+        if self.learner_precision is None or flight.step == self.run.step:
             self.tell_precision()
         timing.phases["learn"] = time.perf_counter() - tick
         timing.parts["learner_update"] = metrics["perf/update_s"]
@@ -231,12 +232,14 @@ class StepRunner:
         return metrics
 
     def tell_precision(self) -> None:
-        """The learner's precision, once its first update has decided it (`algo.precision: auto`
-        may time that update's batch in both)."""
+        """The learner's precision, after this run's (or this resume's) first update: `algo.precision:
+        auto` may time that update's batch in both. It is a param, which MLflow never lets change,
+        and goes into every checkpoint, so a resumed run computes as the run did."""
         choice = self.learner.call("precision_choice")
         self.log(f"learner precision {choice.precision}: {choice.reason}")
-        self.run.tracker.set_tags({"learner.precision": choice.precision, "learner.precision_reason": choice.reason})
-        self.precision_told = True
+        self.run.tracker.log_params({"learner.precision": choice.precision})
+        self.run.tracker.set_tags({"learner.precision_reason": choice.reason})
+        self.learner_precision = choice.precision
 
     def sync(self, timing: StepTiming) -> None:
         with timing.phase("sync", add=True):
@@ -264,7 +267,8 @@ class StepRunner:
             faults,
             entropies,
             dict(self.simulator_totals),
-            [[step, {key: float(value) for key, value in values.items()}] for step, values in self.pending],
+            learner_precision=self.learner_precision,
+            unlogged=[[step, {key: float(value) for key, value in values.items()}] for step, values in self.pending],
         )
         path = save_checkpoint(self.learner, self.run.run_dir, state, self.config.trainer.keep_checkpoints)
         for step, values in self.pending:
@@ -426,7 +430,7 @@ def train(
                 fleet.restarts = int(run.faults.get("simulator_restarts", 0))
             log("starting rollout workers and learner on Ray")
             served = fleet.served() if fleet is not None else ()
-            workers, learner = start_actors(config, run.policy, run.initial_policy, placement, served)
+            workers, learner = start_actors(config, run.policy, run.initial_policy, placement, served, run.precision)
             if fleet is not None:
                 fleet.wait_ready()
             dtype = ray.get(workers[0].rollout_dtype.remote())

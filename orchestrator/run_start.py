@@ -33,6 +33,8 @@ class RunStart:
     """`simulator/run_*` totals so far (from the checkpoint)."""
     entropies: dict[int, float]
     """The policy entropy of the steps before the first (from the checkpoint)."""
+    precision: str | None = None
+    """The learner's precision the checkpoint recorded (None: a new run's learner decides)."""
 
 
 def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Path | None, log: Callable[[str], None]) -> RunStart:
@@ -67,4 +69,5 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Pat
         state.faults,
         state.simulator_totals,
         entropies,
+        state.learner_precision,
     )

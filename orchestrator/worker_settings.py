@@ -36,8 +36,9 @@ def lora_settings(lora: LoraConfig | None) -> LoraSettings | None:
     return None if lora is None else LoraSettings(lora.rank, lora.alpha, tuple(lora.target_modules), lora.dropout)
 
 
-def learner_settings(config: ExperimentConfig) -> LearnerSettings:
-    """Dr. GRPO's constant is the most policy tokens an episode can hold: every reply at the cap."""
+def learner_settings(config: ExperimentConfig, pinned_precision: str | None = None) -> LearnerSettings:
+    """Dr. GRPO's constant is the most policy tokens an episode can hold: every reply at the cap.
+    `pinned_precision`: what a resumed run's checkpoint recorded, which overrides `auto`."""
     a = config.algo
     return LearnerSettings(
         lr=a.lr,
@@ -46,7 +47,8 @@ def learner_settings(config: ExperimentConfig) -> LearnerSettings:
         kl_coef=a.kl_coef,
         max_grad_norm=a.max_grad_norm,
         max_tokens_per_micro_batch=a.max_tokens_per_micro_batch,
-        precision=a.precision,
+        precision=pinned_precision or a.precision,
+        precision_pinned=pinned_precision is not None,
         activation_checkpointing=a.activation_checkpointing,
         shared_prefix=a.shared_prefix,
         lora=lora_settings(config.policy.lora),

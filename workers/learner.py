@@ -70,6 +70,8 @@ class LearnerSettings:
     """`bf16`: forwards and backwards under bf16 autocast; weights, gradients and Adam's moments
     stay fp32 (the master copy), log-probs and entropy are taken in fp32. `auto`: bf16 where it is
     faster on this machine (`learner_precision`)."""
+    precision_pinned: bool = False
+    """`precision` is what this run chose before its checkpoint: kept, never probed again."""
     activation_checkpointing: bool = False
     """Keep only each decoder layer's input for backward and recompute the rest: memory for time."""
     lora: LoraSettings | None = None
@@ -158,7 +160,16 @@ class Learner:
         self._check_policy_logits()
         self.model.train()
         self.auto_precision = AutoPrecision(
-            settings.precision, self.model.config.to_dict(), self.device.type == "cuda", group is not None
+            settings.precision,
+            self.model.config.to_dict()
+            | {
+                "lora": str(settings.lora),
+                "shared_prefix": settings.shared_prefix,
+                "activation_checkpointing": settings.activation_checkpointing,
+            },
+            self.device.type == "cuda",
+            group is not None,
+            pinned=settings.precision_pinned,
         )
         self.precision = self.auto_precision.precision
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ def choose_learner_precision(
 
 
 def probe_key(model_config: dict, threads: int, flags: frozenset[str]) -> str:
-    """What the verdict depends on: the model's shape, the threads, the CPU's bf16 support, torch."""
+    """What the verdict depends on: the model's shape and whatever else changes an update's cost
+    (the caller adds LoRA, shared prompts and activation checkpointing to `model_config`), the
+    threads, the CPU's bf16 support, torch."""
     shape = json.dumps(
         {
             "config": {k: v for k, v in model_config.items() if k not in ("_name_or_path", "transformers_version")},
@@ -83,34 +86,51 @@ def read_probe(path: Path) -> dict[str, float] | None:
     return seconds if isinstance(seconds, dict) and {"fp32", "bf16"} <= seconds.keys() else None
 
 
-def write_probe(path: Path, seconds: dict[str, float]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(seconds))
+def write_probe(path: Path, seconds: dict[str, float]) -> str | None:
+    """Cache a verdict; what went wrong where it could not be (the probe's verdict still holds,
+    the next learner probes again)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(seconds))
+    except OSError as exc:
+        return f"the verdict was not cached ({path.parent}: {exc.strerror or exc}); the next learner probes again"
+    return None
 
 
-def time_update_passes(step: Callable[[str], None], repeats: int = 1) -> dict[str, float]:
-    """The best of `repeats` timed calls of `step(precision)` (a forward and backward), after one
-    warm-up, for each precision."""
-    seconds = {}
+PROBE_PASSES = 3
+
+
+def time_update_passes(step: Callable[[str], None], repeats: int = PROBE_PASSES) -> dict[str, float]:
+    """The median of `repeats` timed calls of `step(precision)` (a forward and backward) for each
+    precision, after one warm-up of each; the precisions alternate, so a machine whose speed
+    drifts during the probe drifts under both."""
     for precision in ("fp32", "bf16"):
         step(precision)
-        times = []
-        for _ in range(repeats):
+    times: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    for _ in range(repeats):
+        for precision in ("fp32", "bf16"):
             tick = time.perf_counter()
             step(precision)
-            times.append(time.perf_counter() - tick)
-        seconds[precision] = min(times)
-    return seconds
+            times[precision].append(time.perf_counter() - tick)
+    return {precision: statistics.median(values) for precision, values in times.items()}
 
 
 class AutoPrecision:
-    """A learner's precision: decided at start (set by the config, a GPU, no native bf16, a group,
-    a cached verdict), or by `probe` on the learner's first batch; fp32 until then."""
+    """A learner's precision: decided at start (pinned by a resumed run's checkpoint, set by the
+    config, a GPU, no native bf16, a group, a cached verdict), or by `probe` on the learner's first
+    batch; fp32 until then."""
 
-    def __init__(self, requested: str, model_config: dict, gpu: bool, grouped: bool):
+    def __init__(self, requested: str, model_config: dict, gpu: bool, grouped: bool, pinned: bool = False):
         self.requested, self.gpu = requested, gpu
         self.flags = cpu_flags()
         self.path: Path | None = None
+        if pinned:
+            if requested not in ("fp32", "bf16"):
+                raise ValueError(f"a pinned precision must be fp32 or bf16, not {requested!r}")
+            self.choice: PrecisionChoice | None = PrecisionChoice(
+                requested, "pinned: the precision this run chose, from its checkpoint"
+            )
+            return
         seconds = None
         if needs_probe(requested, self.flags, gpu, grouped):
             key = probe_key(model_config, torch.get_num_threads(), self.flags)
@@ -128,5 +148,6 @@ class AutoPrecision:
         verdict is cached for the next learner of this shape on this machine."""
         assert self.path is not None
         seconds = time_update_passes(step)
-        write_probe(self.path, seconds)
-        self.choice = choose_learner_precision(self.requested, self.flags, self.gpu, seconds)
+        problem = write_probe(self.path, seconds)
+        choice = choose_learner_precision(self.requested, self.flags, self.gpu, seconds)
+        self.choice = choice if problem is None else PrecisionChoice(choice.precision, f"{choice.reason}; {problem}")

@@ -58,9 +58,11 @@ def start_actors(
     reference_dir: str,
     placement: Placement,
     servers: tuple[ServedSimulator, ...] = (),
+    precision: str | None = None,
 ):
     """Rollout workers and the learner's ranks, each in its bundle of the run's placement group;
-    `servers`: the run's simulator servers, which the workers' `llm` users talk to.
+    `servers`: the run's simulator servers, which the workers' `llm` users talk to; `precision`:
+    the learner's, pinned by a resumed run's checkpoint.
     Ray restarts a worker that dies (the pool re-runs its groups); a dead learner rank ends the
     run (`LearnerFailed`)."""
     import ray
@@ -84,7 +86,7 @@ def start_actors(
         .remote(model_dir, settings, sampling_seed + i, threads=None if res.rollout.num_gpus else threads.rollout)
         for i, bundle in enumerate(placement.rollout_bundles)
     ]
-    settings_ = learner_settings(config)
+    settings_ = learner_settings(config, precision)
 
     def learner_rank(rank: int, group: GroupSpec | None):
         return (

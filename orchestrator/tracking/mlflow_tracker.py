@@ -25,6 +25,8 @@ class Tracker(Protocol):
 
     def set_tags(self, tags: dict[str, str]) -> None: ...
 
+    def log_params(self, params: dict[str, Any]) -> None: ...
+
     def log_file(self, path: Path, artifact_dir: str | None = None) -> None: ...
 
     def metric_history(self, key: str) -> list[tuple[int, float]]: ...
@@ -110,10 +112,12 @@ class MlflowTracker:
         )
         self.run_id = run.info.run_id
         self.experiment_id = exp_id
-        self._log_params(flatten(config))
+        self.log_params(flatten(config))
         self.log_json(config.model_dump(mode="json"), "config/resolved_config.json")
 
-    def _log_params(self, params: dict[str, Any]) -> None:
+    def log_params(self, params: dict[str, Any]) -> None:
+        """MLflow keeps a param's first value: logging another later is an error, which is what a
+        value that must not change during a run (`learner.precision`) wants."""
         from mlflow.entities import Param
 
         items = [Param(k, str(v)) for k, v in params.items()]

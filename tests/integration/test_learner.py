@@ -406,3 +406,38 @@ def test_auto_precision_times_the_first_batch_in_both_and_caches_its_verdict(tin
     assert again.precision_choice() == choice
     monkeypatch.setattr(learner_precision, "cpu_flags", lambda: frozenset({"avx2"}))
     assert Learner(tiny_model, settings(precision="auto"), seed=0).precision == "fp32"
+
+
+def test_a_pinned_precision_survives_a_lost_cache_and_a_faster_fp32(tiny_model, tmp_path, monkeypatch):
+    """A resumed run's learner computes in the precision its checkpoint recorded: with the cache
+    gone and a verdict saying fp32 is far faster, `auto` picks fp32; pinned bf16 stays bf16 and
+    is never probed."""
+    import workers.learner_precision as learner_precision
+
+    monkeypatch.setenv("GOLDILOCKS_CACHE", str(tmp_path))
+    monkeypatch.setattr(learner_precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    path = Learner(tiny_model, settings(precision="auto"), seed=0).auto_precision.path
+    assert path is not None and not path.exists()
+    learner_precision.write_probe(path, {"fp32": 0.01, "bf16": 1.0})
+    assert Learner(tiny_model, settings(precision="auto"), seed=0).precision == "fp32"
+    pinned = Learner(tiny_model, settings(precision="bf16", precision_pinned=True), seed=0)
+    assert pinned.precision == "bf16" and "pinned" in pinned.precision_choice().reason
+    metrics = pinned.update(own_logprobs(pinned, sequences_of(tiny_model), [1.0, -1.0]))
+    assert pinned.precision_choice().precision == "bf16" and "perf/learner_probe_s" not in metrics
+
+
+def test_the_probe_cache_keys_on_what_changes_an_updates_cost_and_survives_an_unwritable_cache(tiny_model, tmp_path, monkeypatch):
+    import workers.learner_precision as learner_precision
+
+    monkeypatch.setenv("GOLDILOCKS_CACHE", str(tmp_path))
+    monkeypatch.setattr(learner_precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    paths = {
+        Learner(tiny_model, settings(precision="auto", **extra), seed=0).auto_precision.path
+        for extra in ({}, {"shared_prefix": False}, {"activation_checkpointing": True}, {"lora": LORA})
+    }
+    assert len(paths) == 4
+    (tmp_path / "probes").write_text("a file where the cache's directory should be")
+    learner = Learner(tiny_model, settings(precision="auto"), seed=0)
+    learner.update(own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0]))
+    choice = learner.precision_choice()
+    assert choice is not None and "not cached" in choice.reason and choice.precision in ("fp32", "bf16")

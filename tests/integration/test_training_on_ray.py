@@ -273,3 +273,27 @@ def test_the_pipelined_loop_lags_one_update_survives_a_dead_worker_and_resumes(t
     assert [s for s, _ in history("eval/0.5/score")] == [1, 3, 4]
     assert [v for _, v in history("curriculum/entropy_guard")] == [0.0, 0.0, 1.0, 1.0, 1.0]
     assert [v for _, v in history("curriculum/difficulty")] == pytest.approx([0.5, 0.5, 0.5, 0.4, 0.3])
+
+
+def test_a_resumed_run_keeps_the_precision_its_checkpoint_recorded(tiny_model, tmp_path):
+    """The run chose bf16; its probe cache is deleted and it resumes under `auto`, which on this
+    tiny policy picks fp32 (or fp32 by the hardware): it computes in bf16 all the same, and says
+    so in its log, its param and its next checkpoint."""
+    import shutil
+
+    from orchestrator.checkpoints import checkpoints, load_state
+    from orchestrator.config import with_overrides
+    from workers.policy_model.bootstrap import cache_root
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    base = [f"workdir={tmp_path}/runs", f"tracking.uri={uri}", "trainer.checkpoint_every=2", "trainer.eval_every=0"]
+    cfg = load_config(None, [*base, "trainer.steps=2", "rollout.group_size=2", "rollout.groups_per_step=3"])
+    train(with_overrides(cfg, ["algo.precision=bf16"]), log=lambda m: None)
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert load_state(checkpoints(run_dir)[-1]).learner_precision == "bf16"
+    shutil.rmtree(cache_root() / "probes", ignore_errors=True)
+    lines: list[str] = []
+    train(with_overrides(cfg, ["algo.precision=auto", "trainer.steps=3"]), log=lines.append, resume_from=run_dir)
+    assert any(line.startswith("learner precision bf16: pinned") for line in lines), lines
+    assert load_state(checkpoints(run_dir)[-1]).learner_precision == "bf16"
+    assert MlflowClient(tracking_uri=uri).get_run(run_dir.name).data.params["learner.precision"] == "bf16"
