@@ -436,6 +436,9 @@ def train(
             dtype = ray.get(workers[0].rollout_dtype.remote())
             log(f"rollout dtype {dtype.dtype}: {dtype.reason}")
             tracker.set_tags({"rollout.dtype": dtype.dtype, "rollout.dtype_reason": dtype.reason})
+            if sharing_off := learner.call("sharing_note"):
+                log(f"algo.shared_prefix off for this model: {sharing_off}")
+                tracker.set_tags({"learner.shared_prefix_off": sharing_off})
             pool = RolloutPool(
                 workers,
                 learner,

@@ -36,7 +36,7 @@ from workers.fsdp_group import (
 from workers.learner_precision import AutoPrecision, PrecisionChoice
 from workers.lora_adapter import LoraSettings, adapter_config, adapter_tensors, is_adapter_dir, load_policy
 from workers.phase_clock import PhaseClock
-from workers.policy_token_logits import PolicyTokenLogits
+from workers.policy_token_logits import PolicyTokenLogits, sharing_problem
 from workers.rl.losses import LOG_RATIO_LIMIT, LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
 from workers.rl.micro_batches import deal_to_ranks, pack_by_tokens, padding_fraction
 from workers.rl.shared_prefix import PrefixSplit, plan_prefixes
@@ -159,18 +159,10 @@ class Learner:
         self.policy = PolicyTokenLogits(self.model)
         self._check_policy_logits()
         self.model.train()
-        self.auto_precision = AutoPrecision(
-            settings.precision,
-            self.model.config.to_dict()
-            | {
-                "lora": str(settings.lora),
-                "shared_prefix": settings.shared_prefix,
-                "activation_checkpointing": settings.activation_checkpointing,
-            },
-            self.device.type == "cuda",
-            group is not None,
-            pinned=settings.precision_pinned,
-        )
+        cost = (str(settings.lora), settings.shared_prefix, settings.activation_checkpointing)
+        shape = self.model.config.to_dict() | {"lora, shared_prefix, activation_checkpointing": cost}
+        gpu = self.device.type == "cuda"
+        self.auto_precision = AutoPrecision(settings.precision, shape, gpu, group is not None, settings.precision_pinned)
         self.precision = self.auto_precision.precision
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.reference = None
@@ -192,6 +184,10 @@ class Learner:
         self.version = 0
         self.padding_frac = 0.0
         self.share_prefixes = settings.shared_prefix and not group and not settings.activation_checkpointing
+        self.shared_prefix_off: str | None = None
+        if self.share_prefixes:
+            self.shared_prefix_off = sharing_problem(self.policy, self.device)
+            self.share_prefixes = self.shared_prefix_off is None
 
     def _micro_batches(self, batch: TrainBatch) -> list[_MicroBatch]:
         """This rank's forwards: rows packed by length into forwards of at most
@@ -235,6 +231,10 @@ class Learner:
                 )
             )
         return out
+
+    def sharing_note(self) -> str | None:
+        """Why this learner does not share prompts although `algo.shared_prefix` asked it to."""
+        return self.shared_prefix_off
 
     def _policy_logits(self, policy: PolicyTokenLogits, m: _MicroBatch) -> torch.Tensor:
         """fp32 logits at the micro-batch's policy tokens: the decoder under bf16 autocast when

@@ -12,6 +12,13 @@ that token is computed in the suffix, so every position whose logit is taken lie
 share a prefix only if their tokens up to there are identical; a row whose prefix no other row
 has still runs as prefix + suffix. The split is used only where it processes at least
 `MIN_SAVING` fewer padded tokens than the rows' own forward: it costs two decoder passes, not one.
+
+It holds only where every layer attends to every earlier token. Prefixes are right-padded to the
+longest, so a suffix runs at cache index P + i: a sliding window counts from the padded end and
+keeps padding in place of a shorter prompt's real keys (Mistral, Phi-3, Gemma 3, Qwen2 with
+`use_sliding_window`), and a recurrent or convolutional layer (LFM2, Qwen3-Next) would carry its
+state through the padding, when its cache can be split at all. `sharing_blocker` reads that from
+the config; `split_mismatch` checks any family the rule has not been tested on, at start-up.
 """
 
 from __future__ import annotations
@@ -24,6 +31,26 @@ from workers.rl.token_logprobs import attention_from_lengths
 
 MIN_SAVING = 0.2
 """The share of padded tokens a split must save to be used."""
+FULL_ATTENTION = "full_attention"
+CHECKED_FAMILIES = frozenset({"qwen2", "qwen3", "llama"})
+"""Model types on which the config rule is tested (tests/integration/test_shared_prefix_models.py):
+with full attention everywhere, the split equals the plain forward. Any other family is also
+checked on numbers when the learner starts."""
+CHECK_TOLERANCE = 1e-4
+"""Largest logit gap (fp32) a split may show against the plain forward in the start-up check."""
+
+
+def sharing_blocker(config) -> str | None:
+    """Why a split would give other numbers than the plain forward on a model of this config, or
+    None where every layer is full global attention."""
+    text = config.get_text_config()
+    other = sorted(set(getattr(text, "layer_types", None) or []) - {FULL_ATTENTION})
+    if other:
+        return f"{text.model_type} has {' and '.join(other)} layers"
+    window = getattr(text, "sliding_window", None)
+    if window is not None and getattr(text, "use_sliding_window", True):
+        return f"{text.model_type} attends through a sliding window of {window} tokens"
+    return None
 
 
 @dataclass(frozen=True)
@@ -93,3 +120,42 @@ def shared_prefix_hidden(decoder: torch.nn.Module, split: PrefixSplit) -> torch.
         input_ids=split.suffix_ids, attention_mask=attention, position_ids=positions, past_key_values=cache, use_cache=True
     )
     return out.last_hidden_state
+
+
+def split_mismatch(logits_of, vocab_size: int, device: torch.device) -> str | None:
+    """Why the split fails on this model, found on numbers: two prompts of different lengths (one
+    shared by two rows) through `logits_of(ids, attention, row, col, split)`, with and without the
+    split; None where they agree within `CHECK_TOLERANCE`."""
+    generator = torch.Generator().manual_seed(0)
+
+    def tokens(n: int) -> torch.Tensor:
+        return torch.randint(3, vocab_size, (n,), generator=generator)
+
+    long, short = tokens(9), tokens(4)
+    rows = [torch.cat([long, tokens(5)]), torch.cat([long, tokens(3)]), torch.cat([short, tokens(6)])]
+    lengths = torch.tensor([len(r) for r in rows])
+    ids = torch.zeros((3, int(lengths.max())), dtype=torch.long)
+    for r, tokens in enumerate(rows):
+        ids[r, : len(tokens)] = tokens
+    prefix_lengths = torch.tensor([len(long) - 1, len(short) - 1])
+    owner = torch.tensor([0, 0, 1])
+    cut = prefix_lengths[owner]
+    suffix_lengths = lengths - cut
+    prefix_ids = torch.zeros((2, int(prefix_lengths.max())), dtype=torch.long)
+    prefix_ids[0, : len(long) - 1], prefix_ids[1, : len(short) - 1] = long[:-1], short[:-1]
+    suffix_ids = torch.zeros((3, int(suffix_lengths.max())), dtype=torch.long)
+    for r in range(3):
+        suffix_ids[r, : int(suffix_lengths[r])] = ids[r, int(cut[r]) : int(lengths[r])]
+    split = PrefixSplit(prefix_ids, prefix_lengths, owner, suffix_ids, suffix_lengths).to(device)
+    row = torch.cat([torch.full((int(lengths[r] - cut[r]) - 1,), r) for r in range(3)])
+    col = torch.cat([torch.arange(int(cut[r]), int(lengths[r]) - 1) for r in range(3)])
+    attention = attention_from_lengths(lengths, ids.shape[1]).to(device)
+    ids, row, col = ids.to(device), row.to(device), col.to(device)
+    try:
+        with torch.no_grad():
+            plain = logits_of(ids, attention, row, col, None)
+            shared = logits_of(ids, attention, row, col, split)
+    except Exception as exc:  # a cache that cannot be split says so here, not at the first update
+        return f"a split forward failed: {type(exc).__name__}: {exc}"
+    gap = float((plain - shared).abs().max())
+    return None if gap <= CHECK_TOLERANCE else f"a split forward's logits are {gap:.3g} off the plain forward's"
