@@ -53,6 +53,7 @@ from bench.curriculum_design import (
     EVALUATIONS,
     GRID,
     MAIN_ROWS,
+    PINNED,
     PLAN,
     SELECTION_PAIRS,
     START_MODEL,
@@ -112,6 +113,7 @@ def warm_start(pair: Pair, args: argparse.Namespace, ledger: Ledger) -> Path:
             DEMO,
             [
                 f"policy.model={base}",
+                *PINNED,
                 *args.overrides,
                 f"seed={pair.warm_start_seed}",
                 f"trainer.steps={WARM_START_STEPS}",
@@ -162,6 +164,7 @@ def train_run(pair: Pair, row: str, candidate: list[str], init: Path, args: argp
     cfg = load_config(
         DEMO,
         [
+            *PINNED,
             *args.overrides,
             *candidate,
             *sampling,
@@ -322,6 +325,7 @@ def main() -> None:
         "planned_pairs": planned,
         "pilot_sd": spread,
         "declared": PLAN.model_dump(),
+        "pinned": PINNED,
         "overrides": args.overrides,
     }
     result = {"command": " ".join(["python", *sys.argv]), "commit": commit(), "cpu": machine(), "protocol": protocol}

@@ -28,6 +28,10 @@ gave a standard error of at most 1.49 an evaluation, small beside the 3.6-4.7 po
 the AUC: compute goes to seeds, not to evaluation dialogues (half as many raise one AUC's
 evaluation noise from ~0.7 to ~0.9 points)."""
 TARGET_SHARE = 0.6
+PINNED = ["algo.precision=fp32", "policy.dtype=bfloat16"]
+"""What `auto` chose for the first runs here (a 2-core EPYC with avx512_bf16), fixed for every run
+and warm start: the learner's probe measured bf16 within 4 % of fp32 on this policy, so a busier
+machine could have flipped a later run's arithmetic and given two rows of a pair different maths."""
 GRID = [round(0.05 * i, 2) for i in range(21)]
 
 CANDIDATES: dict[str, dict[str, list[str]]] = {
