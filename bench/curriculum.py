@@ -150,15 +150,15 @@ def newest_run(out: Path, run_name: str, finished: bool = True) -> str | None:
     return found[0].info.run_id if found else None
 
 
-def train_run(pair: Pair, row: str, candidate: list[str], init: Path, args: argparse.Namespace) -> tuple[str, dict]:
-    """One row's run on one pair (continued from its checkpoint when an earlier invocation was
-    cut off); its MLflow run id and its metric histories."""
+def train_run(pair: Pair, row: str, name: str, candidate: list[str], init: Path, args: argparse.Namespace) -> tuple[str, dict]:
+    """One row's run of candidate `name` on one pair (continued from its checkpoint when an earlier
+    invocation was cut off); its MLflow run id and its metric histories."""
     from mlflow.tracking import MlflowClient
 
     from orchestrator.checkpoints import checkpoints
     from orchestrator.driver import train
 
-    run_name = f"{pair.phase}-{row}-{pair.warm_start}"
+    run_name = f"{pair.phase}-{row}-{name}-{pair.warm_start}"
     every = max(1, STEPS // EVALUATIONS)
     sampling = [f"rollout.sampling_seed={pair.seed + AA_SAMPLING_OFFSET}"] if row == AA_ROW else []
     cfg = load_config(
@@ -237,7 +237,7 @@ class Schedule:
         init = warm_start(pair, self.args, self.ledger)
         overrides = CANDIDATES[row.removesuffix("/aa")][candidate]
         began = time.monotonic()
-        run_id, history = train_run(pair, row, overrides, init, self.args)
+        run_id, history = train_run(pair, row, candidate, overrides, init, self.args)
         entry = {
             "phase": pair.phase,
             "row": row,
