@@ -82,23 +82,28 @@ def calibration(pairs: int, sd: float, real_aa: list[float], source: str) -> dic
 
 
 def plot_curves(ledger: Ledger, path: Path) -> Path:
+    """The main phase's held-out curves by row; before it has runs, the selection's by candidate."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    phase = "main" if ledger.runs("main") else "select"
+    key = "row" if phase == "main" else "candidate"
+    groups = MAIN_ROWS if phase == "main" else [c for candidates in CANDIDATES.values() for c in candidates]
     fig, ax = plt.subplots(figsize=(8, 5))
-    for i, row in enumerate(MAIN_ROWS):
-        curves = [e["curve"] for e in ledger.runs("main") if e["row"] == row]
+    for i, group in enumerate(groups):
+        curves = [e["curve"] for e in ledger.runs(phase) if e[key] == group]
         if not curves:
             continue
-        colour = plt.get_cmap("tab10")(i)
+        colour = plt.get_cmap("tab20")(i % 20)
         for curve in curves:
             ax.plot([s for s, _ in curve], [v for _, v in curve], color=colour, alpha=0.15, linewidth=0.8)
         steps = [s for s, _ in curves[0]]
         mean = np.mean([[v for _, v in c] for c in curves], axis=0)
-        ax.plot(steps, mean, color=colour, linewidth=2, label=f"{row} ({len(curves)} pairs)")
+        ax.plot(steps, mean, color=colour, linewidth=2, label=f"{group} ({len(curves)} pairs)")
     ax.set(xlabel="training steps", ylabel="held-out score at the primary level (faint: each pair; bold: mean)")
+    ax.set_title(f"{phase} phase", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -162,6 +167,7 @@ def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, plann
         "warm_starts": len({e["pair"] for e in ledger.runs("main")}),
     }
     ready = all(len(data["auc"].get(r, {})) >= 2 for r in (PLAN.reference, *PLAN.comparisons))
+    plot_curves(ledger, figure)
     if not ready:
         result["verdicts"] = []
         result["status"] = "pending: the declared rows have fewer than 2 common pairs"
@@ -186,6 +192,5 @@ def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, plann
         "the pairs run, their largest spread; the A/A of these runs (the pilot's until they have one)",
     )
     result["status"] = "complete" if all(v.test.pairs >= planned_pairs for v in primary) else "partial"
-    plot_curves(ledger, figure)
     plot_verdicts(verdicts + aa, figure.with_name(figure.stem + "_verdicts.png"), "paired differences, every pair a dot")
     return result

@@ -120,4 +120,5 @@ def test_a_report_before_the_main_phase_says_it_is_pending(tmp_path):
     ledger = _ledger(tmp_path, 1)
     result = summarise(ledger, chosen_candidates(ledger), tmp_path / "c.png", 20, PILOT_RESULTS)
     assert result["verdicts"] == [] and result["status"].startswith("pending")
+    assert (tmp_path / "c.png").stat().st_size and not (tmp_path / "c_verdicts.png").exists()
     assert result["calibration"]["simulated"][0]["pairs"] == 20 and result["calibration"]["real_aa"]["rate"] <= 0.07
