@@ -161,6 +161,13 @@ def train_run(pair: Pair, row: str, name: str, candidate: list[str], init: Path,
     run_name = f"{pair.phase}-{row}-{name}-{pair.warm_start}"
     every = max(1, STEPS // EVALUATIONS)
     sampling = [f"rollout.sampling_seed={pair.seed + AA_SAMPLING_OFFSET}"] if row == AA_ROW else []
+    # The main phase's runs carry the declared family, so `goldilocks compare` on them judges it as this bench does.
+    declared = [
+        f"analysis.metric=eval/{args.level:g}/score",
+        f"analysis.reference={PLAN.reference}",
+        f"analysis.comparisons={PLAN.comparisons}",
+    ]
+    declared = declared if pair.phase == "main" else []
     cfg = load_config(
         DEMO,
         [
@@ -177,6 +184,7 @@ def train_run(pair: Pair, row: str, name: str, candidate: list[str], init: Path,
             f"trainer.checkpoint_every={every}",
             "trainer.keep_checkpoints=1",
             f"analysis.row={row}",
+            *declared,
             *common_overrides(args.out, run_name),
         ],
     )
