@@ -47,12 +47,12 @@ def by_row(ledger: Ledger) -> dict[str, dict[str, dict]]:
 def row_summary(ledger: Ledger, row: str) -> dict:
     runs = [e for e in ledger.runs("main") if e["row"] == row]
     aucs = np.array([e["auc"] for e in runs])
-    low, high, _ = t_interval(aucs - aucs.mean()) if len(aucs) > 1 else (math.nan, math.nan, 1.0)
+    low, high, _ = t_interval(aucs) if len(aucs) > 1 else (math.nan, math.nan, 1.0)
     return {
         "candidate": runs[0]["candidate"] if runs else None,
         "pairs": len(runs),
         "auc_mean": float(aucs.mean()) if len(aucs) else None,
-        "auc_mean_t95": [float(aucs.mean() + low), float(aucs.mean() + high)] if len(aucs) > 1 else None,
+        "auc_mean_t95": [low, high] if len(aucs) > 1 else None,
         "auc_iqm": float(stats.trim_mean(aucs, 0.25)) if len(aucs) else None,
         "final_mean": float(np.mean([e["final"] for e in runs])) if runs else None,
         "mean_difficulty": float(np.mean([e["mean_difficulty"] for e in runs])) if runs else None,
@@ -60,6 +60,11 @@ def row_summary(ledger: Ledger, row: str) -> dict:
         "score_se_max": max((e["score_se_max"] for e in runs), default=None),
         "per_pair": {e["pair"]: {"auc": e["auc"], "final": e["final"]} for e in runs},
     }
+
+
+def aa_verdicts(data: dict) -> list:
+    """The A/A row judged against its twin, as a family of its own."""
+    return judge(data, PLAN.model_copy(update={"reference": "band", "comparisons": [AA_ROW], "secondary_metrics": []}))
 
 
 def aa_differences(data: dict) -> list[float]:
@@ -132,8 +137,7 @@ def reanalyse_pilot(pilot: dict) -> dict:
     others = [r for r in data["auc"] if r != reference and not r.endswith("/aa")]
     plan = PLAN.model_copy(update={"reference": reference, "comparisons": others})
     verdicts = judge(data, plan)
-    aa_plan = PLAN.model_copy(update={"reference": "band", "comparisons": ["band/aa"], "secondary_metrics": []})
-    aa = judge(data, aa_plan)
+    aa = aa_verdicts(data)
     return {
         "source": "bench/results/curriculum_pilot.json",
         "declared_after_the_runs": True,
@@ -162,7 +166,6 @@ def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, plann
     result: dict = {
         "selection": selection(ledger, chosen),
         "chosen": chosen,
-        "selection_complete": chosen is not None,
         "rows": {row: row_summary(ledger, row) for row in MAIN_ROWS},
         "warm_starts": len({e["pair"] for e in ledger.runs("main")}),
     }
@@ -176,8 +179,7 @@ def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, plann
         )
         return result
     verdicts = judge(data, PLAN)
-    aa_plan = PLAN.model_copy(update={"reference": "band", "comparisons": [AA_ROW], "secondary_metrics": []})
-    aa = judge(data, aa_plan) if len(data["auc"].get(AA_ROW, {})) >= 2 else []
+    aa = aa_verdicts(data) if len(data["auc"].get(AA_ROW, {})) >= 2 else []
     result["verdicts"] = [v.as_dict() for v in verdicts]
     result["aa"] = [v.as_dict() | {"family": "A/A"} for v in aa]
     result["sentences"] = [v.sentence() for v in verdicts + aa]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from orchestrator.stats.analysis_config import AnalysisConfig
 from orchestrator.stats.hierarchical import PairKey, hierarchical_interval, paired_units, probability_of_improvement
@@ -86,80 +86,65 @@ def judge(
         missing = [r for r in (plan.reference, *plan.comparisons) if r not in rows]
         if missing:
             raise ValueError(f"analysis: no runs of row(s) {', '.join(missing)} for {metric} (rows: {', '.join(sorted(rows))})")
-    primary = [_raw(r, plan.reference, plan.metric, data, plan, len(plan.comparisons)) for r in plan.comparisons]
-    verdicts = _corrected(primary, plan, "primary")
+    family = len(plan.comparisons)
+    verdicts = _corrected([_raw(r, plan.reference, plan.metric, data, plan, "primary", family) for r in plan.comparisons], plan)
     extra_rows = [r for r in (exploratory_rows or []) if r not in (plan.reference, *plan.comparisons)]
     asked = [(r, m) for m in plan.secondary_metrics for r in plan.comparisons]
     asked += [(r, m) for r in extra_rows for m in (plan.metric, *plan.secondary_metrics)]
     for row, metric in asked:
         if row not in data[metric]:
             raise ValueError(f"analysis: no runs of row {row} for {metric}")
-        verdicts += _corrected([_raw(row, plan.reference, metric, data, plan, 1)], plan, "exploratory")
+        verdicts += _corrected([_raw(row, plan.reference, metric, data, plan, "exploratory", 1)], plan)
     return verdicts
 
 
-@dataclass(frozen=True)
-class _Raw:
-    row: str
-    metric: str
-    test: PairedTest
-    unit: str
-    warm_starts: int
-    pairs: int
-    mde: float
-    units_for_effect: int | None
-    poi: tuple[float, float, float]
-    differences: list[float]
-
-
-def _raw(row: str, reference: str, metric: str, data, plan: AnalysisConfig, family_size: int) -> _Raw:
+def _raw(row: str, reference: str, metric: str, data, plan: AnalysisConfig, family: str, family_size: int) -> Verdict:
+    """The comparison's verdict before its family's correction: p-values as measured, no claim."""
     values, ref = data[metric][row], data[metric][reference]
     units = paired_units(values, ref)
     test = paired_test(units.values, units.reference, margin=plan.margin)
     n = len(units.values)
-    sd = test.sd if n > 1 and not math.isnan(test.sd) else math.nan
-    if math.isnan(sd):
+    if math.isnan(test.sd):
         mde, needed = math.inf, None
     else:
-        mde = minimum_detectable_effect(sd, n, plan.alpha, plan.power, family_size)
-        needed = seeds_needed(plan.effect, sd, plan.alpha, plan.power, family_size) if sd > 0 else n
-    poi = hierarchical_interval(values, ref, probability_of_improvement, resamples=2_000)
-    diffs = [float(x) for x in units.values - units.reference]
-    return _Raw(row, metric, test, units.unit, units.warm_starts, units.pairs, mde, needed, poi, diffs)
+        mde = minimum_detectable_effect(test.sd, n, plan.alpha, plan.power, family_size)
+        needed = seeds_needed(plan.effect, test.sd, plan.alpha, plan.power, family_size) if test.sd > 0 else n
+    poi, poi_low, poi_high = hierarchical_interval(values, ref, probability_of_improvement, resamples=2_000)
+    return Verdict(
+        row=row,
+        reference=reference,
+        metric=metric,
+        family=family,
+        test=test,
+        unit=units.unit,
+        warm_starts=units.warm_starts,
+        pairs=units.pairs,
+        holm_t_p=test.t_p,
+        holm_exact_p=test.exact_p,
+        holm_tost_p=test.tost_p if test.tost_p is not None else 1.0,
+        claim="",
+        mde=mde,
+        units_for_effect=needed,
+        poi=poi,
+        poi_low=poi_low,
+        poi_high=poi_high,
+        differences=[float(x) for x in units.values - units.reference],
+    )
 
 
-def _corrected(raws: list[_Raw], plan: AnalysisConfig, family: str) -> list[Verdict]:
+def _corrected(raws: list[Verdict], plan: AnalysisConfig) -> list[Verdict]:
+    """Holm over a primary family (an exploratory one keeps its p-values), and each claim."""
     if not raws:
         return []
-    adjust = holm if family == "primary" else (lambda ps: list(ps))
-    t_p = adjust([r.test.t_p for r in raws])
-    exact_p = adjust([r.test.exact_p for r in raws])
-    tost = adjust([r.test.tost_p if r.test.tost_p is not None else 1.0 for r in raws])
-    verdicts = []
-    for r, tp, ep, qp in zip(raws, t_p, exact_p, tost, strict=True):
-        verdicts.append(
-            Verdict(
-                row=r.row,
-                reference=plan.reference or "",
-                metric=r.metric,
-                family=family,
-                test=r.test,
-                unit=r.unit,
-                warm_starts=r.warm_starts,
-                pairs=r.pairs,
-                holm_t_p=tp,
-                holm_exact_p=ep,
-                holm_tost_p=qp,
-                claim=_claim(r.test, tp, ep, qp, plan, family),
-                mde=r.mde,
-                units_for_effect=r.units_for_effect,
-                poi=r.poi[0],
-                poi_low=r.poi[1],
-                poi_high=r.poi[2],
-                differences=r.differences,
-            )
-        )
-    return verdicts
+    primary = raws[0].family == "primary"
+    adjust = holm if primary else (lambda ps: list(ps))
+    t_p = adjust([r.holm_t_p for r in raws])
+    exact_p = adjust([r.holm_exact_p for r in raws])
+    tost = adjust([r.holm_tost_p for r in raws])
+    return [
+        replace(r, holm_t_p=tp, holm_exact_p=ep, holm_tost_p=qp, claim=_claim(r.test, tp, ep, qp, plan, r.family))
+        for r, tp, ep, qp in zip(raws, t_p, exact_p, tost, strict=True)
+    ]
 
 
 def _claim(test: PairedTest, t_p: float, exact_p: float, tost_p: float, plan: AnalysisConfig, family: str) -> str:
