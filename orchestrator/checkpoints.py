@@ -49,10 +49,6 @@ class TrainerState:
     learner_precision: str | None = None
     """What the learner computes in (fp32 / bf16) once its first update decided: a resumed run
     keeps it, whatever `algo.precision: auto` would decide on the machine it resumes on."""
-    unlogged: list = field(default_factory=list)
-    """[step, metrics] of the steps this checkpoint finishes whose metrics go to MLflow only after
-    it is written: a driver killed in between leaves them to the resumed run, which re-does only
-    the steps after the checkpoint."""
 
     def restore_rng(self) -> random.Random:
         rng = random.Random()
@@ -94,7 +90,9 @@ def checkpoints(run_dir: Path) -> list[Path]:
 def load_state(checkpoint: Path) -> TrainerState:
     path = checkpoint / STATE_FILE
     try:
-        return TrainerState(**json.loads(path.read_text()))
+        fields = json.loads(path.read_text())
+        fields.pop("unlogged", None)  # older checkpoints' metrics buffer: their steps were logged live since
+        return TrainerState(**fields)
     except (OSError, ValueError, TypeError) as exc:
         raise ResumeError(f"{path}: not a readable trainer state ({exc})") from None
 

@@ -261,7 +261,7 @@ class TrainerConfig(ConfigSection):
         "docs: Pipelined training).",
     )
     checkpoint_every: int = Field(
-        10, ge=0, description="Steps between checkpoints (0: only the last); metrics reach MLflow with each one."
+        10, ge=0, description="Steps between checkpoints (0: only the last); metrics reach MLflow every step regardless."
     )
     keep_checkpoints: int = Field(3, ge=1, description="Newest checkpoints kept; older ones are deleted.")
     sample_every: int = Field(5, ge=1, description="Steps between logged sample dialogues.")

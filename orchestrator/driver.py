@@ -31,6 +31,7 @@ from orchestrator.cluster.run_actors import start_actors
 from orchestrator.cluster.simulator_fleet import SimulatorFleet, SimulatorLost, launch_simulator_servers
 from orchestrator.config import ExperimentConfig
 from orchestrator.curriculum.controllers import BatchStats, make_controller
+from orchestrator.curriculum.stuck_buckets import StuckBuckets
 from orchestrator.fault_injection import NO_FAULTS, FaultPlan
 from orchestrator.model_sources import check_model_sources
 from orchestrator.run_start import RunStart, open_run
@@ -53,7 +54,7 @@ class StepFailed(RuntimeError):
 
 class RunStopped(Exception):
     """Raised by an `on_step` callback to end a run early on purpose (a pruned sweep trial): the
-    finished steps are checkpointed and logged, and the MLflow run ends KILLED."""
+    MLflow run, which holds every finished step already, ends KILLED."""
 
 
 @dataclass
@@ -116,8 +117,7 @@ class InFlight:
 
 class StepRunner:
     """The phases of a training step, as named functions for the loops below to put in order, and
-    the bookkeeping steps leave behind: metrics buffered until the next checkpoint (so a resumed
-    run logs each step once), timings, the skipped-update count."""
+    the bookkeeping steps leave behind: timings, the skipped-update count."""
 
     def __init__(
         self,
@@ -139,11 +139,11 @@ class StepRunner:
         self.learner_version = pool.version
         self.timings: list[StepTiming] = []
         self.metrics: dict[str, float] = {}
-        self.pending: list[tuple[int, dict[str, float]]] = []
         self.skips = SkippedUpdates(config.algo.max_skipped_updates, total=int(run.faults.get("skipped_updates", 0)))
         self.entropies = dict(run.entropies)
         self.simulator_totals = {key: run.simulator_totals.get(key, 0.0) for key in RUN_TOTALS}
         self.lag = 1 if config.trainer.pipeline == "one_step_off" else 0
+        self.stuck = StuckBuckets(config.curriculum.stuck_after)
 
     def begin(self, step: int) -> tuple[StepTiming, float]:
         """Where `FaultPlan.kill_driver_at_step` strikes: the driver SIGKILLs itself here, in a fresh
@@ -182,6 +182,10 @@ class StepRunner:
 
     def observe(self, flight: InFlight, stats: BatchStats) -> None:
         self.controller.observe(flight.step, flight.difficulty, stats)
+        if newly := self.stuck.observe(stats):
+            for bucket in newly:
+                self.log(f"step {flight.step}: {self.stuck.warning(bucket)}")
+            self.run.tracker.set_tags({"curriculum.stuck_buckets": ",".join(sorted(self.stuck.warned))})
 
     def collect(self, flight: InFlight) -> list[Episode]:
         if flight.episodes is not None:
@@ -251,8 +255,7 @@ class StepRunner:
         return bool(every) and ((step + 1) % every == 0 or step == self.config.trainer.steps - 1)
 
     def commit(self, finished: int, sampler_rng: list) -> Path:
-        """Checkpoint after `finished` steps, then hand the buffered metrics to MLflow; the
-        checkpoint holds them too, for a resumed run to log what a kill in between left out."""
+        """Checkpoint after `finished` steps."""
         faults = {"skipped_updates": self.skips.total, "rollout_restarts": self.pool.restarts}
         if self.fleet is not None:
             faults["simulator_restarts"] = self.fleet.restarts
@@ -268,13 +271,8 @@ class StepRunner:
             entropies,
             dict(self.simulator_totals),
             learner_precision=self.learner_precision,
-            unlogged=[[step, {key: float(value) for key, value in values.items()}] for step, values in self.pending],
         )
-        path = save_checkpoint(self.learner, self.run.run_dir, state, self.config.trainer.keep_checkpoints)
-        for step, values in self.pending:
-            self.run.tracker.log_metrics(values, step)
-        self.pending.clear()
-        return path
+        return save_checkpoint(self.learner, self.run.run_dir, state, self.config.trainer.keep_checkpoints)
 
     def simulator_cost(self, usage: SimulatorUsage) -> dict[str, float]:
         """The step's simulator requests, tokens and latency (its evaluation's included) and the
@@ -285,8 +283,9 @@ class StepRunner:
         return usage.metrics(served) | {f"simulator/run_{key}": value for key, value in self.simulator_totals.items()}
 
     def finish(self, flight: InFlight, metrics: dict[str, float], timing: StepTiming, start: float, next_rng: list) -> None:
-        """Evaluate (on the workers' weights, synced by the caller), log, checkpoint, call on_step."""
-        config, step, tracker = self.config, flight.step, self.run.tracker
+        """Evaluate (on the workers' weights, synced by the caller), log the step's metrics at once
+        (each step once: orchestrator/tracking/step_log.py), checkpoint."""
+        config, step, step_log = self.config, flight.step, self.run.step_log
         assert flight.episodes is not None and flight.cost is not None
         timing.phases["generate"], timing.phases["simulate"] = flight.cost.generate_s, flight.cost.simulate_s
         timing.parts["rollout_wait"] = flight.wait_s
@@ -297,25 +296,28 @@ class StepRunner:
                 eval_metrics, eval_episodes, eval_usage = evaluate(self.pool, config)
             usage = SimulatorUsage.total([usage, eval_usage])
             metrics |= eval_metrics
-            tracker.log_table(sample_dialogues(eval_episodes, step, config.trainer.samples_per_log), f"eval/step_{step:06d}.json")
+            rows = sample_dialogues(eval_episodes, step, config.trainer.samples_per_log)
+            step_log.table(step, rows, f"eval/step_{step:06d}.json")
         tick = time.perf_counter()
         band = {"curriculum/band_low": config.curriculum.band[0], "curriculum/band_high": config.curriculum.band[1]}
         metrics |= band | {"curriculum/difficulty": flight.difficulty, "faults/rollout_restarts": float(self.pool.restarts)}
+        metrics["curriculum/stuck_buckets"] = float(len(self.stuck.stuck))
         if config.curriculum.entropy_floor is not None:
             metrics["curriculum/entropy_guard"] = float(flight.guard_acting)
         if config.simulator.name == "llm":
             metrics |= self.simulator_cost(usage)
         if self.fleet is not None:
             metrics["faults/simulator_restarts"] = float(self.fleet.restarts)
+            metrics |= self.fleet.cache_metrics()
         metrics |= {f"perf/{p}_s": timing.phases[p] for p in ("generate", "simulate", "score", "learn", "sync", "eval")}
         metrics["perf/sync_bytes"] = float(self.pool.sync_bytes)
         tokens = sum(e.response_tokens for e in flight.episodes)
         metrics["perf/tokens_per_s"] = tokens / max(timing.phases["generate"], 1e-9)
         metrics["perf/step_s"] = tick - start
-        self.pending.append((step, metrics))
+        step_log.metrics(step, metrics)
         if step % config.trainer.sample_every == 0 or last:
             rows = sample_dialogues(flight.episodes, step, config.trainer.samples_per_log)
-            tracker.log_table(rows, f"dialogues/step_{step:06d}.json")
+            step_log.table(step, rows, f"dialogues/step_{step:06d}.json")
         every = config.trainer.checkpoint_every
         if last or (every and (step + 1) % every == 0) or self.skips.exhausted:
             path = self.commit(step + 1, next_rng)
@@ -328,11 +330,6 @@ class StepRunner:
         timing.step_s = time.perf_counter() - start
         self.timings.append(timing)
         self.metrics = metrics
-
-    def stop_here(self, step: int, next_rng: list) -> None:
-        """A pruned trial ends after this step: its buffered metrics reach MLflow with a checkpoint."""
-        if self.pending:
-            self.commit(step + 1, next_rng)
 
 
 def synchronous_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]], None]) -> None:
@@ -354,7 +351,7 @@ def synchronous_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]
         steps.sync(timing)
         next_rng = planned.sampler_rng if planned is not None else rng_state(steps.run.rng)
         steps.finish(flight, metrics, timing, start, next_rng)
-        _call(on_step, steps, step, next_rng)
+        on_step(step, steps.metrics)
 
 
 def one_step_off_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float]], None]) -> None:
@@ -382,16 +379,8 @@ def one_step_off_loop(steps: StepRunner, on_step: Callable[[int, dict[str, float
             steps.sync(timing)
         next_rng = following.sampler_rng if following is not None else rng_state(steps.run.rng)
         steps.finish(flight, metrics, timing, start, next_rng)
-        _call(on_step, steps, step, next_rng)
-        flight = following
-
-
-def _call(on_step: Callable[[int, dict[str, float]], None], steps: StepRunner, step: int, next_rng: list) -> None:
-    try:
         on_step(step, steps.metrics)
-    except RunStopped:
-        steps.stop_here(step, next_rng)
-        raise
+        flight = following
 
 
 LOOPS = {"sync": synchronous_loop, "one_step_off": one_step_off_loop}
@@ -406,8 +395,8 @@ def train(
     faults: FaultPlan = NO_FAULTS,
 ) -> RunSummary:
     """Run `config` to `trainer.steps`, or continue the run in `resume_from` (a run dir) from its
-    newest checkpoint. Metrics reach MLflow with each checkpoint, so a run resumed after a crash
-    re-does the steps after its checkpoint and logs each step exactly once. `faults`: what a test
+    newest checkpoint. Each step's metrics reach MLflow as it ends; a run resumed after a crash
+    re-does the steps after its checkpoint and logs none of them twice. `faults`: what a test
     injects (fault_injection.py)."""
     import ray
 

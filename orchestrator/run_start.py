@@ -12,7 +12,8 @@ from orchestrator.checkpoints import ResumeError, checkpoints, load_state, save_
 from orchestrator.config import ExperimentConfig
 from orchestrator.curriculum.controllers import default_storage
 from orchestrator.model_sources import resolve_model
-from orchestrator.tracking.mlflow_tracker import MlflowTracker, Tracker, log_missing_steps
+from orchestrator.tracking.mlflow_tracker import MlflowTracker, Tracker
+from orchestrator.tracking.step_log import StepLog, step_ranges
 
 
 @dataclass
@@ -33,6 +34,8 @@ class RunStart:
     """`simulator/run_*` totals so far (from the checkpoint)."""
     entropies: dict[int, float]
     """The policy entropy of the steps before the first (from the checkpoint)."""
+    step_log: StepLog
+    """Where each step's metrics go as it ends (a resumed run's re-done steps: nowhere)."""
     precision: str | None = None
     """The learner's precision the checkpoint recorded (None: a new run's learner decides)."""
 
@@ -46,15 +49,16 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Pat
         save_config(config, run_dir)
         storage = config.curriculum.storage or default_storage(str(run_dir.resolve()))
         study = {"study_name": tracker.run_id, "storage": storage}
-        return RunStart(tracker, run_dir, study, 0, random.Random(config.seed), initial, initial, {}, {}, {})
+        return RunStart(tracker, run_dir, study, 0, random.Random(config.seed), initial, initial, {}, {}, {}, StepLog(tracker))
     found = checkpoints(resume_from)
     if not found:
         raise ResumeError(f"{resume_from} has no complete checkpoint to resume from")
     state = load_state(found[-1])
     tracker = tracker or MlflowTracker(config, resume_run_id=resume_from.name)
     log(f"resuming run {tracker.run_id} after step {state.step} from {found[-1]}")
-    if recovered := log_missing_steps(tracker, state.unlogged):
-        log(f"logged the metrics of steps {recovered}: the checkpoint held them, MLflow did not")
+    step_log = StepLog.resuming(tracker, state.step)
+    if step_log.redone:
+        log(f"steps {step_ranges(sorted(step_log.redone))} are redone; MLflow keeps the points logged before the resume")
     study = {"study_name": state.study_name, "storage": state.storage}
     entropies = {int(step): value for step, value in state.entropies.items()}
     policy, rng = str(found[-1]), state.restore_rng()
@@ -69,5 +73,6 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: Pat
         state.faults,
         state.simulator_totals,
         entropies,
+        step_log,
         state.learner_precision,
     )

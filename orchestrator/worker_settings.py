@@ -85,6 +85,8 @@ def llm_settings(simulator: SimulatorConfig, servers: tuple[ServedSimulator, ...
         analysis_max_tokens=simulator.analysis_max_tokens,
         retry_budget_s=simulator.retry_budget_s,
         unreadable_change=simulator.unreadable_change,
+        routing=simulator.serve.routing,
+        load_factor=simulator.serve.sticky_load_factor,
     )
 
 

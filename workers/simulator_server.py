@@ -90,14 +90,20 @@ def server_env(settings: ServeSettings, base: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def requests_in_flight(metrics_text: str) -> int:
-    """Requests running or waiting, from a vLLM server's Prometheus `/metrics` page."""
-    total = 0.0
+IN_FLIGHT = ("vllm:num_requests_running", "vllm:num_requests_waiting")
+PREFIX_CACHE = ("vllm:prefix_cache_queries_total", "vllm:prefix_cache_hits_total")
+"""Prompt tokens looked up in the server's prefix cache, and those found there, since it started."""
+
+
+def metric_totals(metrics_text: str, names: tuple[str, ...]) -> dict[str, float]:
+    """Each named metric of a Prometheus `/metrics` page, summed over its labels (vLLM labels
+    each engine's samples); 0 for one the page lacks."""
+    totals = dict.fromkeys(names, 0.0)
     for line in metrics_text.splitlines():
         name = line.split("{", 1)[0].split(" ", 1)[0]
-        if name in ("vllm:num_requests_running", "vllm:num_requests_waiting"):
-            total += float(line.rsplit(" ", 1)[1])
-    return int(total)
+        if name in totals:
+            totals[name] += float(line.rsplit(" ", 1)[1])
+    return totals
 
 
 def _free_port(host: str) -> int:
@@ -150,7 +156,12 @@ class SimulatorServer:
 
     def in_flight(self) -> int:
         """Requests the server is running or queueing now (the fault bench kills it mid-request)."""
-        return requests_in_flight(_get(f"{self.base}/metrics", HEALTH_EVERY_S))
+        return int(sum(metric_totals(_get(f"{self.base}/metrics", HEALTH_EVERY_S), IN_FLIGHT).values()))
+
+    def prefix_cache(self) -> tuple[float, float]:
+        """(prompt tokens looked up in the prefix cache, tokens found there) since the server started."""
+        totals = metric_totals(_get(f"{self.base}/metrics", HEALTH_EVERY_S), PREFIX_CACHE)
+        return totals[PREFIX_CACHE[0]], totals[PREFIX_CACHE[1]]
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout_s

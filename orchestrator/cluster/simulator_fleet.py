@@ -39,6 +39,8 @@ class SimulatorFleet:
     log: Callable[[str], None] = print
     _asking: dict[int, object] = field(default_factory=dict)
     """A server's unanswered question from an earlier check (it was restarting)."""
+    _cache_counts: dict[int, tuple[float, float]] = field(default_factory=dict)
+    """Each server's prefix-cache counters at the last `cache_metrics`."""
 
     @property
     def names(self) -> list[str]:
@@ -84,6 +86,34 @@ class SimulatorFleet:
                 self.log(f"simulator {server_name(i)} was restarted; now at {url}")
                 self.urls[i] = url
         return self.restarts
+
+    def cache_metrics(self) -> dict[str, float]:
+        """Each server's prefix cache since the last call: `simulator/server_<i>/prefill_tokens`
+        (prompt tokens it computed, not found in its cache) and `.../prefix_cache_hit_rate`
+        (tokens found / looked up). A server that does not answer within ANSWER_S (restarting)
+        is left out; one that restarted counts from its fresh start."""
+        import ray
+        from ray.exceptions import RayError
+
+        refs = [actor.prefix_cache.remote() for actor in self.actors]
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=ANSWER_S)
+        metrics = {}
+        for i, ref in enumerate(refs):
+            if ref not in ready:
+                continue
+            try:
+                queries, hits = ray.get(ref)
+            except RayError:
+                continue
+            last_queries, last_hits = self._cache_counts.get(i, (0.0, 0.0))
+            if queries < last_queries:
+                last_queries, last_hits = 0.0, 0.0
+            self._cache_counts[i] = (queries, hits)
+            looked_up, found = queries - last_queries, hits - last_hits
+            metrics[f"simulator/{server_name(i)}/prefill_tokens"] = looked_up - found
+            if looked_up:
+                metrics[f"simulator/{server_name(i)}/prefix_cache_hit_rate"] = found / looked_up
+        return metrics
 
     def kill_when_busy(self, index: int, timeout_s: float = 120.0) -> threading.Thread:
         """Fault injection (FaultPlan.kill_simulator_at_step): kill server `index` as the OOM

@@ -20,7 +20,20 @@ class SimulatorServeConfig(ConfigSection):
         0,
         ge=0,
         description="Simulator servers the run starts on Ray (vLLM's OpenAI-compatible server each, in the run's "
-        "placement group); requests go to the one with the fewest outstanding. 0: none, use simulator.endpoint.",
+        "placement group), requests spread by `routing`. 0: none, use simulator.endpoint.",
+    )
+    routing: Literal["sticky", "least_loaded"] = Field(
+        "sticky",
+        description="sticky: each dialogue stays on one server (rendezvous hashing of its id), so every turn finds the "
+        "conversation so far in that server's prefix cache; it moves only when its server is down or past "
+        "sticky_load_factor times its fair share of outstanding requests. least_loaded: each request to the server "
+        "with the fewest outstanding.",
+    )
+    sticky_load_factor: float = Field(
+        1.25,
+        ge=1.0,
+        description="sticky: a server takes a dialogue's turn while its outstanding requests stay under this multiple "
+        "of the servers' mean (plus one); 1.25 as in consistent hashing with bounded loads.",
     )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="Weights and KV cache dtype of each server; auto: bf16 on a GPU or a CPU that computes it natively."

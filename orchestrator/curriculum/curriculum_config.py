@@ -39,6 +39,12 @@ class CurriculumConfig(ConfigSection):
         description="`per_scenario`: the scenario buckets that get a level each. need_personality reveals the need "
         "through what the level changes in the user's opening (README, per_scenario); personality cannot.",
     )
+    stuck_after: int = Field(
+        10,
+        ge=1,
+        description="Steps in a row a scenario bucket (bucket_by) passes nothing while another passes at its level or harder "
+        "before it is counted in curriculum/stuck_buckets and warned about: a grader or format bug, not difficulty.",
+    )
     spread: float = Field(0.0, ge=0, le=0.5, description="Per-group difficulty jitter (+-), so a batch measures nearby levels.")
     entropy_floor: float | None = Field(
         None,

@@ -31,24 +31,9 @@ class Tracker(Protocol):
 
     def metric_history(self, key: str) -> list[tuple[int, float]]: ...
 
+    def tag(self, key: str) -> str | None: ...
+
     def finish(self, status: str) -> None: ...
-
-
-def log_missing_steps(tracker: Tracker, records: list) -> list[int]:
-    """Log each [step, metrics] record that MLflow does not hold yet; the steps logged. A step's
-    metrics go in one batch, so one of its keys tells whether the batch landed."""
-    histories: dict[str, set[int]] = {}
-    logged = []
-    for step, metrics in records:
-        if not metrics:
-            continue
-        key = next(iter(metrics))
-        if key not in histories:
-            histories[key] = {s for s, _ in tracker.metric_history(key)}
-        if step not in histories[key]:
-            tracker.log_metrics(metrics, step)
-            logged.append(step)
-    return logged
 
 
 def _artifact_root(uri: str, experiment: str) -> str | None:
@@ -157,6 +142,9 @@ class MlflowTracker:
 
     def metric_history(self, key: str) -> list[tuple[int, float]]:
         return [(m.step, m.value) for m in self.client.get_metric_history(self.run_id, key)]
+
+    def tag(self, key: str) -> str | None:
+        return self.client.get_run(self.run_id).data.tags.get(key)
 
     def finish(self, status: str) -> None:
         self.client.set_terminated(self.run_id, status=status)

@@ -59,4 +59,7 @@ def test_a_run_serves_its_own_simulator_and_rides_out_a_killed_server(tiny_model
     assert per_server[0][0] > 0 and per_server[1][0] > 0
     assert all(per_server[0][step] + per_server[1][step] == total[step] > 0 for step in (0, 1))
     assert history(tmp_path, summary.run_id, "simulator/server_1/latency_p95_s")[0][1] > 0
+    for i in (0, 1):  # sticky routing: a dialogue's later turns find its earlier ones cached
+        assert history(tmp_path, summary.run_id, f"simulator/server_{i}/prefill_tokens")[0][1] > 0
+        assert 0 < history(tmp_path, summary.run_id, f"simulator/server_{i}/prefix_cache_hit_rate")[0][1] < 1
     assert not vllm_servers("tiny"), "a simulator server outlived its run"

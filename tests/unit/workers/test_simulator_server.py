@@ -1,7 +1,7 @@
 """The simulator server's command line and environment, and reading its load (the actor itself
 runs against real vLLM in tests/integration/test_served_simulator_on_ray.py)."""
 
-from workers.simulator_server import ServeSettings, requests_in_flight, server_command, server_env
+from workers.simulator_server import IN_FLIGHT, PREFIX_CACHE, ServeSettings, metric_totals, server_command, server_env
 
 
 def settings(**changes) -> ServeSettings:
@@ -46,13 +46,19 @@ def test_a_model_directory_is_served_offline(tmp_path):
     assert server_env(settings(model=str(tmp_path)), {})["HF_HUB_OFFLINE"] == "1"
 
 
-def test_requests_in_flight_are_read_from_the_prometheus_page():
+def test_load_and_prefix_cache_counters_are_read_from_the_prometheus_page():
     page = "\n".join(
         [
             "# HELP vllm:num_requests_running Number of requests in model execution batches.",
             'vllm:num_requests_running{engine="0",model_name="tiny"} 3.0',
             'vllm:num_requests_waiting{engine="0",model_name="tiny"} 2.0',
             'vllm:num_requests_swapped{engine="0",model_name="tiny"} 9.0',
+            'vllm:prefix_cache_queries_total{engine="0",model_name="tiny"} 1200.0',
+            'vllm:prefix_cache_queries_created{engine="0",model_name="tiny"} 1.7e9',
+            'vllm:prefix_cache_hits_total{engine="0",model_name="tiny"} 800.0',
+            'vllm:prefix_cache_hits_total{engine="1",model_name="tiny"} 16.0',
         ]
     )
-    assert requests_in_flight(page) == 5 and requests_in_flight("") == 0
+    assert sum(metric_totals(page, IN_FLIGHT).values()) == 5
+    assert metric_totals(page, PREFIX_CACHE) == {PREFIX_CACHE[0]: 1200.0, PREFIX_CACHE[1]: 816.0}
+    assert metric_totals("", IN_FLIGHT) == dict.fromkeys(IN_FLIGHT, 0.0)

@@ -1,6 +1,14 @@
 """Where an `llm` user's requests go: one endpoint started outside the run, or the run's own
-simulator servers (simulator.serve), each request to the server with the fewest requests this
-worker has outstanding there.
+simulator servers (simulator.serve).
+
+Among served routes, `sticky` routing keeps a dialogue on one server, so each turn's prompt (the
+last turn's prompt and answer, plus a little) finds its prefix in that server's cache instead of
+being prefilled again elsewhere. The server is the dialogue's first by rendezvous hashing (each
+server ranked by a hash of the dialogue id and its name), so a dialogue moves only when its
+server is not ready (dead, restarting) or overloaded: more outstanding requests than
+`load_factor` times the fair share (consistent hashing with bounded loads, Mirrokni, Thorup and
+Zadimoghaddam 2018); it then takes the next server in its own ranking, which is stable too.
+`least_loaded` sends each request to the server with the fewest requests outstanding.
 
 A served route knows how to ask its server where it listens now (`resolve`): a server that dies
 comes back from Ray on another port, perhaps another node. A request that fails on a route marks
@@ -14,8 +22,11 @@ at the price of a balance that is exact only within each worker.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 Resolver = Callable[[], Awaitable[str]]
 """Asks a served route's server for its base URL; raises ServerGone when it will not come back."""
@@ -48,26 +59,47 @@ class Route:
         return self.url is not None and not self.stale and not self.gone
 
 
+Routing = Literal["sticky", "least_loaded"]
+
+
+def rank(dialogue: str, name: str) -> int:
+    """A route's place in a dialogue's preference order (highest first): a hash, the same in
+    every process, unlike Python's salted `hash`."""
+    return int.from_bytes(hashlib.blake2b(f"{dialogue}\0{name}".encode(), digest_size=8).digest(), "big")
+
+
 class Routes:
-    def __init__(self, routes: list[Route], resolve_timeout_s: float):
+    def __init__(self, routes: list[Route], resolve_timeout_s: float, routing: Routing = "sticky", load_factor: float = 1.25):
         if not routes:
             raise ValueError("an llm simulator needs at least one route (an endpoint or a served simulator)")
         self.routes = routes
         self.resolve_timeout_s = resolve_timeout_s
+        self.routing = routing
+        self.load_factor = load_factor
+        self.moved = 0
+        """Requests a sticky dialogue sent elsewhere than its first server (dead or overloaded)."""
 
-    def pick(self) -> Route | None:
-        """The ready route with the fewest outstanding requests (the first of equals), starting
-        the refresh of every stale one that has none running in this event loop."""
+    def pick(self, dialogue: str | None = None) -> Route | None:
+        """The route for a request of `dialogue` (None: no dialogue to keep together), starting
+        the refresh of every stale route that has none running in this event loop."""
         for route in self.routes:
             if (route.stale or route.url is None) and not route.gone:
                 self._start_refresh(route)
         ready = [r for r in self.routes if r.ready]
-        return min(ready, key=lambda r: r.outstanding) if ready else None
+        if not ready:
+            return None
+        if self.routing == "least_loaded" or dialogue is None:
+            return min(ready, key=lambda r: r.outstanding)
+        bound = math.ceil(self.load_factor * (sum(r.outstanding for r in ready) + 1) / len(ready))
+        preferred = sorted(self.routes, key=lambda r: rank(dialogue, r.name), reverse=True)
+        chosen = next(r for r in preferred if r.ready and r.outstanding < bound)
+        self.moved += chosen is not preferred[0]
+        return chosen
 
-    async def acquire(self) -> Route:
-        """A route to send a request on: the least loaded ready one, else the first stale one to
-        come back within the resolve timeout (NoServerReady if none does)."""
-        route = self.pick()
+    async def acquire(self, dialogue: str | None = None) -> Route:
+        """A route to send a request on (`pick`), else the first stale one to come back within
+        the resolve timeout (NoServerReady if none does)."""
+        route = self.pick(dialogue)
         if route is not None:
             return route
         if all(r.gone for r in self.routes):
@@ -75,7 +107,7 @@ class Routes:
         waiting = [r._refresh for r in self.routes if r._refresh is not None and not r._refresh.done()]
         if waiting:
             await asyncio.wait(waiting, timeout=self.resolve_timeout_s, return_when=asyncio.FIRST_COMPLETED)
-        route = self.pick()
+        route = self.pick(dialogue)
         if route is None:
             raise NoServerReady(
                 f"no simulator server answered within {self.resolve_timeout_s:g} s: "

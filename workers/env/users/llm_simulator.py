@@ -25,6 +25,7 @@ import math
 import os
 import re
 import time
+import uuid
 from dataclasses import dataclass
 
 import openai
@@ -39,7 +40,7 @@ from workers.env.users.analysis_io import (
     request_seed,
     without_agent_text,
 )
-from workers.env.users.chat_routes import NoServerReady, Route, Routes, ServerGone
+from workers.env.users.chat_routes import NoServerReady, Route, Routes, Routing, ServerGone
 from workers.env.users.difficulty import RuleKnobs, episode_draws, rule_knobs
 from workers.env.users.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 from workers.env.users.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
@@ -100,6 +101,10 @@ class LlmSettings:
     """Keep retrying transient endpoint errors for at least this long (an endpoint restart)."""
     servers: tuple[ServedSimulator, ...] = ()
     """The run's own simulator servers (simulator.serve), which requests are spread over."""
+    routing: Routing = "sticky"
+    """How requests are spread over `servers` (chat_routes.py)."""
+    load_factor: float = 1.25
+    """`sticky`: how far past its fair share of outstanding requests a server takes a dialogue's turn."""
     unreadable_change: float = -10.0
     """The change an analysis that cannot be read counts as (after `rlver`'s re-asks): the worst
     by default, so that breaking the analyser never beats an honest judgement."""
@@ -143,7 +148,12 @@ class ChatEndpoint:
         self.settings = settings
         self.usage = SimulatorUsage()
         served = [Route(s.name, s.url, s.resolver()) for s in settings.servers]
-        self.routes = Routes(served or [Route(EXTERNAL, settings.endpoint)], resolve_timeout_s=settings.timeout_s)
+        self.routes = Routes(
+            served or [Route(EXTERNAL, settings.endpoint)],
+            resolve_timeout_s=settings.timeout_s,
+            routing=settings.routing,
+            load_factor=settings.load_factor,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: dict[str, openai.AsyncOpenAI] = {}
         self._slots: asyncio.Semaphore | None = None
@@ -176,10 +186,13 @@ class ChatEndpoint:
         usage, self.usage = self.usage, SimulatorUsage()
         return usage
 
-    async def chat(self, messages: list[dict[str, str]], *, max_tokens: int, seed: int, json_mode: bool = False) -> Completion:
+    async def chat(
+        self, messages: list[dict[str, str]], *, max_tokens: int, seed: int, json_mode: bool = False, dialogue: str | None = None
+    ) -> Completion:
         """One completion; `seed` makes the endpoint's sampling repeatable where it honours it
-        (vLLM does). Transient errors are retried with exponential backoff, on the least loaded
-        other server where the run serves several, until both `max_retries` retries and
+        (vLLM does); `dialogue` keeps a dialogue's requests on one server (chat_routes.py).
+        Transient errors are retried with exponential backoff, on another server where the run
+        serves several (the dialogue's next by the routing), until both `max_retries` retries and
         `retry_budget_s` seconds are spent: the budget is a floor, so a hung endpoint can hold a
         call for up to (max_retries + 1) x timeout_s when that is longer."""
         slots = self._slots_here()
@@ -197,7 +210,7 @@ class ChatEndpoint:
                 tick = time.perf_counter()
                 async for attempt in retrying:
                     with attempt:
-                        route = await self.routes.acquire()
+                        route = await self.routes.acquire(dialogue)
                         assert route.url is not None
                         route.outstanding += 1
                         try:
@@ -248,6 +261,8 @@ class LlmSimulator:
         self._prompts: PromptSet | None = None
         self._language = "en"
         self._history: list[tuple[str, str]] = []
+        self._dialogue = ""
+        """What keeps this dialogue's requests on one server (sticky routing)."""
 
     @property
     def emotion(self) -> float:
@@ -267,6 +282,7 @@ class LlmSimulator:
         self._knobs = rule_knobs(difficulty, scenario.personality, episode_draws(self.seed, scenario.id))
         self.track.reset(self._knobs.start_emotion, self._knobs.patience, walkout_cost=self._knobs.penalty)
         self._history = []
+        self._dialogue = uuid.uuid4().hex
         opening = await self._user_message(self._prompts.opening)
         self._history.append(("user", opening))
         return opening
@@ -281,6 +297,7 @@ class LlmSimulator:
             max_tokens=96,
             seed=self._request_seed("analyse"),
             json_mode=self.endpoint.settings.json_mode,
+            dialogue=self._dialogue,
         )
         replies = [text for who, text in self._history if who == "agent"]
         change = None if analysis.cut else parse_change(without_agent_text(analysis.text, replies))
@@ -332,5 +349,7 @@ class LlmSimulator:
         if instruction:
             messages.append({"role": "user", "content": instruction})
         max_tokens = self.endpoint.settings.reply_max_tokens
-        reply = await self.endpoint.chat(messages, max_tokens=max_tokens, seed=self._request_seed("reply"))
+        reply = await self.endpoint.chat(
+            messages, max_tokens=max_tokens, seed=self._request_seed("reply"), dialogue=self._dialogue
+        )
         return reply.text.strip() or "..."

@@ -24,6 +24,7 @@ verdict is read (`analysis_io`).
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from workers.env.scenarios.scenario import Scenario, realise
 from workers.env.users.analysis_io import (
@@ -80,6 +81,8 @@ class RlverUser:
         self._language = "en"
         self._level = ""
         self._history: list[tuple[str, str]] = []
+        self._dialogue = ""
+        """What keeps this dialogue's requests on one server (sticky routing)."""
 
     def start(self, scenario: Scenario, difficulty: float) -> str:
         return asyncio.run(self.astart(scenario, difficulty))
@@ -93,6 +96,7 @@ class RlverUser:
         self._scenario = realise(scenario, self.seed)
         self._level = level_text(self._prompts, difficulty, strictness=False)
         self.emotion, self.turn, self._history = self.start_emotion, 0, []
+        self._dialogue = uuid.uuid4().hex
         opening = await self._say(self._prompts.rlver.opening)
         self._history.append(("user", opening))
         return opening
@@ -126,6 +130,7 @@ class RlverUser:
                 [{"role": "system", "content": system}, transcript],
                 max_tokens=budget,
                 seed=request_seed(self.seed, self._scenario.id, self.turn, "analyse", attempt),
+                dialogue=self._dialogue,
             )
             analysis = without_agent_text(answer.text, replies)
             change = None if answer.cut else final_change(analysis)
@@ -149,6 +154,7 @@ class RlverUser:
             messages,
             max_tokens=self.endpoint.settings.reply_max_tokens,
             seed=request_seed(self.seed, self._scenario.id, self.turn, "reply"),
+            dialogue=self._dialogue,
         )
         return reply.text.strip() or "..."
 

@@ -1,11 +1,12 @@
-"""Spreading an `llm` user's requests over the run's simulator servers: least outstanding first,
-a failed server asked again before it takes more, a server gone for good dropped."""
+"""Spreading an `llm` user's requests over the run's simulator servers: a dialogue kept on its
+server (sticky) or each request to the least loaded, a failed server asked again before it takes
+more, a server gone for good dropped."""
 
 import asyncio
 
 import pytest
 
-from workers.env.users.chat_routes import NoServerReady, Route, Routes, ServerGone
+from workers.env.users.chat_routes import NoServerReady, Route, Routes, Routing, ServerGone
 
 
 class FakeServer:
@@ -25,8 +26,58 @@ class FakeServer:
         return self.url
 
 
-def served(*servers: FakeServer, timeout_s: float = 1.0) -> Routes:
-    return Routes([Route(f"server_{i}", None, s.resolve) for i, s in enumerate(servers)], resolve_timeout_s=timeout_s)
+def served(*servers: FakeServer, timeout_s: float = 1.0, routing: Routing = "least_loaded") -> Routes:
+    routes = [Route(f"server_{i}", None, s.resolve) for i, s in enumerate(servers)]
+    return Routes(routes, resolve_timeout_s=timeout_s, routing=routing)
+
+
+def ready_routes(n: int, routing: Routing = "sticky", load_factor: float = 1.25) -> Routes:
+    return Routes([Route(f"server_{i}", f"http://{i}/v1") for i in range(n)], 1.0, routing=routing, load_factor=load_factor)
+
+
+def test_a_dialogue_stays_on_one_server_and_dialogues_spread_over_all():
+    routes = ready_routes(3)
+    homes = {}
+    for d in range(300):
+        dialogue = f"dialogue-{d}"
+        homes[dialogue] = routes.pick(dialogue).name
+        assert all(routes.pick(dialogue).name == homes[dialogue] for _ in range(5))
+    counts = [list(homes.values()).count(f"server_{i}") for i in range(3)]
+    assert all(70 <= c <= 130 for c in counts), counts
+    assert routes.moved == 0
+
+
+def test_a_server_going_down_moves_only_its_own_dialogues_and_they_come_back():
+    routes = ready_routes(3)
+    homes = {f"d{i}": routes.pick(f"d{i}") for i in range(200)}
+    down = routes.routes[1]
+    down.stale = True
+    for dialogue, home in homes.items():
+        now = routes.pick(dialogue)
+        assert now is not down
+        if home is not down:
+            assert now is home
+    down.stale = False
+    assert all(routes.pick(dialogue) is home for dialogue, home in homes.items())
+
+
+def test_an_overloaded_server_passes_a_turn_to_the_dialogues_next_choice():
+    routes = ready_routes(2, load_factor=1.0)
+    dialogue = "d"
+    home = routes.pick(dialogue)
+    other = next(r for r in routes.routes if r is not home)
+    home.outstanding = 3  # bound: ceil(1.0 x (3 + 0 + 1) / 2) = 2
+    assert routes.pick(dialogue) is other and routes.moved == 1
+    home.outstanding, other.outstanding = 2, 1  # bound ceil(4 / 2) = 2: still past it
+    assert routes.pick(dialogue) is other
+    home.outstanding = 1  # bound ceil(3 / 2) = 2: under it, home again
+    assert routes.pick(dialogue) is home
+
+
+def test_least_loaded_ignores_the_dialogue():
+    routes = ready_routes(2, routing="least_loaded")
+    routes.routes[0].outstanding = 1
+    assert {routes.pick(f"d{i}").name for i in range(20)} == {"server_1"}
 
 
 def test_requests_go_to_the_route_with_the_fewest_outstanding():
