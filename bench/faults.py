@@ -13,10 +13,13 @@ restarts the worker; its groups are re-run) and `kill_driver_at_step` (the drive
 itself with SIGKILL as that step starts; its Ray processes are then killed too, as an operator
 would after a crash), then resumes from the newest checkpoint. From MLflow: `steps_completed`
 (distinct steps logged), `duplicate_steps` (values logged more than once for a step) and
-`missing_steps` (steps without a value), both summed over every per-step metric, the worker restarts counted, and
+`missing_steps` (steps without a value), both summed over every per-step metric, the worker restarts counted,
+`redone_steps` (the resumed run's tag: steps whose points the lost trajectory logged), and
 `overhead_frac` = (faulty wall time, resume included) / (uninterrupted wall time) - 1. The last
 line is one JSON object. `--set` goes to both jobs (`--set trainer.pipeline=one_step_off`: the
-same faults in pipelined training).
+same faults in pipelined training). Live logging, from the uninterrupted run:
+`distinct_log_times` (one per step when each step is logged as it ends, one per checkpoint when
+metrics wait for checkpoints) and `max_log_gap_s` (the longest wait between two steps' points).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from mlflow import MlflowClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -70,12 +74,19 @@ def goldilocks(args: list[str], cwd: Path, env: dict[str, str] | None = None) ->
     return code, time.perf_counter() - start
 
 
-def histories(workdir: Path) -> tuple[str, dict[str, list[tuple[int, float]]]]:
-    """The run's status and every per-step metric's (step, value) history."""
+def histories(workdir: Path) -> tuple[object, dict[str, list[tuple[int, float]]]]:
+    """The MLflow run and every per-step metric's (step, value) history."""
     client = MlflowClient(f"sqlite:///{workdir}/mlflow.db")
     (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
     keys = [k for k in run.data.metrics if not k.startswith("eval/")]
-    return run.info.status, {k: [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, k)] for k in keys}
+    return run, {k: [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, k)] for k in keys}
+
+
+def logged_at(workdir: Path) -> dict[int, float]:
+    """When each step's metrics reached MLflow (seconds since the epoch)."""
+    client = MlflowClient(f"sqlite:///{workdir}/mlflow.db")
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    return {m.step: m.timestamp / 1000 for m in client.get_metric_history(run.info.run_id, "perf/step_s")}
 
 
 def main() -> None:
@@ -114,7 +125,8 @@ def main() -> None:
     if code != 0:
         raise SystemExit(f"the resumed run failed (exit {code}); see {faulty_dir / 'cli.log'}")
 
-    status, history = histories(faulty_dir)
+    run, history = histories(faulty_dir)
+    clean_log = logged_at(clean_dir)
     steps = set(range(args.steps))
     logged = {key: [step for step, _ in values] for key, values in history.items()}
     result = {
@@ -126,7 +138,10 @@ def main() -> None:
         "simulator_restarts": int(max(history["faults/simulator_restarts"])[1])
         if "faults/simulator_restarts" in history
         else None,
-        "run_status": status,
+        "run_status": run.info.status,
+        "redone_steps": run.data.tags.get("resume.redone_steps"),
+        "distinct_log_times": len(set(clean_log.values())),
+        "max_log_gap_s": round(float(np.diff(sorted(clean_log.values())).max()), 1),
         "uninterrupted_s": round(clean_s, 1),
         "faulty_s": round(first_s + resume_s, 1),
         "overhead_frac": round((first_s + resume_s) / clean_s - 1, 3),

@@ -1,25 +1,32 @@
 """Run checkpoints: what a resumed run needs to continue as if it had never stopped.
 
-A checkpoint `runs/<run id>/checkpoints/step_NNNNNN` holds the policy (HF format), the learner's
-optimisation state (workers/learner.py) and `trainer_state.json`: the number of finished steps,
-the scenario sampler's RNG, the initial policy (the KL anchor) and where the controller's Optuna
-study lives. It is written to a temp dir and renamed, so a crash never leaves half a checkpoint,
-and only the newest `keep` are kept. The run's resolved config sits beside them (`config.json`), so
-`goldilocks run --resume RUN_ID` needs nothing else.
+A checkpoint `<run location>/checkpoints/step_NNNNNN` (orchestrator/run_storage.py: under
+storage.uri, else workdir) holds the policy (HF format), the learner's optimisation state
+(workers/learner.py), `trainer_state.json` (the number of finished steps, the scenario sampler's
+RNG, the initial policy (the KL anchor) and where the controller's Optuna study lives) and, when
+runs are stored remotely, a copy of that study. The learner writes its part straight to the
+location from its own node; the driver then writes `trainer_state.json`, last: a checkpoint is
+whole exactly when that file exists, so a crash mid-save never leaves one that passes for whole,
+on a disk or an object store (which has no rename). Only the newest `keep` are kept. The run's
+resolved config sits beside them (`config.json`), so `goldilocks run --resume RUN_ID` needs
+nothing else.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import shutil
+import sqlite3
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from orchestrator.cluster.learner_group import LearnerGroup
 from orchestrator.config import ExperimentConfig
+from workers import storage
 
 STATE_FILE = "trainer_state.json"
+STUDY_FILE = "curriculum.db"
 CONFIG_FILE = "config.json"
 _PREFIX = "step_"
 FINISHED = "FINISHED"
@@ -62,65 +69,86 @@ def rng_state(rng: random.Random) -> list:
     return [version, list(internal), gauss]
 
 
-def save_checkpoint(learner: LearnerGroup, run_dir: Path, state: TrainerState, keep: int) -> Path:
-    """Written in a staging directory and renamed when whole: a learner that fails mid-save
-    leaves the previous checkpoint the newest."""
-    root = run_dir / "checkpoints"
-    final = root / f"{_PREFIX}{state.step:06d}"
-    staging = final.with_name(final.name + ".tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    learner.save(str(staging))
-    (staging / STATE_FILE).write_text(json.dumps(asdict(state)))
-    shutil.rmtree(final, ignore_errors=True)
-    staging.rename(final)
-    for old in checkpoints(run_dir)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+def save_checkpoint(
+    learner: LearnerGroup, run_location: str, state: TrainerState, keep: int, study_db: Path | None = None
+) -> str:
+    """The learner's part, then the study's copy (`study_db`: the driver's sqlite file, when runs
+    are stored remotely), then the state file that marks it whole. A partial directory left at
+    this step by a crash is cleared first."""
+    final = storage.join(run_location, "checkpoints", f"{_PREFIX}{state.step:06d}")
+    storage.delete(final)
+    learner.save(final)
+    if study_db is not None:
+        storage.write_bytes(storage.join(final, STUDY_FILE), _sqlite_copy(study_db))
+    storage.write_text(storage.join(final, STATE_FILE), json.dumps(asdict(state)))
+    for old in checkpoints(run_location)[:-keep]:
+        storage.delete(old)
     return final
 
 
-def checkpoints(run_dir: Path) -> list[Path]:
-    """Complete checkpoints, oldest first (a `.tmp` staging dir is never one)."""
-    root = run_dir / "checkpoints"
-    if not root.is_dir():
-        return []
-    found = [p for p in root.iterdir() if p.name.startswith(_PREFIX) and p.name[len(_PREFIX) :].isdigit()]
-    return sorted((p for p in found if (p / STATE_FILE).is_file()), key=lambda p: int(p.name[len(_PREFIX) :]))
+def _sqlite_copy(db: Path) -> bytes:
+    """A consistent copy of a sqlite database (its backup API), as the bytes of a file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / db.name
+        with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
+            source.backup(target)
+        return copy.read_bytes()
 
 
-def load_state(checkpoint: Path) -> TrainerState:
-    path = checkpoint / STATE_FILE
+def checkpoints(run_location: str) -> list[str]:
+    """Whole checkpoints, oldest first."""
+    root = storage.join(run_location, "checkpoints")
+    steps = sorted(
+        int(n[len(_PREFIX) :]) for n in storage.children(root) if n.startswith(_PREFIX) and n[len(_PREFIX) :].isdigit()
+    )
+    found = [storage.join(root, f"{_PREFIX}{step:06d}") for step in steps]
+    return [c for c in found if storage.exists(storage.join(c, STATE_FILE))]
+
+
+def load_state(checkpoint: str) -> TrainerState:
+    location = storage.join(checkpoint, STATE_FILE)
     try:
-        fields = json.loads(path.read_text())
+        fields = json.loads(storage.read_text(location))
         fields.pop("unlogged", None)  # older checkpoints' metrics buffer: their steps were logged live since
         return TrainerState(**fields)
     except (OSError, ValueError, TypeError) as exc:
-        raise ResumeError(f"{path}: not a readable trainer state ({exc})") from None
+        raise ResumeError(f"{storage.display(location)}: not a readable trainer state ({exc})") from None
 
 
-def save_config(config: ExperimentConfig, run_dir: Path) -> None:
-    (run_dir / CONFIG_FILE).write_text(json.dumps(config.model_dump(mode="json"), indent=1))
+def restore_study(checkpoint: str, db: Path) -> None:
+    """Put the checkpoint's copy of the study at `db` (a resume on a driver without it)."""
+    db.write_bytes(storage.read_bytes(storage.join(checkpoint, STUDY_FILE)))
 
 
-def stored_config(run_dir: Path, overrides: list[str]) -> ExperimentConfig:
+def save_config(config: ExperimentConfig, run_location: str) -> None:
+    storage.write_text(storage.join(run_location, CONFIG_FILE), json.dumps(config.model_dump(mode="json"), indent=1))
+
+
+def stored_config(run_location: str, overrides: list[str]) -> ExperimentConfig:
     """The run's own resolved config, with `--set` overrides on top (e.g. more trainer.steps)."""
-    from orchestrator.config import load_config
+    from orchestrator.config import with_overrides
 
-    path = run_dir / CONFIG_FILE
-    if not path.is_file():
-        raise ResumeError(f"{run_dir} holds no {CONFIG_FILE}: not a goldilocks run directory")
-    return load_config(path, overrides)
+    location = storage.join(run_location, CONFIG_FILE)
+    if not storage.exists(location):
+        raise ResumeError(f"{storage.display(run_location)} holds no {CONFIG_FILE}: not a goldilocks run directory")
+    return with_overrides(ExperimentConfig.model_validate(json.loads(storage.read_text(location))), overrides)
 
 
-def find_run_dir(workdir: Path, run_id: str) -> Path | None:
-    """`run_id` is an MLflow run id, or `auto`: the run in `workdir` whose newest checkpoint is the
-    most recent and which did not finish (None when there is none: a fresh run starts)."""
+def find_run(root: str, run_id: str) -> str | None:
+    """The location of run `run_id` (an MLflow run id) under `root` (orchestrator/run_storage.py),
+    or with `auto` the run there whose newest checkpoint is the most recent and which did not
+    finish (None when there is none: a fresh run starts)."""
     if run_id != "auto":
-        run_dir = workdir / run_id
-        if not run_dir.is_dir():
-            raise ResumeError(f"--resume {run_id}: no run directory {run_dir}")
-        if not checkpoints(run_dir):
-            raise ResumeError(f"--resume {run_id}: {run_dir} has no complete checkpoint to resume from")
-        return run_dir
-    runs = [d for d in workdir.iterdir() if d.is_dir()] if workdir.is_dir() else []
-    candidates = [d for d in runs if checkpoints(d) and not (d / FINISHED).exists()]
-    return max(candidates, key=lambda d: checkpoints(d)[-1].stat().st_mtime) if candidates else None
+        location = storage.join(root, run_id)
+        if not storage.exists(location):
+            raise ResumeError(f"--resume {run_id}: no run directory {storage.display(location)}")
+        if not checkpoints(location):
+            raise ResumeError(f"--resume {run_id}: {storage.display(location)} has no complete checkpoint to resume from")
+        return location
+    newest: dict[str, float] = {}
+    for name in storage.children(root):
+        location = storage.join(root, name)
+        found = checkpoints(location)
+        if found and not storage.exists(storage.join(location, FINISHED)):
+            newest[location] = storage.modified(storage.join(found[-1], STATE_FILE))
+    return max(newest, key=newest.__getitem__) if newest else None

@@ -19,6 +19,7 @@ from orchestrator.cluster.simulator_serve_config import SimulatorServeConfig
 from orchestrator.config_section import ConfigSection
 from orchestrator.curriculum.curriculum_config import CurriculumConfig
 from orchestrator.stats.analysis_config import AnalysisConfig
+from orchestrator.storage_config import StorageConfig
 
 if TYPE_CHECKING:
     from workers.env.scenarios.scenario import Scenario
@@ -304,7 +305,9 @@ MOVED_KEYS = {
 
 
 class ExperimentConfig(ConfigSection):
-    workdir: str = Field("runs", description="Where checkpoints and run files go.")
+    workdir: str = Field(
+        "runs", description="The driver's directory for run files: checkpoints too, unless storage.uri sends them elsewhere."
+    )
     seed: int = Field(0, description="Seed of model building, scenario sampling and sampling.")
     policy: PolicyConfig = PolicyConfig()
     rollout: RolloutConfig = RolloutConfig()
@@ -317,6 +320,7 @@ class ExperimentConfig(ConfigSection):
     resources: ResourcesConfig = ResourcesConfig()
     faults: FaultsConfig = FaultsConfig()
     analysis: AnalysisConfig = AnalysisConfig()
+    storage: StorageConfig = StorageConfig()
 
     @model_validator(mode="after")
     def _fits_context(self) -> ExperimentConfig:

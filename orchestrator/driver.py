@@ -35,10 +35,12 @@ from orchestrator.curriculum.stuck_buckets import StuckBuckets
 from orchestrator.fault_injection import NO_FAULTS, FaultPlan
 from orchestrator.model_sources import check_model_sources
 from orchestrator.run_start import RunStart, open_run
+from orchestrator.run_storage import check_reachable
 from orchestrator.step_batch import draw_scenarios, evaluate, requests_for, sample_dialogues, score
 from orchestrator.step_timing import StepTiming
 from orchestrator.tracking.mlflow_tracker import Tracker
 from orchestrator.tracking.run_report import CURVE_KEYS, plot_runs
+from workers import storage
 from workers.env.scenarios.scenario import scenario_bucket
 from workers.env.users.llm_simulator import SimulatorUnavailable
 from workers.env.users.simulator_usage import SimulatorUsage
@@ -61,6 +63,9 @@ class RunStopped(Exception):
 class RunSummary:
     run_id: str
     run_dir: Path
+    """The driver's directory for the run."""
+    location: str
+    """Where the run is stored (its checkpoints): `run_dir` unless storage.uri."""
     timings: list[StepTiming]
     last_metrics: dict[str, float]
 
@@ -220,8 +225,8 @@ class StepRunner:
         try:
             metrics = self.learner.result(update)
         except LearnerFailed as exc:
-            last = checkpoints(self.run.run_dir)
-            kept = f"the last checkpoint, {last[-1]}, is intact" if last else "no checkpoint was written yet"
+            last = checkpoints(self.run.location)
+            kept = f"the last checkpoint, {storage.display(last[-1])}, is intact" if last else "no checkpoint was written yet"
             raise StepFailed(f"step {flight.step} failed: {exc}\n{kept}") from None
         metrics["faults/skipped_updates"] = self.skips.record(metrics.pop("faults/skipped_update") > 0)
         metrics["actor/policy_lag"] = float(self.learner_version - flight.pending.version)
@@ -254,7 +259,7 @@ class StepRunner:
         every = self.config.trainer.eval_every
         return bool(every) and ((step + 1) % every == 0 or step == self.config.trainer.steps - 1)
 
-    def commit(self, finished: int, sampler_rng: list) -> Path:
+    def commit(self, finished: int, sampler_rng: list) -> str:
         """Checkpoint after `finished` steps."""
         faults = {"skipped_updates": self.skips.total, "rollout_restarts": self.pool.restarts}
         if self.fleet is not None:
@@ -272,7 +277,9 @@ class StepRunner:
             dict(self.simulator_totals),
             learner_precision=self.learner_precision,
         )
-        return save_checkpoint(self.learner, self.run.run_dir, state, self.config.trainer.keep_checkpoints)
+        remote_study = storage.is_remote(self.run.location) and self.config.curriculum.storage is None
+        study_db = self.run.run_dir / "curriculum.db" if remote_study else None
+        return save_checkpoint(self.learner, self.run.location, state, self.config.trainer.keep_checkpoints, study_db)
 
     def simulator_cost(self, usage: SimulatorUsage) -> dict[str, float]:
         """The step's simulator requests, tokens and latency (its evaluation's included) and the
@@ -391,17 +398,17 @@ def train(
     on_step: Callable[[int, dict[str, float]], None] = lambda step, metrics: None,
     log: Callable[[str], None] = print,
     tracker: Tracker | None = None,
-    resume_from: Path | None = None,
+    resume_from: str | Path | None = None,
     faults: FaultPlan = NO_FAULTS,
 ) -> RunSummary:
-    """Run `config` to `trainer.steps`, or continue the run in `resume_from` (a run dir) from its
-    newest checkpoint. Each step's metrics reach MLflow as it ends; a run resumed after a crash
+    """Run `config` to `trainer.steps`, or continue the run stored at `resume_from` (a location:
+    checkpoints.find_run) from its newest checkpoint. Each step's metrics reach MLflow as it ends; a run resumed after a crash
     re-does the steps after its checkpoint and logs none of them twice. `faults`: what a test
     injects (fault_injection.py)."""
     import ray
 
     check_model_sources(config)
-    run = open_run(config, tracker, resume_from, log)
+    run = open_run(config, tracker, None if resume_from is None else str(resume_from), log)
     tracker, run_dir = run.tracker, run.run_dir
     controller = make_controller(config, **run.study)
     if run.step:
@@ -414,6 +421,7 @@ def train(
     status = "FAILED"
     try:
         with ray_session(config), reserve(config, log) as placement:
+            check_reachable(config, run.location, placement.named_strategies())
             fleet = launch_simulator_servers(config, placement, log)
             if fleet is not None:
                 fleet.restarts = int(run.faults.get("simulator_restarts", 0))
@@ -446,12 +454,14 @@ def train(
         history = {key: tracker.metric_history(key) for key in CURVE_KEYS}
         plot = plot_runs({tracker.run_id: history}, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")
         tracker.log_file(plot, "plots")
-        (run_dir / "timings.json").write_text(json.dumps([asdict(t) for t in steps.timings], indent=1))
-        (run_dir / FINISHED).touch()
+        storage.write_text(storage.join(run.location, "timings.json"), json.dumps([asdict(t) for t in steps.timings], indent=1))
+        if storage.is_remote(run.location):
+            storage.write_bytes(storage.join(run.location, plot.name), plot.read_bytes())
+        storage.write_text(storage.join(run.location, FINISHED), "")
         status = "FINISHED"
     except (KeyboardInterrupt, RunStopped):
         status = "KILLED"
         raise
     finally:
         tracker.finish(status)
-    return RunSummary(tracker.run_id, run_dir, steps.timings, steps.metrics)
+    return RunSummary(tracker.run_id, run_dir, run.location, steps.timings, steps.metrics)

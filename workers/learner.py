@@ -41,6 +41,7 @@ from workers.rl.losses import LOG_RATIO_LIMIT, LossAgg, ppo_clip_loss, token_wei
 from workers.rl.micro_batches import deal_to_ranks, pack_by_tokens, padding_fraction
 from workers.rl.shared_prefix import PrefixSplit, plan_prefixes
 from workers.rl.token_logprobs import attention_from_lengths, next_token_entropy, next_token_logprobs
+from workers.storage import fetch, staged
 from workers.types import TrainBatch, WeightSnapshot
 
 
@@ -131,6 +132,7 @@ class Learner:
 
         if threads:
             use_threads(threads)
+        model_dir, reference_dir = fetch(model_dir), None if reference_dir is None else fetch(reference_dir)
         torch.manual_seed(seed)
         self.settings = settings
         self.device = torch.device(settings.device)
@@ -456,17 +458,13 @@ class Learner:
         """Policy (HF format, loadable by vLLM; under LoRA the adapter directory, naming its base)
         + what a resumed run needs to continue the same optimisation: Adam's moments (keyed by
         parameter name, so any number of ranks can resume them), the lr schedule's position and
-        torch's RNG. Every rank of a group takes part; rank 0 writes."""
+        torch's RNG, at `path` (a storage location). Every rank of a group takes part; rank 0 writes."""
         model_state = self._model_state()
         optimizer_state = full_optimizer_state(self.model, self.optimizer)
         if self.rank != 0:
             return
         if getattr(self.model.config, "tie_word_embeddings", False):
             model_state.pop("lm_head.weight", None)  # a gathered copy, not an alias the saver would drop
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(out, safe_serialization=True, state_dict=model_state)
-        self.tokenizer.save_pretrained(out)
         state = {
             "optimizer": optimizer_state,
             "scheduler": self.scheduler.state_dict(),
@@ -474,14 +472,17 @@ class Learner:
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
             "version": self.version,
         }
-        torch.save(state, out / TRAINING_STATE)
+        with staged(path) as out:  # a storage location: written here, uploaded from this node
+            self.model.save_pretrained(out, safe_serialization=True, state_dict=model_state)
+            self.tokenizer.save_pretrained(out)
+            torch.save(state, out / TRAINING_STATE)
 
     def restore(self, path: str) -> int:
         """Continue from a checkpoint written by `save` (the weights came with `model_dir`);
         returns the version the checkpoint's weights are."""
         # Mapped, not read: ranks other than 0 touch only the small entries (AdamW's state reaches
         # them from rank 0), so the file is not held N times in the host's memory.
-        state = torch.load(Path(path) / TRAINING_STATE, weights_only=True, map_location="cpu", mmap=True)
+        state = torch.load(Path(fetch(path)) / TRAINING_STATE, weights_only=True, map_location="cpu", mmap=True)
         load_full_optimizer_state(self.model, self.optimizer, state["optimizer"] if self.rank == 0 else {})
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])

@@ -22,6 +22,7 @@ from workers.cpu_threads import use_threads
 from workers.env.users.llm_simulator import ChatEndpoint, LlmSettings
 from workers.env.users.simulator import UserSimulator, make_simulator, start_all, step_all
 from workers.env.users.simulator_usage import SimulatorUsage
+from workers.storage import fetch
 from workers.thinking import END_WITH_ZERO, policy_system_prompt, visible_reply
 from workers.types import Episode, EpisodeRequest, RolloutResult, TokenSequence, WeightSnapshot
 
@@ -98,10 +99,13 @@ class RolloutWorker:
         threads: int | None = None,
         backend: GenerationBackend | None = None,
     ):
-        """`backend`: an already built one (tests script generations); default: settings.backend."""
+        """`model_dir`: a storage location (workers/storage.py fetches it to this node); `backend`:
+        an already built one (tests script generations); default: settings.backend."""
         if threads:
             use_threads(threads)
         from transformers import AutoTokenizer
+
+        model_dir = fetch(model_dir)
 
         self.settings = settings
         self.dtype_choice = choose_rollout_dtype(settings.dtype, cpu_flags(), torch.cuda.is_available())

@@ -25,11 +25,12 @@ import threading
 import time
 import urllib.request
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from workers.backends.dtype_choice import choose_rollout_dtype, cpu_flags
 from workers.env.users.chat_routes import Resolver, ServerGone
+from workers.storage import fetch
 
 LOG_TAIL_LINES = 30
 HEALTH_EVERY_S = 5.0
@@ -41,7 +42,7 @@ taken for hung and its actor restarted: 15 s, longer than any pause of a healthy
 @dataclass(frozen=True)
 class ServeSettings:
     model: str
-    """A model directory or a hub id."""
+    """A model location (a directory, in storage or not) or a hub id."""
     served_name: str
     """The name requests carry (`simulator.model` as the user wrote it)."""
     dtype: str
@@ -131,7 +132,7 @@ class SimulatorServer:
     """Plain Python; the orchestrator wraps it in `ray.remote` (cluster/simulator_fleet.py)."""
 
     def __init__(self, settings: ServeSettings, index: int):
-        self.settings = settings
+        self.settings = settings = replace(settings, model=fetch(settings.model))
         self.index = index
         host = _node_address()
         port = _free_port(host)

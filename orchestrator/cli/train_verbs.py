@@ -23,7 +23,9 @@ ResumeOpt = Annotated[
 @app.command()
 def run(config: ConfigOpt = None, set_: SetOpt = None, resume: ResumeOpt = None) -> None:
     """Train a policy with the curriculum; logs every step to MLflow."""
-    from orchestrator.checkpoints import ResumeError, find_run_dir, stored_config
+    from orchestrator.checkpoints import ResumeError, find_run, stored_config
+    from orchestrator.run_storage import run_root
+    from workers.storage import display
 
     if resume not in (None, "auto") and config is not None:
         _fail("--resume RUN_ID continues with the run's own config; change keys with --set, not --config")
@@ -31,9 +33,10 @@ def run(config: ConfigOpt = None, set_: SetOpt = None, resume: ResumeOpt = None)
     try:
         cfg = load_config(config, set_ or [])
         if resume is not None:
-            run_dir = find_run_dir(Path(cfg.workdir), resume)
+            run_dir = find_run(run_root(cfg), resume)
             if run_dir is None:
-                console.print(f"--resume auto: no unfinished run with a checkpoint in {cfg.workdir}; starting a new run")
+                root = display(run_root(cfg))
+                console.print(f"--resume auto: no unfinished run with a checkpoint in {root}; starting a new run")
             else:
                 cfg = stored_config(run_dir, set_ or [])
     except (ConfigError, ResumeError) as exc:
@@ -48,7 +51,7 @@ def run(config: ConfigOpt = None, set_: SetOpt = None, resume: ResumeOpt = None)
         except StepFailed as exc:
             _fail(str(exc))
     console.print(f"[bold green]done.[/] MLflow run id: [bold]{summary.run_id}[/]")
-    console.print(f"checkpoints and curves: {summary.run_dir}")
+    console.print(f"checkpoints and curves: {display(summary.location)}")
     from orchestrator.tracking.mlflow_tracker import experiment_page
 
     page = experiment_page(cfg.tracking.uri, cfg.tracking.experiment, "http://127.0.0.1:5000")
@@ -84,7 +87,7 @@ def _step_reporter(total: int, first: int):
         yield on_step, progress.console.print
 
 
-def _finished_steps(run_dir: Path) -> int:
+def _finished_steps(run_dir: str) -> int:
     from orchestrator.checkpoints import checkpoints, load_state
 
     return load_state(checkpoints(run_dir)[-1]).step
@@ -104,7 +107,7 @@ EVAL_CHUNK = 64
 """Dialogues played together in `goldilocks eval`: progress is reported per chunk."""
 
 
-def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: list, what: str, servers: tuple = ()) -> list:
+def _eval_episodes(cfg, checkpoint: str | None, policy: str | None, requests: list, what: str, servers: tuple = ()) -> list:
     """Every request's episode, played `EVAL_CHUNK` at a time, with a progress bar (one plain line
     per chunk when stdout is not a terminal); `servers`: the simulator servers of simulator.serve."""
     from orchestrator.evaluation.held_out import play_policy
@@ -125,13 +128,18 @@ def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: l
     else:
         assert checkpoint is not None
         from workers.lora_adapter import is_adapter_dir
+        from workers.storage import fetch
 
-        if not (checkpoint / "config.json").is_file() and not is_adapter_dir(checkpoint):
+        try:
+            local = Path(fetch(checkpoint))
+        except OSError as exc:
+            _fail(f"--checkpoint: cannot fetch {checkpoint}: {exc}")
+        if not (local / "config.json").is_file() and not is_adapter_dir(local):
             _fail(f"--checkpoint: {checkpoint} is not a model directory (no config.json) nor a LoRA adapter")
         from orchestrator.worker_settings import rollout_settings
         from workers.rollout_worker import RolloutWorker
 
-        worker = RolloutWorker(str(checkpoint), rollout_settings(cfg, servers), cfg.seed)
+        worker = RolloutWorker(str(local), rollout_settings(cfg, servers), cfg.seed)
 
         def play(chunk: list) -> list:
             return worker.rollout(chunk, worker.version).episodes
@@ -154,7 +162,10 @@ def _eval_episodes(cfg, checkpoint: Path | None, policy: str | None, requests: l
 
 @app.command("eval")
 def evaluate(
-    checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint (model directory) to evaluate.")] = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(help="A checkpoint to evaluate: a model directory, or its location in storage (s3://.../step_000010)."),
+    ] = None,
     policy: Annotated[
         str | None,
         typer.Option(
@@ -219,7 +230,7 @@ def evaluate(
     except (SimulatorUnavailable, ConfigError) as exc:
         _fail(str(exc))
     scores = summarise(episodes, cfg.simulator.pass_threshold)
-    result = report(policy or str(checkpoint), cfg, scenarios, scores, protocol) | {"limit": limit}
+    result = report(policy or checkpoint, cfg, scenarios, scores, protocol) | {"limit": limit}
     table = Table(title=f"{result['policy']} on {result['scenarios']} ({result['simulator']} simulator)")
     for column in ("level", "score", "success rate", "failure rate", "mean turns", "dialogues"):
         table.add_column(column, justify="right")

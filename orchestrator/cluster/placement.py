@@ -37,17 +37,24 @@ class Placement:
 
         return PlacementGroupSchedulingStrategy(self.group, placement_group_bundle_index=bundle)
 
+    def named_strategies(self) -> dict[str, object]:
+        """Each bundle's scheduling strategy, by the actor that takes it (for errors that name it)."""
+        named = {f"rollout worker {i}": b for i, b in enumerate(self.rollout_bundles)}
+        named |= {f"learner rank {i}": b for i, b in enumerate(self.learner_bundles)}
+        named |= {f"simulator server {i}": b for i, b in enumerate(self.simulator_bundles)}
+        return {who: self.strategy(bundle) for who, bundle in named.items()}
 
-def _bundle(num_cpus: float, num_gpus: float) -> dict[str, float]:
-    return {"CPU": num_cpus, "GPU": num_gpus} if num_gpus else {"CPU": num_cpus}
+
+def _bundle(num_cpus: float, num_gpus: float, custom: dict[str, float] | None = None) -> dict[str, float]:
+    return ({"CPU": num_cpus, "GPU": num_gpus} if num_gpus else {"CPU": num_cpus}) | (custom or {})
 
 
 def bundles(config: ExperimentConfig) -> list[dict[str, float]]:
     """Rollout workers first (bundle i for worker i), then the learner's ranks, then the
     simulator servers (none unless simulator.serve)."""
     r, learner, serve = config.resources.rollout, config.resources.learner, config.simulator.serve
-    rollout = [_bundle(r.num_cpus, r.num_gpus)] * config.rollout.num_workers
-    ranks = [_bundle(learner.num_cpus, learner.num_gpus)] * learner.num_workers
+    rollout = [_bundle(r.num_cpus, r.num_gpus, r.custom)] * config.rollout.num_workers
+    ranks = [_bundle(learner.num_cpus, learner.num_gpus, learner.custom)] * learner.num_workers
     return rollout + ranks + [_bundle(serve.num_cpus, serve.num_gpus)] * serve.num_workers
 
 
@@ -92,16 +99,24 @@ def keys(config: ExperimentConfig, short: frozenset[str] = frozenset()) -> str:
     the parts that ask for a resource in `short` (the cluster has too little of it), or all."""
     r, learner, serve = config.resources.rollout, config.resources.learner, config.simulator.serve
     parts = [
-        ("resources.rollout", "rollout.num_workers", r.num_cpus, r.num_gpus, config.rollout.num_workers),
-        ("resources.learner", "resources.learner.num_workers", learner.num_cpus, learner.num_gpus, learner.num_workers),
-        ("simulator.serve", "simulator.serve.num_workers", serve.num_cpus, serve.num_gpus, serve.num_workers),
+        ("resources.rollout", "rollout.num_workers", r.num_cpus, r.num_gpus, r.custom, config.rollout.num_workers),
+        (
+            "resources.learner",
+            "resources.learner.num_workers",
+            learner.num_cpus,
+            learner.num_gpus,
+            learner.custom,
+            learner.num_workers,
+        ),
+        ("simulator.serve", "simulator.serve.num_workers", serve.num_cpus, serve.num_gpus, {}, serve.num_workers),
     ]
     named = []
-    for section, count_key, cpus, gpus, count in parts:
+    for section, count_key, cpus, gpus, custom, count in parts:
         asks = {"CPU": cpus, "GPU": gpus}
-        fields = [k for k in ("CPU", "GPU") if asks[k] and (not short or k in short)]
+        fields = [f"num_{k.lower()}s" for k in ("CPU", "GPU") if asks[k] and (not short or k in short)]
+        fields += [f"custom.{k}" for k in custom if not short or k in short]
         if count and fields:
-            named.append(f"{section}.{' / '.join(f'num_{k.lower()}s' for k in fields)} (x {count_key})")
+            named.append(f"{section}.{' / '.join(fields)} (x {count_key})")
     return ", ".join([*named, "resources.placement"])
 
 

@@ -20,6 +20,11 @@ class ActorResources(ConfigSection):
     num_gpus: float = Field(
         0.0, ge=0, description="Ray GPUs reserved for the actor; a fraction shares one GPU with another actor."
     )
+    custom: dict[str, float] = Field(
+        {},
+        description="Custom Ray resources each of these actors' bundles reserves, e.g. {learner_node: 1} to place them "
+        "on the nodes started with `ray start --resources '{\"learner_node\": 8}'`.",
+    )
 
 
 def check_whole_gpus(tensor_parallel_size: int, num_gpus: float, what: str) -> None:

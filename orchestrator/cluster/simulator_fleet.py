@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from orchestrator.cluster.placement import Placement
 from orchestrator.config import ExperimentConfig
 from orchestrator.model_sources import resolve_model
+from orchestrator.run_storage import shared_model
 from orchestrator.worker_settings import serve_settings
 from workers.simulator_server import ServedSimulator, SimulatorServer
 
@@ -151,7 +152,8 @@ def launch_simulator_servers(
     if not serve.enabled:
         return None
     assert config.simulator.model
-    settings = serve_settings(config, resolve_model(config.simulator.model, config.seed, log))
+    model = shared_model(config, resolve_model(config.simulator.model, config.seed, log), log)
+    settings = serve_settings(config, model)
     where = f"{serve.num_gpus:g} GPU" if serve.num_gpus else f"{serve.num_cpus:g} CPU"
     log(f"starting {serve.num_workers} simulator server(s) for {config.simulator.model} ({where} each)")
     actors = []

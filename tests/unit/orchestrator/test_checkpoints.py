@@ -10,7 +10,7 @@ from orchestrator.checkpoints import (
     ResumeError,
     TrainerState,
     checkpoints,
-    find_run_dir,
+    find_run,
     load_state,
     rng_state,
 )
@@ -20,16 +20,16 @@ def fake_checkpoint(run_dir, step, mtime):
     path = run_dir / "checkpoints" / f"step_{step:06d}"
     path.mkdir(parents=True)
     (path / STATE_FILE).write_text(json.dumps({"step": step}))
-    os.utime(path, (mtime, mtime))
+    os.utime(path / STATE_FILE, (mtime, mtime))
     return path
 
 
-def test_only_complete_checkpoints_count_in_step_order(tmp_path):
+def test_only_checkpoints_whose_state_file_was_written_count_in_step_order(tmp_path):
     fake_checkpoint(tmp_path, 10, 1)
     fake_checkpoint(tmp_path, 2, 2)
     (tmp_path / "checkpoints" / "step_000012.tmp").mkdir()
-    (tmp_path / "checkpoints" / "step_000011").mkdir()
-    assert [p.name for p in checkpoints(tmp_path)] == ["step_000002", "step_000010"]
+    (tmp_path / "checkpoints" / "step_000011").mkdir()  # the learner's part only: a crash mid-save
+    assert checkpoints(tmp_path) == [str(tmp_path / "checkpoints" / f"step_{s:06d}") for s in (2, 10)]
 
 
 def test_auto_picks_the_latest_unfinished_run(tmp_path):
@@ -39,17 +39,17 @@ def test_auto_picks_the_latest_unfinished_run(tmp_path):
     fake_checkpoint(done, 8, 300)
     (done / FINISHED).touch()
     (tmp_path / "empty").mkdir()
-    assert find_run_dir(tmp_path, "auto") == new
-    assert find_run_dir(tmp_path, "done") == done
-    assert find_run_dir(tmp_path / "nowhere", "auto") is None
+    assert find_run(str(tmp_path), "auto") == str(new)
+    assert find_run(str(tmp_path), "done") == str(done)
+    assert find_run(str(tmp_path / "nowhere"), "auto") is None
 
 
 def test_a_named_run_must_exist_and_have_a_checkpoint(tmp_path):
     with pytest.raises(ResumeError, match="no run directory"):
-        find_run_dir(tmp_path, "r")
+        find_run(str(tmp_path), "r")
     (tmp_path / "r").mkdir()
     with pytest.raises(ResumeError, match="no complete checkpoint"):
-        find_run_dir(tmp_path, "r")
+        find_run(str(tmp_path), "r")
 
 
 def test_the_sampler_rng_survives_json():
