@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -60,6 +61,8 @@ class Route:
 
 
 Routing = Literal["sticky", "least_loaded"]
+DIALOGUES_KEPT = 4096
+"""Dialogues whose last server is remembered: far more than one worker plays at once."""
 
 
 def rank(dialogue: str, name: str) -> int:
@@ -76,8 +79,8 @@ class Routes:
         self.resolve_timeout_s = resolve_timeout_s
         self.routing = routing
         self.load_factor = load_factor
-        self.moved = 0
-        """Requests a sticky dialogue sent elsewhere than its first server (dead or overloaded)."""
+        self._last: OrderedDict[str, str] = OrderedDict()
+        """The server of each recent dialogue's last answered request (the newest DIALOGUES_KEPT)."""
 
     def pick(self, dialogue: str | None = None) -> Route | None:
         """The route for a request of `dialogue` (None: no dialogue to keep together), starting
@@ -92,9 +95,18 @@ class Routes:
             return min(ready, key=lambda r: r.outstanding)
         bound = math.ceil(self.load_factor * (sum(r.outstanding for r in ready) + 1) / len(ready))
         preferred = sorted(self.routes, key=lambda r: rank(dialogue, r.name), reverse=True)
-        chosen = next(r for r in preferred if r.ready and r.outstanding < bound)
-        self.moved += chosen is not preferred[0]
-        return chosen
+        return next(r for r in preferred if r.ready and r.outstanding < bound)
+
+    def answered(self, dialogue: str | None, route: Route) -> bool:
+        """Note that `route` answered a request of `dialogue`; whether the dialogue's previous
+        request went to another server (its prompt then found none of the dialogue cached)."""
+        if dialogue is None:
+            return False
+        previous = self._last.pop(dialogue, None)
+        self._last[dialogue] = route.name
+        if len(self._last) > DIALOGUES_KEPT:
+            self._last.popitem(last=False)
+        return previous is not None and previous != route.name
 
     async def acquire(self, dialogue: str | None = None) -> Route:
         """A route to send a request on (`pick`), else the first stale one to come back within

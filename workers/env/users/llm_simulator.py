@@ -233,6 +233,7 @@ class ChatEndpoint:
                     time.perf_counter() - tick,
                     counts.prompt_tokens if counts else None,
                     counts.completion_tokens if counts else None,
+                    switched=self.routes.answered(dialogue, route),
                 )
         except _RETRIED as exc:
             raise SimulatorUnavailable(

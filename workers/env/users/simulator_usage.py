@@ -60,9 +60,15 @@ class SimulatorUsage:
     servers included) ended."""
 
     servers: dict[str, ServerUsage] = field(default_factory=dict)
+    switched: int = 0
+    """Requests answered by another server than their dialogue's previous request: its prompt
+    found none of the dialogue in that server's prefix cache (chat_routes.py)."""
 
-    def record(self, server: str, latency_s: float, prompt_tokens: int | None, completion_tokens: int | None) -> None:
+    def record(
+        self, server: str, latency_s: float, prompt_tokens: int | None, completion_tokens: int | None, switched: bool = False
+    ) -> None:
         self.servers.setdefault(server, ServerUsage()).record(latency_s, prompt_tokens, completion_tokens)
+        self.switched += switched
 
     @property
     def overall(self) -> ServerUsage:
@@ -78,12 +84,16 @@ class SimulatorUsage:
         for part in parts:
             for name, usage in part.servers.items():
                 out.servers.setdefault(name, ServerUsage()).add(usage)
+            out.switched += part.switched
         return out
 
     def metrics(self, served: Iterable[str] = ()) -> dict[str, float]:
         """The step's `simulator/*` cost metrics, and `simulator/<server>/*` for each server of
-        `served` (the run's own: a server that answered nothing this step still shows 0)."""
+        `served` (the run's own: a server that answered nothing this step still shows 0), with
+        `simulator/switched_requests` among them."""
         out = self.overall.metrics("simulator")
         for name in served:
             out |= self.servers.get(name, ServerUsage()).metrics(f"simulator/{name}")
+        if served:
+            out["simulator/switched_requests"] = float(self.switched)
         return out
