@@ -14,6 +14,7 @@ nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import sqlite3
@@ -21,8 +22,10 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from orchestrator.cluster.learner_group import LearnerGroup
-from orchestrator.config import ExperimentConfig
+from orchestrator.config import ConfigError, ExperimentConfig, format_errors, with_overrides
 from workers import storage
 
 STATE_FILE = "trainer_state.json"
@@ -82,6 +85,7 @@ def save_checkpoint(
         storage.write_bytes(storage.join(final, STUDY_FILE), _sqlite_copy(study_db))
     storage.write_text(storage.join(final, STATE_FILE), json.dumps(asdict(state)))
     for old in checkpoints(run_location)[:-keep]:
+        storage.delete(storage.join(old, STATE_FILE))  # first: a crash mid-delete leaves no checkpoint that looks whole
         storage.delete(old)
     return final
 
@@ -90,7 +94,7 @@ def _sqlite_copy(db: Path) -> bytes:
     """A consistent copy of a sqlite database (its backup API), as the bytes of a file."""
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / db.name
-        with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
+        with contextlib.closing(sqlite3.connect(db)) as source, contextlib.closing(sqlite3.connect(copy)) as target:
             source.backup(target)
         return copy.read_bytes()
 
@@ -116,8 +120,18 @@ def load_state(checkpoint: str) -> TrainerState:
 
 
 def restore_study(checkpoint: str, db: Path) -> None:
-    """Put the checkpoint's copy of the study at `db` (a resume on a driver without it)."""
-    db.write_bytes(storage.read_bytes(storage.join(checkpoint, STUDY_FILE)))
+    """Put the checkpoint's copy of the study at `db` (a resume on a driver without it), whole or
+    not at all."""
+    try:
+        data = storage.read_bytes(storage.join(checkpoint, STUDY_FILE))
+    except FileNotFoundError:
+        raise ResumeError(
+            f"{storage.display(checkpoint)} holds no copy of the controller's study, and this driver has none in "
+            f"{db.parent}: was the run started with another curriculum.storage?"
+        ) from None
+    staging = db.with_name(db.name + ".tmp")
+    staging.write_bytes(data)
+    staging.replace(db)
 
 
 def save_config(config: ExperimentConfig, run_location: str) -> None:
@@ -126,12 +140,16 @@ def save_config(config: ExperimentConfig, run_location: str) -> None:
 
 def stored_config(run_location: str, overrides: list[str]) -> ExperimentConfig:
     """The run's own resolved config, with `--set` overrides on top (e.g. more trainer.steps)."""
-    from orchestrator.config import with_overrides
-
     location = storage.join(run_location, CONFIG_FILE)
     if not storage.exists(location):
         raise ResumeError(f"{storage.display(run_location)} holds no {CONFIG_FILE}: not a goldilocks run directory")
-    return with_overrides(ExperimentConfig.model_validate(json.loads(storage.read_text(location))), overrides)
+    try:
+        stored = ExperimentConfig.model_validate(json.loads(storage.read_text(location)))
+    except ValidationError as err:
+        raise ConfigError(format_errors(err, f"{storage.display(location)}, the run's stored config")) from None
+    except ValueError as err:
+        raise ConfigError(f"{storage.display(location)}: the run's stored config is not readable JSON ({err})") from None
+    return with_overrides(stored, overrides)
 
 
 def find_run(root: str, run_id: str) -> str | None:

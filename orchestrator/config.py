@@ -329,6 +329,12 @@ class ExperimentConfig(ConfigSection):
                 f"rollout.max_new_tokens ({self.rollout.max_new_tokens}) must be below half of "
                 f"policy.max_model_len ({self.policy.max_model_len}) to leave room for the dialogue"
             )
+        if self.policy.lora is not None and self.storage.uri is not None:
+            raise ValueError(
+                "policy.lora with storage.uri is not supported: a LoRA checkpoint names its base model by a path on the "
+                "learner's node, which other nodes do not have; train LoRA with storage.uri unset (one node, or workdir on a "
+                "disk every node mounts)"
+            )
         if self.resources.rollout.tensor_parallel_size > 1 and self.rollout.backend != "vllm":
             raise ValueError("resources.rollout.tensor_parallel_size > 1 needs rollout.backend=vllm")
         if self.trainer.pipeline == "one_step_off" and self.algo.tis_cap is None:
@@ -341,7 +347,7 @@ class ExperimentConfig(ConfigSection):
         return self
 
 
-def _format_errors(err: ValidationError, source: str) -> str:
+def format_errors(err: ValidationError, source: str) -> str:
     lines = [f"invalid config ({source}):"]
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or "<root>"
@@ -401,7 +407,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(_format_errors(err, str(source))) from None
+        raise ConfigError(format_errors(err, str(source))) from None
 
 
 def with_overrides(config: ExperimentConfig, overrides: list[str]) -> ExperimentConfig:
@@ -410,7 +416,7 @@ def with_overrides(config: ExperimentConfig, overrides: list[str]) -> Experiment
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(_format_errors(err, "overrides " + " ".join(overrides))) from None
+        raise ConfigError(format_errors(err, "overrides " + " ".join(overrides))) from None
 
 
 def flatten(config: BaseModel, prefix: str = "") -> dict[str, Any]:

@@ -47,6 +47,8 @@ from workers.env.users.simulator_usage import SimulatorUsage
 from workers.types import Episode, EpisodeRequest, TrainBatch
 
 RUN_TOTALS = ("requests", "prompt_tokens", "completion_tokens")
+STUCK_TAG = "curriculum.stuck_buckets"
+"""The buckets ever warned about as stuck (a resumed run adds to them)."""
 """The simulator's costs summed over a run (`simulator/run_*`)."""
 
 
@@ -149,6 +151,7 @@ class StepRunner:
         self.simulator_totals = {key: run.simulator_totals.get(key, 0.0) for key in RUN_TOTALS}
         self.lag = 1 if config.trainer.pipeline == "one_step_off" else 0
         self.stuck = StuckBuckets(config.curriculum.stuck_after)
+        self.stuck.warned |= set(filter(None, (run.tracker.tag(STUCK_TAG) or "").split(",")))
 
     def begin(self, step: int) -> tuple[StepTiming, float]:
         """Where `FaultPlan.kill_driver_at_step` strikes: the driver SIGKILLs itself here, in a fresh
@@ -190,7 +193,7 @@ class StepRunner:
         if newly := self.stuck.observe(stats):
             for bucket in newly:
                 self.log(f"step {flight.step}: {self.stuck.warning(bucket)}")
-            self.run.tracker.set_tags({"curriculum.stuck_buckets": ",".join(sorted(self.stuck.warned))})
+            self.run.tracker.set_tags({STUCK_TAG: ",".join(sorted(self.stuck.warned))})
 
     def collect(self, flight: InFlight) -> list[Episode]:
         if flight.episodes is not None:
@@ -205,7 +208,7 @@ class StepRunner:
             cause = getattr(exc, "cause", exc)  # Ray's wrapper keeps the worker's own exception here
             if flight.step == 0:
                 raise StepFailed(f"step 0 failed before any update: {cause}") from None
-            path = self.commit(flight.step, flight.sampler_rng)
+            path = storage.display(self.commit(flight.step, flight.sampler_rng))
             raise StepFailed(
                 f"step {flight.step} failed: {cause}\nthe policy after {flight.step} finished steps is checkpointed in {path}"
             ) from None
@@ -277,8 +280,8 @@ class StepRunner:
             dict(self.simulator_totals),
             learner_precision=self.learner_precision,
         )
-        remote_study = storage.is_remote(self.run.location) and self.config.curriculum.storage is None
-        study_db = self.run.run_dir / "curriculum.db" if remote_study else None
+        stored_apart = self.config.storage.uri is not None and self.config.curriculum.storage is None
+        study_db = self.run.run_dir / "curriculum.db" if stored_apart else None
         return save_checkpoint(self.learner, self.run.location, state, self.config.trainer.keep_checkpoints, study_db)
 
     def simulator_cost(self, usage: SimulatorUsage) -> dict[str, float]:
@@ -321,17 +324,17 @@ class StepRunner:
         tokens = sum(e.response_tokens for e in flight.episodes)
         metrics["perf/tokens_per_s"] = tokens / max(timing.phases["generate"], 1e-9)
         metrics["perf/step_s"] = tick - start
-        step_log.metrics(step, metrics)
         if step % config.trainer.sample_every == 0 or last:
             rows = sample_dialogues(flight.episodes, step, config.trainer.samples_per_log)
             step_log.table(step, rows, f"dialogues/step_{step:06d}.json")
+        step_log.metrics(step, metrics)  # last: MLflow holding the step's metrics means it holds all of it
         every = config.trainer.checkpoint_every
         if last or (every and (step + 1) % every == 0) or self.skips.exhausted:
             path = self.commit(step + 1, next_rng)
         if self.skips.exhausted:
             raise StepFailed(
                 f"step {step}: {self.skips.in_a_row} updates in a row had a non-finite loss or gradient and were "
-                f"skipped (algo.max_skipped_updates); the policy, unchanged by them, is checkpointed in {path}"
+                f"skipped (algo.max_skipped_updates); the policy, unchanged by them, is checkpointed in {storage.display(path)}"
             )
         timing.phases["log"] = time.perf_counter() - tick
         timing.step_s = time.perf_counter() - start
@@ -455,7 +458,7 @@ def train(
         plot = plot_runs({tracker.run_id: history}, run_dir / "curves.png", f"goldilocks run {tracker.run_id}")
         tracker.log_file(plot, "plots")
         storage.write_text(storage.join(run.location, "timings.json"), json.dumps([asdict(t) for t in steps.timings], indent=1))
-        if storage.is_remote(run.location):
+        if run.location != str(run_dir):
             storage.write_bytes(storage.join(run.location, plot.name), plot.read_bytes())
         storage.write_text(storage.join(run.location, FINISHED), "")
         status = "FINISHED"

@@ -47,6 +47,8 @@ class RunStart:
 
 def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: str | None, log: Callable[[str], None]) -> RunStart:
     """`resume_from`: the location of the run to continue (checkpoints.find_run)."""
+    if resume_from is not None and not storage.is_remote(resume_from):
+        resume_from = str(Path(resume_from).resolve())  # actors on other nodes, in other directories, read it
     if resume_from is None:
         initial = shared_model(config, resolve_model(config.policy.model, config.seed, log), log)
         tracker = tracker or MlflowTracker(config)
@@ -65,8 +67,8 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: str
     log(f"resuming run {tracker.run_id} after step {state.step} from {storage.display(found[-1])}")
     run_dir = local_run_dir(config, tracker.run_id)
     study_storage = state.storage
-    if storage.is_remote(resume_from) and config.curriculum.storage is None:
-        # The study is the driver's sqlite file; a driver on another node takes the checkpoint's copy.
+    if config.storage.uri is not None and config.curriculum.storage is None:
+        # The study is the driver's sqlite file; a driver on another machine takes the checkpoint's copy.
         db = run_dir / "curriculum.db"
         if not db.exists():
             restore_study(found[-1], db)

@@ -56,16 +56,16 @@ def shared_model(config: ExperimentConfig, model: str, log: Callable[[str], None
     unset, as one node's run; a directory already in storage), else its copy in storage,
     published if not there yet: a directory on the driver's disk is on no other node's."""
     root = run_root(config)
-    local = Path(model)
-    if config.storage.uri is None or not local.is_dir():
+    local = Path(model).expanduser()
+    if not local.is_dir():
         return model
-    if not storage.is_remote(root) and local.resolve().is_relative_to(root):
-        return model
+    local = local.resolve()  # an actor's working directory is not the driver's
+    if config.storage.uri is None or (not storage.is_remote(root) and local.is_relative_to(root)):
+        return str(local)
     location = storage.join(root, "models", f"{local.name}-{_fingerprint(local)}")
     if not storage.exists(storage.join(location, PUBLISHED)):
         log(f"publishing {local} to {storage.display(location)} for the run's other nodes")
-        storage.delete(location)
-        storage.upload(local, location)
+        storage.upload(local, location)  # drivers publishing at once write the same files: no delete
         storage.write_text(storage.join(location, PUBLISHED), str(local.resolve()))
     return location
 
@@ -80,8 +80,9 @@ def _fingerprint(directory: Path) -> str:
 
 
 def check_reachable(config: ExperimentConfig, location: str, strategies: dict[str, object]) -> None:
-    """Write a probe into the run's location and read it back from each named placement
-    (`strategies`: who -> Ray scheduling strategy); StorageUnreachable names whoever cannot.
+    """Write a probe into the run's location, then read it back and write one beside it from
+    each named placement (`strategies`: who -> Ray scheduling strategy); StorageUnreachable
+    names whoever cannot.
     A one-node cluster shares the driver's disk: nothing to check."""
     import ray
 
@@ -92,9 +93,11 @@ def check_reachable(config: ExperimentConfig, location: str, strategies: dict[st
     probe = storage.join(location, PROBE)
     storage.write_text(probe, token)
     reader = ray.remote(num_cpus=0)(_read_probe)
-    answers = ray.get([reader.options(scheduling_strategy=s).remote(probe) for s in strategies.values()])
+    try:
+        answers = ray.get([reader.options(scheduling_strategy=s).remote(probe, i) for i, s in enumerate(strategies.values())])
+    finally:
+        storage.delete(probe)
     blind = [f"{who} (node {node}: {seen})" for who, (node, seen) in zip(strategies, answers, strict=True) if seen != token]
-    storage.delete(probe)
     if blind:
         where = (
             f"storage.uri {storage.display(config.storage.uri)}"
@@ -102,16 +105,24 @@ def check_reachable(config: ExperimentConfig, location: str, strategies: dict[st
             else f"storage.uri is unset, so runs are stored in workdir ({run_root(config)}), on the driver's disk"
         )
         raise StorageUnreachable(
-            f"{where}: not readable from {', '.join(blind)}. Set storage.uri to a path every node mounts or to an "
+            f"{where}: not usable from {', '.join(blind)}. Set storage.uri to a path every node mounts or to an "
             "object store (s3://bucket/prefix); no step was run."
         )
 
 
-def _read_probe(probe: str) -> tuple[str, str]:
+def _read_probe(probe: str, index: int) -> tuple[str, str]:
+    """Read the driver's probe and write one of this bundle's own (a learner writes checkpoints)."""
     import ray
 
     node = ray.util.get_node_ip_address()
     try:
-        return node, storage.read_text(probe)
-    except OSError as exc:
+        seen = storage.read_text(probe)
+    except (OSError, ValueError) as exc:
         return node, f"cannot read it: {exc}"
+    mine = f"{probe}-{index}"
+    try:
+        storage.write_text(mine, seen)
+        storage.delete(mine)
+    except (OSError, ValueError) as exc:
+        return node, f"cannot write there: {exc}"
+    return node, seen

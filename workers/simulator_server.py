@@ -159,10 +159,11 @@ class SimulatorServer:
         """Requests the server is running or queueing now (the fault bench kills it mid-request)."""
         return int(sum(metric_totals(_get(f"{self.base}/metrics", HEALTH_EVERY_S), IN_FLIGHT).values()))
 
-    def prefix_cache(self) -> tuple[float, float]:
-        """(prompt tokens looked up in the prefix cache, tokens found there) since the server started."""
+    def prefix_cache(self) -> tuple[str, float, float]:
+        """(this server's address, prompt tokens looked up in its prefix cache, tokens found
+        there) since it started: a new address is a new server, whose counts began at 0."""
         totals = metric_totals(_get(f"{self.base}/metrics", HEALTH_EVERY_S), PREFIX_CACHE)
-        return totals[PREFIX_CACHE[0]], totals[PREFIX_CACHE[1]]
+        return self.base, totals[PREFIX_CACHE[0]], totals[PREFIX_CACHE[1]]
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout_s

@@ -144,13 +144,14 @@ def node_cache() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "goldilocks" / "storage")
 
 
-def fetch(location: str) -> str:
+def fetch(location: Location) -> str:
     """A local directory holding what `location` holds: the location itself when it is a path,
     else this node's cached copy, fetched once (actors of one node that ask together wait for
     the first, under a file lock)."""
+    location = os.fspath(location)
     if not is_remote(location):
         return location.removeprefix("file://")
-    digest = hashlib.sha256(display(location).encode()).hexdigest()[:20]
+    digest = hashlib.sha256(location.encode()).hexdigest()[:20]  # the endpoint too: two servers, two entries
     entry = node_cache() / digest
     entry.parent.mkdir(parents=True, exist_ok=True)
     with open(entry.parent / f"{digest}.lock", "w") as lock:
@@ -163,9 +164,10 @@ def fetch(location: str) -> str:
 
 
 @contextlib.contextmanager
-def staged(location: str) -> Iterator[Path]:
+def staged(location: Location) -> Iterator[Path]:
     """A local directory to write into that ends up at `location`: the location itself when it
     is a path, else a temporary directory uploaded when the block ends without error."""
+    location = os.fspath(location)
     if not is_remote(location):
         path = Path(location.removeprefix("file://"))
         path.mkdir(parents=True, exist_ok=True)

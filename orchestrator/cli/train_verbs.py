@@ -10,6 +10,7 @@ import typer
 
 from orchestrator.cli.common import ConfigOpt, SetOpt, _config, _fail, _progress, app, console
 from orchestrator.config import ConfigError, load_config
+from workers.storage import display
 
 ResumeOpt = Annotated[
     str | None,
@@ -25,7 +26,6 @@ def run(config: ConfigOpt = None, set_: SetOpt = None, resume: ResumeOpt = None)
     """Train a policy with the curriculum; logs every step to MLflow."""
     from orchestrator.checkpoints import ResumeError, find_run, stored_config
     from orchestrator.run_storage import run_root
-    from workers.storage import display
 
     if resume not in (None, "auto") and config is not None:
         _fail("--resume RUN_ID continues with the run's own config; change keys with --set, not --config")
@@ -43,12 +43,13 @@ def run(config: ConfigOpt = None, set_: SetOpt = None, resume: ResumeOpt = None)
         _fail(str(exc))
     from orchestrator.driver import StepFailed, train
     from orchestrator.fault_injection import FaultPlan
+    from orchestrator.run_storage import StorageUnreachable
 
     first = _finished_steps(run_dir) if run_dir is not None else 0
     with _step_reporter(cfg.trainer.steps, first) as (on_step, log):
         try:
             summary = train(cfg, on_step=on_step, log=log, resume_from=run_dir, faults=FaultPlan.from_env())
-        except StepFailed as exc:
+        except (StepFailed, StorageUnreachable, ResumeError) as exc:
             _fail(str(exc))
     console.print(f"[bold green]done.[/] MLflow run id: [bold]{summary.run_id}[/]")
     console.print(f"checkpoints and curves: {display(summary.location)}")
@@ -133,9 +134,9 @@ def _eval_episodes(cfg, checkpoint: str | None, policy: str | None, requests: li
         try:
             local = Path(fetch(checkpoint))
         except OSError as exc:
-            _fail(f"--checkpoint: cannot fetch {checkpoint}: {exc}")
+            _fail(f"--checkpoint: cannot fetch {display(checkpoint)}: {exc}")
         if not (local / "config.json").is_file() and not is_adapter_dir(local):
-            _fail(f"--checkpoint: {checkpoint} is not a model directory (no config.json) nor a LoRA adapter")
+            _fail(f"--checkpoint: {display(checkpoint)} is not a model directory (no config.json) nor a LoRA adapter")
         from orchestrator.worker_settings import rollout_settings
         from workers.rollout_worker import RolloutWorker
 
@@ -230,7 +231,7 @@ def evaluate(
     except (SimulatorUnavailable, ConfigError) as exc:
         _fail(str(exc))
     scores = summarise(episodes, cfg.simulator.pass_threshold)
-    result = report(policy or checkpoint, cfg, scenarios, scores, protocol) | {"limit": limit}
+    result = report(policy or display(checkpoint or ""), cfg, scenarios, scores, protocol) | {"limit": limit}
     table = Table(title=f"{result['policy']} on {result['scenarios']} ({result['simulator']} simulator)")
     for column in ("level", "score", "success rate", "failure rate", "mean turns", "dialogues"):
         table.add_column(column, justify="right")

@@ -40,8 +40,10 @@ class SimulatorFleet:
     log: Callable[[str], None] = print
     _asking: dict[int, object] = field(default_factory=dict)
     """A server's unanswered question from an earlier check (it was restarting)."""
-    _cache_counts: dict[int, tuple[float, float]] = field(default_factory=dict)
-    """Each server's prefix-cache counters at the last `cache_metrics`."""
+    _cache_counts: dict[int, tuple[str, float, float]] = field(default_factory=dict)
+    """Each server's address and prefix-cache counters at the last `cache_metrics`."""
+    _cache_asking: dict[int, object] = field(default_factory=dict)
+    """A server's unanswered `prefix_cache` call from an earlier step (it was restarting)."""
 
     @property
     def names(self) -> list[str]:
@@ -92,24 +94,26 @@ class SimulatorFleet:
         """Each server's prefix cache since the last call: `simulator/server_<i>/prefill_tokens`
         (prompt tokens it computed, not found in its cache) and `.../prefix_cache_hit_rate`
         (tokens found / looked up). A server that does not answer within ANSWER_S (restarting)
-        is left out; one that restarted counts from its fresh start."""
+        is left out (its question waits for the next step); one that restarted (a new address)
+        counts from its fresh start."""
         import ray
         from ray.exceptions import RayError
 
-        refs = [actor.prefix_cache.remote() for actor in self.actors]
+        refs = [self._cache_asking.pop(i, None) or actor.prefix_cache.remote() for i, actor in enumerate(self.actors)]
         ready, _ = ray.wait(refs, num_returns=len(refs), timeout=ANSWER_S)
         metrics = {}
         for i, ref in enumerate(refs):
             if ref not in ready:
+                self._cache_asking[i] = ref
                 continue
             try:
-                queries, hits = ray.get(ref)
+                address, queries, hits = ray.get(ref)
             except RayError:
                 continue
-            last_queries, last_hits = self._cache_counts.get(i, (0.0, 0.0))
-            if queries < last_queries:
+            last_address, last_queries, last_hits = self._cache_counts.get(i, (address, 0.0, 0.0))
+            if address != last_address:
                 last_queries, last_hits = 0.0, 0.0
-            self._cache_counts[i] = (queries, hits)
+            self._cache_counts[i] = (address, queries, hits)
             looked_up, found = queries - last_queries, hits - last_hits
             metrics[f"simulator/{server_name(i)}/prefill_tokens"] = looked_up - found
             if looked_up:

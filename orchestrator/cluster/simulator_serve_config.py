@@ -32,8 +32,9 @@ class SimulatorServeConfig(ConfigSection):
     sticky_load_factor: float = Field(
         1.25,
         ge=1.0,
-        description="sticky: a server takes a dialogue's turn while its outstanding requests stay under this multiple "
-        "of the servers' mean (plus one); 1.25 as in consistent hashing with bounded loads.",
+        description="sticky: a server takes a dialogue's turn while its outstanding requests are under "
+        "ceil(factor x (all outstanding + 1) / servers); else the dialogue's next server does. 1.25 as in "
+        "consistent hashing with bounded loads.",
     )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="Weights and KV cache dtype of each server; auto: bf16 on a GPU or a CPU that computes it natively."

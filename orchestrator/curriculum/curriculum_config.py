@@ -42,8 +42,9 @@ class CurriculumConfig(ConfigSection):
     stuck_after: int = Field(
         10,
         ge=1,
-        description="Steps in a row a scenario bucket (bucket_by) passes nothing while another passes at its level or harder "
-        "before it is counted in curriculum/stuck_buckets and warned about: a grader or format bug, not difficulty.",
+        description="Steps a scenario bucket (bucket_by) passes nothing while another passes at its level or harder, "
+        "with no pass of its own in between (steps without it do not count), before it is counted in "
+        "curriculum/stuck_buckets and warned about: a grader or format bug, not difficulty.",
     )
     spread: float = Field(0.0, ge=0, le=0.5, description="Per-group difficulty jitter (+-), so a batch measures nearby levels.")
     entropy_floor: float | None = Field(

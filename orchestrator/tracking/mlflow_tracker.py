@@ -119,9 +119,10 @@ class MlflowTracker:
         self.client.log_dict(self.run_id, data, artifact_file)
 
     def log_table(self, rows: list[dict[str, Any]], artifact_file: str) -> None:
-        """Written once per file; a step re-done after a resume replaces its table, where MLflow's
-        log_table would append the lost attempt's rows to the new ones (only a resumed run can
-        meet a file it already wrote, so only it looks)."""
+        """Written once per file; a re-done step whose table landed but whose metrics did not
+        (tracking/step_log.py) replaces the table, where MLflow's log_table would append the lost
+        attempt's rows to the new ones (only a resumed run can meet a file it already wrote, so
+        only it looks)."""
         folder = str(Path(artifact_file).parent)
         if self.resumed and artifact_file in {
             a.path for a in self.client.list_artifacts(self.run_id, None if folder == "." else folder)

@@ -149,7 +149,7 @@ def test_storage_on_the_drivers_private_disk_fails_before_any_step_naming_storag
     assert driver.wait(timeout=300) != 0
     said = " ".join((nodes.root / "driver-private.log").read_text().split())  # unwrapped
     assert "storage.uri is unset, so runs are stored in workdir" in said, said
-    assert "not readable from rollout worker 0" in said and "learner rank 0" in said
+    assert "not usable from rollout worker 0" in said and "learner rank 0" in said
     assert "step 1/" not in said
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])

@@ -63,3 +63,15 @@ def test_an_unreadable_state_is_named(tmp_path):
     path = fake_checkpoint(tmp_path, 1, 1)
     with pytest.raises(ResumeError, match=f"{path / STATE_FILE}: not a readable trainer state"):
         load_state(path)
+
+
+def test_a_stored_config_that_no_longer_loads_is_a_config_error_naming_the_file(tmp_path):
+    from orchestrator.checkpoints import CONFIG_FILE, stored_config
+    from orchestrator.config import ConfigError
+
+    (tmp_path / CONFIG_FILE).write_text(json.dumps({"trainer": {"steps": 3, "gone_key": 1}}))
+    with pytest.raises(ConfigError, match=rf"(?s){tmp_path / CONFIG_FILE}, the run's stored config.*gone_key: unknown key"):
+        stored_config(str(tmp_path), [])
+    (tmp_path / CONFIG_FILE).write_text("{not json")
+    with pytest.raises(ConfigError, match="stored config is not readable JSON"):
+        stored_config(str(tmp_path), [])

@@ -47,6 +47,10 @@ def test_cross_field_rules_give_the_reason():
         load_config(None, ["curriculum.band=[0.8,0.2]"])
     with pytest.raises(ConfigError, match="max_new_tokens"):
         load_config(None, ["rollout.max_new_tokens=300", "policy.max_model_len=512"])
+    with pytest.raises(ConfigError, match=r"policy\.lora with storage\.uri is not supported"):
+        load_config(None, ["policy.lora={rank: 8}", "storage.uri=s3://bucket/runs"])
+    with pytest.raises(ConfigError, match=r"storage\.uri 'ftp://x': unknown scheme"):
+        load_config(None, ["storage.uri=ftp://x"])
 
 
 @pytest.mark.parametrize("item", ["novalue", "=3", "a..b=1", "trainer.steps=[1"])

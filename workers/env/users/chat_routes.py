@@ -12,7 +12,7 @@ Zadimoghaddam 2018); it then takes the next server in its own ranking, which is 
 
 A served route knows how to ask its server where it listens now (`resolve`): a server that dies
 comes back from Ray on another port, perhaps another node. A request that fails on a route marks
-it stale and is retried (by the caller's retry policy) on the least loaded of the others; the
+it stale and is retried (by the caller's retry policy) on another, the one the routing picks; the
 stale route asks its server again in the background and rejoins once it answers. A route whose
 server is gone for good (its restarts used up) is dropped. The balance is per rollout worker: no
 router sits between the workers and the servers, so no extra hop and no single point of failure,
@@ -75,6 +75,8 @@ class Routes:
     def __init__(self, routes: list[Route], resolve_timeout_s: float, routing: Routing = "sticky", load_factor: float = 1.25):
         if not routes:
             raise ValueError("an llm simulator needs at least one route (an endpoint or a served simulator)")
+        if load_factor < 1:
+            raise ValueError(f"a load factor under 1 ({load_factor}) leaves no server under its bound")
         self.routes = routes
         self.resolve_timeout_s = resolve_timeout_s
         self.routing = routing
