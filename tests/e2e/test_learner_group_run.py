@@ -29,5 +29,5 @@ def test_a_dead_learner_rank_fails_the_step_naming_it_and_keeps_its_checkpoint(t
     assert "step 2 failed: learner rank 1 of 2 failed during update: its process died" in out, out
     (run_dir,) = (tmp_path / "runs").iterdir()
     kept = run_dir / "checkpoints" / "step_000002"
-    assert f"the last checkpoint, {kept.relative_to(tmp_path)}, is intact" in out, out
+    assert f"the last checkpoint, {kept.resolve()}, is intact" in " ".join(out.split()), out
     assert sorted(p.name for p in kept.parent.iterdir()) == ["step_000001", "step_000002"]
