@@ -255,6 +255,7 @@ class Schedule:
             "warm_start_sha256": self.ledger.warm_start(pair.warm_start)["sha256"],
             "run_id": run_id,
             "commit": commit(),
+            "machine": machine(),
             "minutes": round((time.monotonic() - began) / 60, 2),
             **figures(history, self.args.level, self.args.target),
         }

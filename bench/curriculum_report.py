@@ -159,6 +159,16 @@ def pilot_sd(pilot: dict) -> float:
     return max(sds)
 
 
+def pairs_across_machines(ledger: Ledger) -> list[str]:
+    """Pairs whose rows ran on more than one CPU (runs from before the field count as one
+    unrecorded machine): their differences hold a machine effect beside the schedule's, since
+    bf16 kernels differ between CPUs. A session should finish the pair it starts."""
+    machines: dict[str, set[str]] = {}
+    for entry in ledger.runs("select") + ledger.runs("main"):
+        machines.setdefault(entry["pair"], set()).add(entry.get("machine", "unrecorded"))
+    return sorted(pair for pair, seen in machines.items() if len(seen) > 1)
+
+
 def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, planned_pairs: int, pilot: dict) -> dict:
     """Everything the bench's JSON holds. Until the main phase has verdicts, the calibration is
     measured at the planned design: the planned pairs, the pilot's spread and its A/A."""
@@ -168,6 +178,7 @@ def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, plann
         "chosen": chosen,
         "rows": {row: row_summary(ledger, row) for row in MAIN_ROWS},
         "warm_starts": len({e["pair"] for e in ledger.runs("main")}),
+        "pairs_across_machines": pairs_across_machines(ledger),
     }
     ready = all(len(data["auc"].get(r, {})) >= 2 for r in (PLAN.reference, *PLAN.comparisons))
     plot_curves(ledger, figure)

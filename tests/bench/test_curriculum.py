@@ -122,3 +122,15 @@ def test_a_report_before_the_main_phase_says_it_is_pending(tmp_path):
     assert result["verdicts"] == [] and result["status"].startswith("pending")
     assert (tmp_path / "c.png").stat().st_size and not (tmp_path / "c_verdicts.png").exists()
     assert result["calibration"]["simulated"][0]["pairs"] == 20 and result["calibration"]["real_aa"]["rate"] <= 0.07
+
+
+def test_a_pair_whose_rows_ran_on_different_cpus_is_named(tmp_path):
+    from bench.curriculum_report import pairs_across_machines
+
+    ledger = Ledger(tmp_path / "runs.jsonl")
+    base = {"phase": "select", "row": "fixed", "seed": 10000, "auc": 30.0}
+    ledger.record_run(base | {"candidate": "fixed@0.2", "pair": "select-ws0"})  # before the field: unrecorded
+    ledger.record_run(base | {"candidate": "fixed@0.35", "pair": "select-ws0", "machine": "AMD"})
+    ledger.record_run(base | {"candidate": "fixed@0.2", "pair": "select-ws1", "machine": "Intel"})
+    ledger.record_run(base | {"candidate": "fixed@0.35", "pair": "select-ws1", "machine": "Intel"})
+    assert pairs_across_machines(ledger) == ["select-ws0"]
