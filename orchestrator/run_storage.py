@@ -94,7 +94,12 @@ def check_reachable(config: ExperimentConfig, location: str, strategies: dict[st
     storage.write_text(probe, token)
     reader = ray.remote(num_cpus=0)(_read_probe)
     try:
-        answers = ray.get([reader.options(scheduling_strategy=s).remote(probe, i) for i, s in enumerate(strategies.values())])
+        answers = ray.get(
+            [
+                reader.options(scheduling_strategy=s).remote(probe, storage.join(location, f"{PROBE}-{i}"))
+                for i, s in enumerate(strategies.values())
+            ]
+        )
     finally:
         storage.delete(probe)
     blind = [f"{who} (node {node}: {seen})" for who, (node, seen) in zip(strategies, answers, strict=True) if seen != token]
@@ -110,7 +115,7 @@ def check_reachable(config: ExperimentConfig, location: str, strategies: dict[st
         )
 
 
-def _read_probe(probe: str, index: int) -> tuple[str, str]:
+def _read_probe(probe: str, mine: str) -> tuple[str, str]:
     """Read the driver's probe and write one of this bundle's own (a learner writes checkpoints)."""
     import ray
 
@@ -119,7 +124,6 @@ def _read_probe(probe: str, index: int) -> tuple[str, str]:
         seen = storage.read_text(probe)
     except (OSError, ValueError) as exc:
         return node, f"cannot read it: {exc}"
-    mine = f"{probe}-{index}"
     try:
         storage.write_text(mine, seen)
         storage.delete(mine)
