@@ -9,6 +9,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+GOLDILOCKS = str(Path(sys.executable).with_name("goldilocks"))
+"""The CLI of the environment the bench runs in."""
+SERVED_TINY = [
+    "simulator.name=llm",
+    "simulator.model=tiny",
+    "simulator.serve.num_workers=2",
+    "simulator.serve.num_cpus=0.5",
+    "simulator.serve.max_model_len=1024",
+    "rollout.groups_per_step=8",
+]
+"""The demo job with its user played by the tiny model, served by two simulator servers in the run;
+8 groups a step keep a step's ~200 simulator requests to seconds on 2 cores."""
+
 
 def opening_prompts(model_dir: str, n: int) -> list[list[int]]:
     """The token ids of n real dialogue openings (the first thing a rollout generates from)."""

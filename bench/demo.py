@@ -24,10 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import eval_levels
+from bench._common import GOLDILOCKS, eval_levels
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDILOCKS = str(Path(sys.executable).with_name("goldilocks"))
 LEVELS = "0.2,0.5,0.8"
 
 

@@ -40,19 +40,8 @@ from mlflow import MlflowClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import GOLDILOCKS, SERVED_TINY
 from orchestrator.fault_injection import ENV
-
-GOLDILOCKS = str(Path(sys.executable).with_name("goldilocks"))
-SERVED_TINY = [
-    "simulator.name=llm",
-    "simulator.model=tiny",
-    "simulator.serve.num_workers=2",
-    "simulator.serve.num_cpus=0.5",
-    "simulator.serve.max_model_len=1024",
-    "rollout.groups_per_step=8",
-]
-"""The demo job with its user played by the tiny model, served by two simulator servers in the run;
-8 groups a step keep a step's ~200 simulator requests to seconds on 2 cores."""
 
 
 def goldilocks(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, float]:

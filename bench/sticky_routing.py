@@ -34,16 +34,12 @@ from mlflow import MlflowClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import commit, machine
+from bench._common import GOLDILOCKS, SERVED_TINY, commit, machine
 
-GOLDILOCKS = str(Path(sys.executable).with_name("goldilocks"))
 SERVED = [
-    "simulator.name=llm",
-    "simulator.model=tiny",
+    *SERVED_TINY,
+    "simulator.serve.max_model_len=4096",
     "simulator.max_turns=8",
-    "simulator.serve.num_workers=2",
-    "simulator.serve.num_cpus=0.5",
-    "rollout.groups_per_step=8",
     "trainer.eval_every=0",
     "trainer.checkpoint_every=0",
 ]
