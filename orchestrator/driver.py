@@ -35,7 +35,7 @@ from orchestrator.curriculum.stuck_buckets import StuckBuckets
 from orchestrator.fault_injection import NO_FAULTS, FaultPlan
 from orchestrator.model_sources import check_model_sources
 from orchestrator.run_start import RunStart, open_run
-from orchestrator.run_storage import check_reachable
+from orchestrator.run_storage import check_reachable, travelling_study
 from orchestrator.step_batch import draw_scenarios, evaluate, requests_for, sample_dialogues, score
 from orchestrator.step_timing import StepTiming
 from orchestrator.tracking.mlflow_tracker import Tracker
@@ -47,9 +47,9 @@ from workers.env.users.simulator_usage import SimulatorUsage
 from workers.types import Episode, EpisodeRequest, TrainBatch
 
 RUN_TOTALS = ("requests", "prompt_tokens", "completion_tokens")
+"""The simulator's costs summed over a run (`simulator/run_*`)."""
 STUCK_TAG = "curriculum.stuck_buckets"
 """The buckets ever warned about as stuck (a resumed run adds to them)."""
-"""The simulator's costs summed over a run (`simulator/run_*`)."""
 
 
 class StepFailed(RuntimeError):
@@ -280,8 +280,7 @@ class StepRunner:
             dict(self.simulator_totals),
             learner_precision=self.learner_precision,
         )
-        stored_apart = self.config.storage.uri is not None and self.config.curriculum.storage is None
-        study_db = self.run.run_dir / "curriculum.db" if stored_apart else None
+        study_db = travelling_study(self.config, self.run.run_dir)
         return save_checkpoint(self.learner, self.run.location, state, self.config.trainer.keep_checkpoints, study_db)
 
     def simulator_cost(self, usage: SimulatorUsage) -> dict[str, float]:

@@ -12,7 +12,7 @@ from orchestrator.checkpoints import ResumeError, checkpoints, load_state, resto
 from orchestrator.config import ExperimentConfig
 from orchestrator.curriculum.controllers import default_storage
 from orchestrator.model_sources import resolve_model
-from orchestrator.run_storage import local_run_dir, run_location, shared_model
+from orchestrator.run_storage import local_run_dir, run_location, shared_model, travelling_study
 from orchestrator.tracking.mlflow_tracker import MlflowTracker, Tracker
 from orchestrator.tracking.step_log import StepLog, step_ranges
 from workers import storage
@@ -67,9 +67,8 @@ def open_run(config: ExperimentConfig, tracker: Tracker | None, resume_from: str
     log(f"resuming run {tracker.run_id} after step {state.step} from {storage.display(found[-1])}")
     run_dir = local_run_dir(config, tracker.run_id)
     study_storage = state.storage
-    if config.storage.uri is not None and config.curriculum.storage is None:
-        # The study is the driver's sqlite file; a driver on another machine takes the checkpoint's copy.
-        db = run_dir / "curriculum.db"
+    if (db := travelling_study(config, run_dir)) is not None:
+        # A driver on another machine takes the checkpoint's copy.
         if not db.exists():
             restore_study(found[-1], db)
         study_storage = default_storage(str(run_dir))

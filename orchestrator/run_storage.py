@@ -51,6 +51,14 @@ def local_run_dir(config: ExperimentConfig, run_id: str) -> Path:
     return path
 
 
+def travelling_study(config: ExperimentConfig, run_dir: Path) -> Path | None:
+    """The controller's sqlite study on the driver's disk when it must travel in each checkpoint
+    (runs stored apart from workdir, the study in its default place), else None."""
+    if config.storage.uri is None or config.curriculum.storage is not None:
+        return None
+    return run_dir / "curriculum.db"
+
+
 def shared_model(config: ExperimentConfig, model: str, log: Callable[[str], None]) -> str:
     """Where actors on any node find `model`: as given (a hub id; any model when storage.uri is
     unset, as one node's run; a directory already in storage), else its copy in storage,
