@@ -14,7 +14,7 @@ from orchestrator.curriculum.controllers import BatchStats
 from orchestrator.evaluation.held_out import eval_requests, eval_scenarios, level_metrics, summarise
 from workers.env.scenarios.scenario import Scenario
 from workers.env.users.simulator_usage import SimulatorUsage
-from workers.rl.advantages import ADVANTAGES, informative_group_fraction, zero_std_fraction
+from workers.rl.advantages import ADVANTAGES, informative_group_fraction
 from workers.types import Episode, EpisodeRequest, TrainBatch
 
 
@@ -46,17 +46,13 @@ def sample_requests(config: ExperimentConfig, rng: random.Random, difficulty: fl
     return requests_for(config, draw_scenarios(config, rng), difficulty, step)
 
 
-def score(
-    episodes: list[Episode], config: ExperimentConfig, buckets: tuple[str, ...] = ()
-) -> tuple[TrainBatch, BatchStats, dict[str, float]]:
-    """The step's training batch, the statistics its controller observes (with each group's
-    scenario bucket, `buckets`, when the step drew them) and its metrics."""
+def score(episodes: list[Episode], config: ExperimentConfig, buckets: tuple[str, ...] = ()) -> tuple[TrainBatch, BatchStats]:
+    """The step's training batch and the statistics its controller observes (with each group's
+    scenario bucket, `buckets`, when the step drew them)."""
     g = config.rollout.group_size
     rewards = torch.tensor([e.reward for e in episodes]).view(-1, g)
     passed = torch.tensor([e.passed for e in episodes]).view(-1, g)
     advantages = ADVANTAGES[config.algo.advantage](rewards, 1e-6).flatten().tolist()
-    batch = TrainBatch.from_episodes(episodes, advantages)
-    labels = [(label, e.intent) for e in episodes for label in e.labels]
     stats = BatchStats(
         pass_rate=passed.float().mean().item(),
         informative_group_frac=informative_group_fraction(passed),
@@ -66,24 +62,7 @@ def score(
         group_size=g,
         group_buckets=buckets,
     )
-    metrics = {
-        "reward/mean": stats.reward_mean,
-        "reward/std": rewards.std().item(),
-        "reward/frac_zero_std": zero_std_fraction(rewards),
-        "emotion/final_mean": sum(e.final_emotion for e in episodes) / len(episodes),
-        "curriculum/pass_rate": stats.pass_rate,
-        "curriculum/informative_group_frac": stats.informative_group_frac,
-        "curriculum/noise_sd": stats.noise_sd,
-        "rollout/turns_mean": sum(e.turns for e in episodes) / len(episodes),
-        "rollout/response_tokens_mean": sum(e.response_tokens for e in episodes) / len(episodes),
-        "rollout/truncated_frac": sum(e.truncated for e in episodes) / len(episodes),
-        "rollout/format_violations": float(sum(e.format_violation for e in episodes)),
-    }
-    if config.simulator.name == "rule":
-        metrics["rollout/strategy_match_frac"] = sum(lab == intent for lab, intent in labels) / max(1, len(labels))
-    else:
-        metrics["simulator/parse_failures"] = float(sum(e.parse_failures for e in episodes))
-    return batch, stats, metrics
+    return TrainBatch.from_episodes(episodes, advantages), stats
 
 
 def evaluate(pool: RolloutPool, config: ExperimentConfig) -> tuple[dict[str, float], list[Episode], SimulatorUsage]:

@@ -11,7 +11,6 @@ tis_cap) corrects for the sampler's difference; `actor/rollout_logprob_diff` rep
 from __future__ import annotations
 
 import math
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -315,15 +314,12 @@ class Learner:
             return out
         return sum_over_ranks(out.to(self.device)).cpu()  # NCCL reduces device tensors only
 
-    def update(self, batch: TrainBatch, exit_now: bool = False) -> dict[str, float]:
+    def update(self, batch: TrainBatch) -> dict[str, float]:
         """PPO epochs over the batch, micro-batched with gradient accumulation, aggregated over the
         whole batch as `loss_agg` says. A non-finite loss or gradient skips the optimizer step (and
         any later epochs), so one bad batch never reaches the weights; `faults/skipped_update`
         says so. The reference log-probs (and, for ppo_epochs > 1, the old ones) are computed once,
-        before the first epoch. In a group every rank returns the group's metrics.
-        `exit_now` is where `FaultPlan.kill_learner_rank_at_step` strikes: the process dies here."""
-        if exit_now:
-            os._exit(1)
+        before the first epoch. In a group every rank returns the group's metrics."""
         s = self.settings
         start = time.perf_counter()
         clock = PhaseClock(dict.fromkeys(("forward", "backward", "optimizer"), 0.0))

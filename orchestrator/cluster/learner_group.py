@@ -34,11 +34,11 @@ class LearnerGroup:
     def size(self) -> int:
         return len(self.ranks)
 
-    def submit_update(self, batch: TrainBatch, kill_rank: int | None = None) -> PendingCall:
+    def submit_update(self, batch: TrainBatch) -> PendingCall:
         import ray
 
         shared = ray.put(batch)  # one copy in the object store, not one per rank
-        refs = [rank.update.remote(shared, exit_now=i == kill_rank) for i, rank in enumerate(self.ranks)]
+        refs = [rank.update.remote(shared) for rank in self.ranks]
         return PendingCall("update", refs)
 
     def result(self, call: PendingCall):

@@ -1,20 +1,19 @@
-"""The rollout workers as one pool: a step's groups sharded over them, weights pushed to them, and
-a worker that dies mid-step (killed, out of memory) brought back instead of ending the run.
+"""The rollout workers as one pool: a step's groups sharded over them, the weights `WeightSync`
+hands it loaded into them, and a worker that dies mid-step (killed, out of memory) brought back
+instead of ending the run.
 
 Ray restarts a dead worker actor (`max_restarts`) by running its constructor again, which loads
 the run's starting weights. The pool then pushes it the weights it last synced (the version the
-step samples from, even when the learner has updated since, as in the pipelined loop) and re-runs
+step samples from, even when the learner has updated since, as under a policy lag) and re-runs
 only the dead worker's groups; the other workers' finished groups are kept. Each re-run group keeps its request
 seeds, so the step is the one it would have been.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from orchestrator.cluster.learner_group import LearnerGroup, PendingCall
 from workers.env.users.simulator_usage import SimulatorUsage
 from workers.types import Episode, EpisodeRequest
 
@@ -54,47 +53,37 @@ class RolloutCost:
 @dataclass
 class RolloutPool:
     workers: list
-    learner: LearnerGroup
     max_restarts: int
-    version: int = 0
     restarts: int = 0
-    weight_dtype: str = "float32"
-    """The rollout dtype: the learner casts its weights to it before they cross to the workers."""
     log: Callable[[str], None] = print
     weights: object = None
-    """The object-store reference of the weights last synced (None: the run's starting weights,
+    """The object-store reference of the weights last loaded (None: the run's starting weights,
     which a restarted worker loads by itself)."""
-    sync_bytes: int = 0
-    """Size of the last sync's tensors (the adapter alone under LoRA): `perf/sync_bytes`."""
-    snapshot_s: float = 0.0
-    """How long the last sync waited for the learner's weight snapshot."""
-    requested: tuple[object, PendingCall] | None = None
-    """A snapshot asked for ahead of its sync (`request_weights`)."""
+    loaded_version: int = 0
+    """The version of those weights: `WeightSync`'s count when it last loaded them (the pool
+    counts nothing itself)."""
 
-    def rollout(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> tuple[list[Episode], RolloutCost]:
-        return self.collect(self.submit(requests, kill_worker))
+    def rollout(self, requests: list[EpisodeRequest]) -> tuple[list[Episode], RolloutCost]:
+        return self.collect(self.submit(requests))
 
-    def submit(self, requests: list[EpisodeRequest], kill_worker: int | None = None) -> PendingRollout:
+    def submit(self, requests: list[EpisodeRequest]) -> PendingRollout:
         """Start a rollout on the workers' current weights and return at once. Whole groups go to
         one worker (round-robin); workers run in parallel, so a phase costs the slowest worker's
-        time. `kill_worker` is the fault-injection switch of the tests and bench/faults.py: that
-        worker is killed (as by the OOM killer) once its work is under way."""
-        import ray
-
+        time."""
         n = len(self.workers)
         shards = {i: shard for i in range(n) if (shard := [r for r in requests if r.group % n == i])}
-        refs = {i: self.workers[i].rollout.remote(shard, self.version) for i, shard in shards.items()}
-        if kill_worker is not None:
-            ray.kill(self.workers[kill_worker], no_restart=False)
-        return PendingRollout(self.version, shards, refs)
+        refs = {i: self.workers[i].rollout.remote(shard, self.loaded_version) for i, shard in shards.items()}
+        return PendingRollout(self.loaded_version, shards, refs)
 
     def collect(self, pending: PendingRollout) -> tuple[list[Episode], RolloutCost]:
         """Wait for a submitted rollout; a dead worker's groups are re-run on the weights they
         were submitted with."""
-        if pending.version != self.version:
-            raise VersionMismatch(f"a rollout submitted on v{pending.version} is collected after a sync to v{self.version}")
+        if pending.version != self.loaded_version:
+            raise VersionMismatch(
+                f"a rollout submitted on v{pending.version} is collected after a sync to v{self.loaded_version}"
+            )
         results = [
-            self._collect(i, ref, lambda i=i: self.workers[i].rollout.remote(pending.shards[i], self.version))
+            self._collect(i, ref, lambda i=i: self.workers[i].rollout.remote(pending.shards[i], self.loaded_version))
             for i, ref in pending.refs.items()
         ]
         cost = RolloutCost(
@@ -104,30 +93,19 @@ class RolloutPool:
         )
         return sorted((e for r in results for e in r.episodes), key=lambda e: e.group), cost
 
-    def request_weights(self) -> None:
-        """Ask the learner for its snapshot now, queued behind the update it is running: taken as
-        soon as the update ends, while the driver and the rollout go on, instead of when the sync
-        starts. The next `sync` loads it."""
-        self.requested = self.learner.request_weights(self.weight_dtype)
-
-    def sync(self, version: int) -> None:
-        """Every worker to the learner's weights, which must be `version`: the learner tags its
-        weights with its own count and each worker reports what it loaded. The pool keeps them,
+    def load(self, weights: object, version: int) -> None:
+        """Every worker to `weights` (an object-store reference the workers fetch themselves),
+        which must be `version`: each worker reports the version it loaded. The pool keeps them,
         so a worker that dies later is brought back to exactly this version."""
-        tick = time.perf_counter()
-        snapshot, sizes = self.requested or self.learner.request_weights(self.weight_dtype)
-        self.requested = None
-        self.weights, self.sync_bytes = snapshot, self.learner.result(sizes)
-        self.snapshot_s = time.perf_counter() - tick
-        refs = [w.update_weights.remote(self.weights) for w in self.workers]
-        self.version = version
+        refs = [w.update_weights.remote(weights) for w in self.workers]
+        self.weights, self.loaded_version = weights, version
         for i, ref in enumerate(refs):
             self._check_version(i, self._collect(i, ref, again=None))
 
     def _check_version(self, i: int, held: int | None) -> None:
-        if held is not None and held != self.version:
+        if held is not None and held != self.loaded_version:
             raise VersionMismatch(
-                f"rollout worker {i} loaded the learner's weights v{held} but the driver counted v{self.version}"
+                f"rollout worker {i} loaded the learner's weights v{held} but the driver counted v{self.loaded_version}"
             )
 
     def _collect(self, i: int, ref, again: Callable[[], object] | None):
@@ -174,4 +152,4 @@ class RolloutPool:
         except ActorUnavailableError:
             raise WorkersLost(f"rollout worker {i} died and was not back within {RESTART_TIMEOUT_S:g} s") from None
         self.restarts += 1
-        self.log(f"rollout worker {i} restarted with weights v{self.version}; re-running its groups")
+        self.log(f"rollout worker {i} restarted with weights v{self.loaded_version}; re-running its groups")

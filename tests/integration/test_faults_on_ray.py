@@ -59,10 +59,11 @@ def test_a_worker_holding_another_version_than_the_driver_counted_stops_the_sync
     from orchestrator.cluster.learner_group import LearnerGroup
     from orchestrator.cluster.ray_session import ray_session
     from orchestrator.cluster.rollout_pool import RolloutPool, VersionMismatch
+    from orchestrator.weight_sync import WeightSync
     from tests.support.fake_actors import EchoWorker, SkippingLearner
 
     with ray_session(load_config(None, ["resources.rollout.num_cpus=0.5", "resources.learner.num_cpus=0.5"])):
         learner = LearnerGroup([ray.remote(SkippingLearner).remote()])
-        pool = RolloutPool([ray.remote(EchoWorker).remote()], learner, max_restarts=0)
+        pool = RolloutPool([ray.remote(EchoWorker).remote()], max_restarts=0)
         with pytest.raises(VersionMismatch, match="loaded the learner's weights v2 but the driver counted v1"):
-            pool.sync(1)
+            WeightSync(learner, pool, version=1).push()

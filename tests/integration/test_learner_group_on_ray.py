@@ -8,6 +8,7 @@ import torch
 from orchestrator.cluster.learner_group import LearnerFailed, LearnerGroup, start_learner_group
 from orchestrator.cluster.ray_session import ray_session
 from orchestrator.config import load_config
+from orchestrator.fault_injection import FaultyLearner
 from tests.integration.test_learner import own_logprobs, sequences_of, settings
 from workers.learner import Learner, LearnerSettings
 from workers.lora_adapter import LoraSettings
@@ -114,7 +115,8 @@ def test_a_rank_that_dies_fails_the_call_naming_it_and_stops_the_group(cluster, 
     s = settings(max_tokens_per_micro_batch=60)
     group = group_of(tiny_model, 2, s)
     batch = batches(tiny_model, Learner(tiny_model, s, seed=0))[0]
+    dying = FaultyLearner(group, at_step=0, first_step=0)  # its last rank is killed as the update starts
     with pytest.raises(LearnerFailed, match=r"learner rank 1 of 2 failed during update: its process died"):
-        group.result(group.submit_update(batch, kill_rank=1))
+        dying.result(dying.submit_update(batch))
     with pytest.raises(ray.exceptions.RayActorError):
         ray.get(group.ranks[0].__ray_ready__.remote(), timeout=30)

@@ -5,6 +5,7 @@ import pytest
 
 from orchestrator.config import load_config
 from orchestrator.step_batch import score
+from orchestrator.step_metrics import batch_metrics
 from workers.backends import SamplingConfig
 from workers.env.scenarios.scenario_bank import load_scenarios
 from workers.rollout_worker import FORMAT_VIOLATION, RolloutSettings, RolloutWorker
@@ -24,5 +25,5 @@ def test_format_violations_end_the_dialogue_with_reward_zero(tiny_model):
     prompt = worker.tokenizer.decode(episodes[0].sequences[0].token_ids)
     assert "<think></think>" in prompt
     cfg = load_config(None, ["rollout.group_size=2", "policy.template=think"])
-    _, _, metrics = score(episodes, cfg)
+    metrics = batch_metrics(cfg, episodes, score(episodes, cfg)[1])
     assert metrics["rollout/format_violations"] == len(episodes) and metrics["reward/mean"] == 0

@@ -5,6 +5,7 @@ import pytest
 
 from orchestrator.config import load_config
 from orchestrator.step_batch import sample_dialogues, sample_requests, score
+from orchestrator.step_metrics import batch_metrics
 from workers.types import Episode, TokenSequence, TrainBatch
 
 
@@ -25,7 +26,8 @@ def episode(group: int, final: float, passed: bool, labels=("listen",), intent="
 def test_score_builds_group_advantages_and_curriculum_stats():
     cfg = load_config(None, ["rollout.group_size=2"])
     episodes = [episode(0, 80, True), episode(0, 20, False), episode(1, 30, False), episode(1, 30, False)]
-    batch, stats, metrics = score(episodes, cfg)
+    batch, stats = score(episodes, cfg)
+    metrics = batch_metrics(cfg, episodes, stats)
     s = 2**-0.5
     assert batch.advantages.tolist() == pytest.approx([s, -s, 0.0, 0.0], abs=1e-5)
     assert metrics["reward/frac_zero_std"] == 0.5
@@ -71,7 +73,7 @@ def test_sample_dialogues_show_best_and_worst_with_the_scorers_reading():
 
 
 def test_skipped_updates_give_up_only_after_the_limit_in_a_row():
-    from orchestrator.driver import SkippedUpdates
+    from orchestrator.trainer import SkippedUpdates
 
     skips = SkippedUpdates(limit=2)
     assert [skips.record(s) for s in (True, False, True)] == [1.0, 1.0, 2.0]

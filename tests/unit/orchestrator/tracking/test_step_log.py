@@ -2,33 +2,7 @@ import json
 
 from orchestrator.checkpoints import STATE_FILE, load_state
 from orchestrator.tracking.step_log import REDONE_TAG, STEP_KEY, StepLog, step_ranges
-
-
-class FakeTracker:
-    """Holds logged metrics per key, tags and tables as an MLflow run would."""
-
-    run_id = "fake"
-
-    def __init__(self):
-        self.history: dict[str, list[tuple[int, float]]] = {}
-        self.tags: dict[str, str] = {}
-        self.tables: list[str] = []
-
-    def log_metrics(self, metrics, step):
-        for key, value in metrics.items():
-            self.history.setdefault(key, []).append((step, value))
-
-    def metric_history(self, key):
-        return list(self.history.get(key, []))
-
-    def log_table(self, rows, artifact_file):
-        self.tables.append(artifact_file)
-
-    def set_tags(self, tags):
-        self.tags |= tags
-
-    def tag(self, key):
-        return self.tags.get(key)
+from tests.support.fake_training import FakeTracker
 
 
 def run_steps(log: StepLog, steps: range) -> None:
