@@ -44,7 +44,8 @@ def test_driver_killed_mid_run_then_resumed_logs_each_step_once(tiny_model, tmp_
     log = (tmp_path / "driver.log").open("w")
     driver = subprocess.Popen(args, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_for("runs/*/checkpoints/step_000002", tmp_path, 300, driver)
+        # The state file is a checkpoint's last: before it the directory holds half a checkpoint.
+        wait_for("runs/*/checkpoints/step_000002/trainer_state.json", tmp_path, 300, driver)
         os.kill(driver.pid, signal.SIGKILL)  # the next step is under way; nothing of it is saved
         assert driver.wait(timeout=30) == -signal.SIGKILL
         (run_dir,) = (tmp_path / "runs").iterdir()

@@ -33,7 +33,7 @@ def probe(model_dir: Path, dtype: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def both_stops_model(model_cache, tmp_path_factory) -> Path:
+def both_stops_model(tiny_model, tmp_path_factory) -> Path:
     """The `qwen-instruct` layout, with <|endoftext|>'s (tied) embedding row set to <|im_end|>'s so
     the policy ends replies with either stop id, about equally: a reply that ends in the second one
     is then common enough to test."""
@@ -63,7 +63,7 @@ def test_replies_ended_by_either_of_two_stop_ids_are_closed_on_template_and_matc
     assert out["metrics"]["faults/skipped_update"] == 0.0 and out["moved"] > 1e-3 and out["held"] == 1
 
 
-def test_a_tokenizer_without_pad_and_a_bf16_rollout_train_and_sync(model_cache):
+def test_a_tokenizer_without_pad_and_a_bf16_rollout_train_and_sync(tiny_model):
     """bf16 sampling against the fp32 learner: the mismatch is measured and reported, the update
     stays finite and moves the policy, and the bf16 weights reach the workers."""
     out = probe(ensure_model("tiny", 0, log=lambda m: None, layout="no-pad"), "bfloat16")

@@ -75,7 +75,7 @@ def test_a_sampled_pad_id_mid_sequence_changes_nothing_around_it(tiny_model):
 
 
 @pytest.mark.parametrize("layout", ["no-pad", "qwen-instruct"])
-def test_the_learner_trains_a_checkpoint_of_another_token_layout(layout, model_cache):
+def test_the_learner_trains_a_checkpoint_of_another_token_layout(layout, tiny_model):
     from workers.policy_model.bootstrap import ensure_model
 
     model = str(ensure_model("tiny", 0, log=lambda m: None, layout=layout))

@@ -47,7 +47,7 @@ TEXTS = ["I just need to vent.", "What should I do?", "I feel torn.", "Nobody li
 
 
 @pytest.fixture(scope="module")
-def checkpoint(model_cache, tmp_path_factory) -> str:
+def checkpoint(tiny_model, tmp_path_factory) -> str:
     import shutil
 
     from workers.policy_model.bootstrap import ensure_model
