@@ -47,7 +47,7 @@ lint: install-test
 test: install-test
 	$(VENV)/bin/ruff check .
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
-	$(VENV)/bin/pytest -q -ra --durations=30 -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -q -ra --durations=30
 
 clean:
 	rm -rf $(VENV) runs mlflow.db mlartifacts .pytest_cache site

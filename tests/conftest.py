@@ -1,15 +1,7 @@
-"""Shared fixtures: the project's own tiny policy, built once per test run in a temp cache, and
-the engines and servers a session starts once.
-
-`make test` runs the suite on two xdist workers. Each test module runs whole on one worker (its
-module fixtures are made once), and the tests that share a heavy session fixture (one in-process
-vLLM engine, one `vllm serve`, one demo run) run on one worker together, so none is started
-twice; the tiny policy is built once for both workers, under a lock.
-"""
+"""Shared fixtures: the project's own tiny policy, built once per test session in a temp cache."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 
 import pytest
@@ -21,30 +13,10 @@ settings.register_profile("goldilocks", deadline=None)
 settings.load_profile("goldilocks")
 
 
-SHARED_SESSION_FIXTURES = ("vllm_worker", "vllm_server", "two_step_run")
-"""Session fixtures heavy enough that the tests using one should all run on the worker that made it."""
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """An xdist group for every test (`--dist loadgroup`): its own mark where it has one, else the
-    shared session fixtures it uses, else its module."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        shared = [name for name in SHARED_SESSION_FIXTURES if name in item.fixturenames]
-        item.add_marker(pytest.mark.xdist_group("+".join(shared) or item.nodeid.split("::")[0]))
-
-
 @pytest.fixture(scope="session")
-def model_cache(tmp_path_factory, worker_id: str) -> str:
-    """A model cache for the whole test run, shared by its xdist workers (the parent of their
-    base temp directories is the run's); subprocesses (e2e) get it through GOLDILOCKS_CACHE."""
-    if worker_id == "master":
-        path = str(tmp_path_factory.mktemp("model-cache"))
-    else:
-        shared = tmp_path_factory.getbasetemp().parent / "model-cache"
-        shared.mkdir(exist_ok=True)
-        path = str(shared)
+def model_cache(tmp_path_factory) -> str:
+    """A session-wide model cache; subprocesses (e2e) get it through GOLDILOCKS_CACHE."""
+    path = str(tmp_path_factory.mktemp("model-cache"))
     previous = os.environ.get("GOLDILOCKS_CACHE")
     os.environ["GOLDILOCKS_CACHE"] = path
     yield path
@@ -56,12 +28,9 @@ def model_cache(tmp_path_factory, worker_id: str) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_model(model_cache) -> str:
-    """Built by the first worker to ask; the other waits on the lock and finds it cached."""
     from workers.policy_model.bootstrap import ensure_model
 
-    with open(os.path.join(model_cache, "tiny.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return str(ensure_model("tiny", seed=0, log=lambda message: None))
+    return str(ensure_model("tiny", seed=0, log=lambda message: None))
 
 
 @pytest.fixture(scope="session")

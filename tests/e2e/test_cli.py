@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import run_cli
-from tests.support.processes import SERVES_TINY, vllm_servers
+from tests.support.processes import vllm_servers
 
 
 def test_unknown_key_fails_fast_naming_it_and_writes_nothing(tmp_path):
@@ -159,7 +159,6 @@ def test_eval_of_a_checkpoint(tiny_model, tmp_path):
 
 
 @pytest.mark.slow
-@SERVES_TINY
 def test_eval_serves_its_llm_user_and_stops_it_after(tiny_model, tmp_path):
     served = ["simulator.name=llm", "simulator.model=tiny", "simulator.serve.num_workers=1", "simulator.serve.max_model_len=1024"]
     sets = [arg for key in served for arg in ("--set", key)]

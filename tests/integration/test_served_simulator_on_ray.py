@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 from orchestrator.config import load_config
 from orchestrator.driver import train
 from orchestrator.fault_injection import FaultPlan
-from tests.support.processes import SERVES_TINY, vllm_servers
+from tests.support.processes import vllm_servers
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,6 @@ def history(tmp_path, run_id: str, key: str) -> list[tuple[int, float]]:
     return sorted((m.step, m.value) for m in client.get_metric_history(run_id, key))
 
 
-@SERVES_TINY
 def test_a_run_serves_its_own_simulator_and_rides_out_a_killed_server(tiny_model, tmp_path):
     messages: list[str] = []
     cfg = load_config(

@@ -13,8 +13,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -52,11 +50,6 @@ def stop_session(process: subprocess.Popen, grace_s: float = 30) -> None:
                 pass
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-
-
-SERVES_TINY = pytest.mark.xdist_group("serves_tiny")
-"""For tests that serve the tiny simulator and then check that no server of it outlived them
-(`vllm_servers`): on parallel workers they must not run beside each other."""
 
 
 def vllm_servers(served_name: str) -> list:
