@@ -7,8 +7,9 @@ request seeds and guided JSON), so a reward measured against either is the same 
 server is the interface vLLM keeps stable between versions, where its engine's internals move.
 The server batches the requests of every rollout worker that reaches it (continuous batching).
 
-The server runs as the actor's child process and dies with it (the kernel's parent-death signal),
-so an actor Ray kills leaves no server behind; a server that exits or stops answering its health
+The server runs under the actor's child process (`server_group`), which the kernel signals when
+the actor dies and which then ends the server's whole process group, its engine process included,
+so an actor Ray kills leaves nothing of its server behind; a server that exits or stops answering its health
 check takes the actor down with it, and Ray restarts the actor (simulator.serve.max_restarts),
 which starts a fresh server on a new port: rollout workers ask the actor again (`url`).
 """
@@ -113,14 +114,15 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-def _dies_with_parent():
-    """A preexec function asking the kernel to SIGKILL the child when the actor's process dies.
-    libc is looked up here, in the parent: the child of a threaded process may only call it."""
+def _stops_with_parent():
+    """A preexec function asking the kernel to SIGTERM the child when the actor's process dies:
+    `server_group` then ends the server's processes. libc is looked up here, in the parent: the
+    child of a threaded process may only call it."""
     import ctypes
 
     prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
     pr_set_pdeathsig = 1
-    return lambda: prctl(pr_set_pdeathsig, signal.SIGKILL)
+    return lambda: prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _get(url: str, timeout_s: float) -> str:
@@ -138,13 +140,13 @@ class SimulatorServer:
         port = _free_port(host)
         self.base = f"http://{host}:{port}"
         self.process = subprocess.Popen(
-            server_command(settings, host, port),
+            [sys.executable, "-m", "workers.server_group", *server_command(settings, host, port)],
             env=server_env(settings, dict(os.environ)),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
-            preexec_fn=_dies_with_parent(),
+            preexec_fn=_stops_with_parent(),
         )
         self._last_lines: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         threading.Thread(target=self._relay_output, name="simulator-log", daemon=True).start()
@@ -177,7 +179,7 @@ class SimulatorServer:
                 _get(f"{self.base}/v1/models", 2.0)
                 return
             if time.monotonic() > deadline:
-                self.process.kill()
+                self.process.terminate()  # server_group ends the server's processes
                 raise TimeoutError(
                     f"simulator server {self.index} ({self.settings.model}) did not answer within "
                     f"{self.settings.startup_timeout_s:g} s (simulator.serve.startup_timeout_s):\n{self._log_tail()}"
@@ -202,7 +204,7 @@ class SimulatorServer:
                     if failures < HEALTH_FAILURES:
                         continue
                     reason = f"failed {failures} health checks in a row"
-                    self.process.kill()
+                    self.process.terminate()  # server_group ends the server's processes
             print(
                 f"simulator server {self.index} {reason}; its actor exits for Ray to restart it\n{self._log_tail()}", flush=True
             )

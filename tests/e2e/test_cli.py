@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import run_cli
-from tests.support.processes import vllm_servers
+from tests.support.processes import left_by_this_test, vllm_servers
 
 
 def test_unknown_key_fails_fast_naming_it_and_writes_nothing(tmp_path):
@@ -166,6 +166,7 @@ def test_eval_serves_its_llm_user_and_stops_it_after(tiny_model, tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "simulator server_0 serving at http://" in out.stdout and "│   0.5 │" in out.stdout
     assert not vllm_servers("tiny")
+    assert left_by_this_test() == []  # the servers' engine processes (VLLM::EngineCore) included
     typo_sets = [
         "--set",
         "simulator.name=llm",

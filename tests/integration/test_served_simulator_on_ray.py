@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 from orchestrator.config import load_config
 from orchestrator.driver import train
 from orchestrator.fault_injection import FaultPlan
-from tests.support.processes import vllm_servers
+from tests.support.processes import left_by_this_test, vllm_servers
 
 pytestmark = pytest.mark.slow
 
@@ -63,3 +63,4 @@ def test_a_run_serves_its_own_simulator_and_rides_out_a_killed_server(tiny_model
         assert history(tmp_path, summary.run_id, f"simulator/server_{i}/prefill_tokens")[0][1] > 0
         assert 0 < history(tmp_path, summary.run_id, f"simulator/server_{i}/prefix_cache_hit_rate")[0][1] < 1
     assert not vllm_servers("tiny"), "a simulator server outlived its run"
+    assert left_by_this_test() == []  # the killed server's engine process (VLLM::EngineCore) included

@@ -65,3 +65,26 @@ def vllm_servers(served_name: str) -> list:
             if at and args[at - 1] == "--served-model-name":
                 found.append(process)
     return found
+
+
+def left_by_this_test(within_s: float = 30.0) -> list[str]:
+    """The processes the running test started, through any chain of parents (a CLI, its Ray
+    cluster, a server, the server's engine), still alive after `within_s`: found by the
+    PYTEST_CURRENT_TEST their environment inherited. What is left: each one's command line."""
+    import psutil
+
+    marker = os.environ["PYTEST_CURRENT_TEST"]
+    deadline = time.monotonic() + within_s
+    while True:
+        left = []
+        for process in psutil.process_iter(["pid", "cmdline", "status"]):
+            if process.info["pid"] == os.getpid() or process.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            try:
+                if process.environ().get("PYTEST_CURRENT_TEST") == marker:
+                    left.append(" ".join(process.info["cmdline"] or []) or process.name())
+            except (psutil.AccessDenied, psutil.NoSuchProcess):
+                continue
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(1.0)
