@@ -1,48 +1,81 @@
-"""Run a server with every process it starts in a process group of its own, and end the group
-with it.
+"""Run a server so that no process it starts outlives it.
 
     python -m workers.server_group COMMAND [ARGS...]
 
 vLLM's OpenAI server runs its engine in a child process (`VLLM::EngineCore`). The kernel's
-parent-death signal reaches only a direct child, so a server killed with its actor left that engine
-behind, holding its memory, for as long as the machine ran. This wrapper is the actor's child: the
-server and whatever it starts share a new process group, which the wrapper kills whole when it is
-told to stop (SIGTERM: the actor's death, or the actor stopping the server) and when the server
-exits by itself, whose exit status it then passes on.
+parent-death signal reaches only a direct child, so a server that died with its actor left that
+engine behind, holding its memory, for as long as the machine ran. This wrapper, the actor's child,
+is a child subreaper: whatever the server started is handed to it when the server dies, and it
+kills all of it when it is told to stop (SIGTERM: the actor's death, or the actor stopping the
+server) and when the server exits by itself, whose exit status it then passes on. Everything stays
+in the actor's process group, which Ray kills whole when it ends a worker.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
 import sys
+import time
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 
 
-def _end_group(leader: int) -> None:
-    try:
-        os.killpg(leader, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # every member has exited already
+def _children() -> list[int]:
+    """This process's live children, the orphans it adopted included."""
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[1]) == me:
+            found.append(int(entry))
+    return found
+
+
+def _end_all(server: int | None) -> None:
+    """The server first (its engine is then handed to this process), then every child left. By
+    pid, not through Popen: this runs in a signal handler, maybe inside Popen.wait."""
+    for _ in range(50):
+        left = ([server] if server is not None else []) + [pid for pid in _children() if pid != server]
+        if not left:
+            return
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        server = None
+        time.sleep(0.05)
 
 
 def main(command: list[str]) -> int:
     if not command:
         print("usage: python -m workers.server_group COMMAND [ARGS...]", file=sys.stderr)
         return 2
-    leaders: list[int] = []
+    prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl  # looked up here: a child may only call it
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    started: list[int] = []
 
     def stop(signum: int, frame: object) -> None:
-        for leader in leaders:
-            _end_group(leader)
+        _end_all(started[0] if started else None)
         sys.exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    server = subprocess.Popen(command, start_new_session=True)
-    leaders.append(server.pid)
+    # The server dies with this wrapper, however the wrapper ends.
+    server = subprocess.Popen(command, preexec_fn=lambda: prctl(PR_SET_PDEATHSIG, signal.SIGKILL))
+    started.append(server.pid)
     code = server.wait()
-    _end_group(server.pid)
+    _end_all(None)
     return code if code >= 0 else 128 - code
 
 

@@ -8,7 +8,7 @@ server is the interface vLLM keeps stable between versions, where its engine's i
 The server batches the requests of every rollout worker that reaches it (continuous batching).
 
 The server runs under the actor's child process (`server_group`), which the kernel signals when
-the actor dies and which then ends the server's whole process group, its engine process included,
+the actor dies and which then ends the server and every process it started, its engine included,
 so an actor Ray kills leaves nothing of its server behind; a server that exits or stops answering its health
 check takes the actor down with it, and Ray restarts the actor (simulator.serve.max_restarts),
 which starts a fresh server on a new port: rollout workers ask the actor again (`url`).
@@ -179,7 +179,7 @@ class SimulatorServer:
                 _get(f"{self.base}/v1/models", 2.0)
                 return
             if time.monotonic() > deadline:
-                self.process.terminate()  # server_group ends the server's processes
+                self.process.terminate()  # server_group ends the server and its engine
                 raise TimeoutError(
                     f"simulator server {self.index} ({self.settings.model}) did not answer within "
                     f"{self.settings.startup_timeout_s:g} s (simulator.serve.startup_timeout_s):\n{self._log_tail()}"
@@ -204,7 +204,7 @@ class SimulatorServer:
                     if failures < HEALTH_FAILURES:
                         continue
                     reason = f"failed {failures} health checks in a row"
-                    self.process.terminate()  # server_group ends the server's processes
+                    self.process.terminate()  # server_group ends the server and its engine
             print(
                 f"simulator server {self.index} {reason}; its actor exits for Ray to restart it\n{self._log_tail()}", flush=True
             )
