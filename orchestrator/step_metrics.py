@@ -1,7 +1,7 @@
 """A training step's metrics, named in one place (as verl's `compute_data_metrics`): from its
 episodes and batch statistics, the learner's update, the step's timings and the counts the run
-keeps. The names are the ones docs/reference/metrics.md lists; tests/unit/test_metric_names.py
-holds them to it."""
+keeps. The names are the ones docs/reference/metrics.md lists; tests/unit/orchestrator/test_trainer.py
+holds every logged name to it."""
 
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ from orchestrator.run_storage import travelling_study
 from orchestrator.step_batch import draw_scenarios, evaluate, requests_for, sample_dialogues, score
 from orchestrator.step_metrics import StepCounts, step_metrics
 from orchestrator.step_timing import StepTiming
+from orchestrator.weight_sync import WeightSync
 from workers import storage
 from workers.env.scenarios.scenario import scenario_bucket
 from workers.env.users.llm_simulator import SimulatorUnavailable
@@ -112,11 +113,11 @@ class Trainer:
         controller,
         pool: RolloutPool,
         learner: LearnerGroup,
-        weights,
+        weights: WeightSync,
         fleet: SimulatorFleet | None = None,
         log: Callable[[str], None] = print,
     ):
-        """`weights`: the run's `WeightSync`, on this `pool` and `learner`."""
+        """`weights`: the run's version count, on this `pool` and `learner`."""
         self.config, self.run, self.controller = config, run, controller
         self.pool, self.learner, self.weights, self.fleet, self.log = pool, learner, weights, fleet, log
         self.lag = LAGS[config.trainer.pipeline]
