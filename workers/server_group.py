@@ -4,15 +4,20 @@
 
 vLLM's OpenAI server runs its engine in a child process (`VLLM::EngineCore`). The kernel's
 parent-death signal reaches only a direct child, so a server that died with its actor left that
-engine behind, holding its memory, for as long as the machine ran. This wrapper, the actor's child,
-is a child subreaper: whatever the server started is handed to it when the server dies, and it
-kills all of it when it is told to stop (SIGTERM: the actor's death, or the actor stopping the
-server) and when the server exits by itself, whose exit status it then passes on. Everything stays
-in the actor's process group, which Ray kills whole when it ends a worker.
+engine behind, holding its memory (and a core), for as long as the machine ran.
+
+Two processes do the work. The keeper, the actor's direct child, only forwards SIGTERM and passes
+on an exit status: Ray SIGKILLs a worker's direct children when the worker exits
+(`RAY_kill_child_processes_on_worker_exit`, on by default), which no cleanup survives. The reaper,
+the keeper's child, gets SIGTERM when the keeper dies, however it dies; it is a child subreaper, so
+whatever the server started is handed to it when the server dies, and it kills all of it when told
+to stop and when the server exits by itself. Everything stays in the actor's process group, which
+Ray kills whole where it ends a worker's group.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -57,11 +62,35 @@ def _end_all(server: int | None) -> None:
         time.sleep(0.05)
 
 
+def _keep(reaper: int) -> int:
+    """The keeper: SIGTERM and SIGINT go on to the reaper, whose exit status is this one's."""
+
+    def forward(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(reaper, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return _status(os.waitstatus_to_exitcode(os.waitpid(reaper, 0)[1]))
+
+
+def _status(code: int) -> int:
+    """A child's exit code as a shell reports it: 128 + N for one ended by signal N."""
+    return code if code >= 0 else 128 - code
+
+
 def main(command: list[str]) -> int:
     if not command:
         print("usage: python -m workers.server_group COMMAND [ARGS...]", file=sys.stderr)
         return 2
     prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl  # looked up here: a child may only call it
+    keeper = os.getpid()
+    reaper = os.fork()
+    if reaper:
+        return _keep(reaper)
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != keeper:  # the keeper died before the line above could take effect
+        return 128 + signal.SIGTERM
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     started: list[int] = []
 
@@ -71,12 +100,12 @@ def main(command: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    # The server dies with this wrapper, however the wrapper ends.
+    # The server dies with the reaper, however the reaper ends.
     server = subprocess.Popen(command, preexec_fn=lambda: prctl(PR_SET_PDEATHSIG, signal.SIGKILL))
     started.append(server.pid)
     code = server.wait()
     _end_all(None)
-    return code if code >= 0 else 128 - code
+    return _status(code)
 
 
 if __name__ == "__main__":

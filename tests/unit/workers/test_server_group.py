@@ -1,5 +1,5 @@
-"""`server_group` ends a server's whole process group: a child the server started does not outlive
-it, whether the wrapper is told to stop or the server exits by itself."""
+"""`server_group` ends a server's whole process tree: a child the server started does not outlive
+it, whether the wrapper is told to stop, is killed outright, or the server exits by itself."""
 
 import os
 import signal
@@ -50,6 +50,18 @@ def test_a_stopped_wrapper_takes_the_servers_children_with_it():
         assert alive(engine)
         wrapper.send_signal(signal.SIGTERM)
         assert wrapper.wait(timeout=10) == 128 + signal.SIGTERM
+        assert gone_within(engine, 10)
+    finally:
+        wrapper.kill()
+
+
+def test_a_wrapper_killed_outright_still_takes_the_servers_children_with_it():
+    """Ray SIGKILLs a worker's direct children when the worker exits: the wrapper the actor
+    started gets no chance to clean up, so its reaper must."""
+    wrapper, engine = start(server_s=300)
+    try:
+        assert alive(engine)
+        wrapper.kill()
         assert gone_within(engine, 10)
     finally:
         wrapper.kill()
