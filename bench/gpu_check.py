@@ -57,7 +57,7 @@ def build_model(directory: Path, shape: str) -> str:
 
 
 def settings(**overrides):
-    from workers.learner import LearnerSettings
+    from workers.learner_config import LearnerSettings
 
     base = dict(lr=1e-4, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0, max_tokens_per_micro_batch=4096)
     return LearnerSettings(**(base | dict(ppo_epochs=1, device=DEVICE, precision="bf16") | overrides))
@@ -106,9 +106,9 @@ def check_bf16(model_dir: str, updates: int) -> dict:
 
 def check_lora(model_dir: str, updates: int) -> dict:
     from workers.learner import Learner
-    from workers.lora_adapter import LoraSettings
+    from workers.lora_adapter import LoraConfig
 
-    lora = LoraSettings(16, 32, ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"))
+    lora = LoraConfig(rank=16, alpha=32)
     learner = Learner(model_dir, settings(lora=lora), seed=0)
     base = {n: p.detach().clone() for n, p in learner.model.named_parameters() if "lora_" not in n}
     metrics = train(learner, batch_for(), updates)

@@ -48,7 +48,6 @@ def worker(args) -> None:
 
     from orchestrator.config import load_config
     from orchestrator.model_sources import resolve_model
-    from orchestrator.worker_settings import learner_settings
     from workers.fsdp_group import GroupSpec
     from workers.learner import Learner
 
@@ -56,7 +55,7 @@ def worker(args) -> None:
     model_dir = resolve_model(args.model, config.seed, log=lambda message: None)
     baseline = rss_mb("VmRSS")
     group = GroupSpec(args.rank, args.world, "127.0.0.1", args.port) if args.world > 1 else None
-    learner = Learner(model_dir, learner_settings(config), seed=0, threads=args.threads, group=group)
+    learner = Learner(model_dir, config.learner_settings(), seed=0, threads=args.threads, group=group)
     batch = synthetic_batch(learner.model.config.vocab_size, args.rows, args.max_len, seed=0)
     learner.update(batch)
     start = time.perf_counter()

@@ -39,7 +39,8 @@ def main() -> None:
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function
 
-    from workers.learner import Learner, LearnerSettings
+    from workers.learner import Learner
+    from workers.learner_config import LearnerSettings
     from workers.policy_model.bootstrap import ensure_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,6 +59,7 @@ def main() -> None:
         max_grad_norm=1.0,
         max_tokens_per_micro_batch=args.max_tokens,
         ppo_epochs=1,
+        precision="fp32",
     )
     learner = Learner(model, settings, seed=0, threads=args.threads)
     batch = demo_shaped_batch(learner.model.config.vocab_size, args.rows, 0)

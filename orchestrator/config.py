@@ -1,9 +1,14 @@
 """Experiment configuration: pydantic models loaded from YAML, with dotted `--set` overrides.
 
-Every field is documented once, in its pydantic description: here, in
-`curriculum/curriculum_config.py` (the controllers' knobs) and `cluster/resources_config.py` (what
-each actor reserves). The dotted key of a field (`algo.lr`) is its `--set` flag,
-its MLflow param name, and later its Optuna parameter name in sweeps. Unknown keys are errors.
+Every field is documented once, in its pydantic description, in the section beside what it
+configures: an actor's in its own package (`workers/learner_config.py`: `algo`;
+`workers/lora_adapter.py`: `policy.lora`; `workers/env/users/llm_user_config.py`: the `llm` user's
+fields of `simulator`; `workers/simulator_serve_config.py`: `simulator.serve`), the driver's here
+and in `curriculum/curriculum_config.py` and `cluster/resources_config.py`. This module composes
+them, and builds from them what each actor takes (`learner_settings`, `rollout_settings`,
+`serve_settings`, `SimulatorConfig.llm_settings`), so no other translation exists. The dotted
+key of a field (`algo.lr`) is its `--set` flag, its MLflow param name, and later its Optuna
+parameter name in sweeps. Unknown keys are errors.
 """
 
 from __future__ import annotations
@@ -15,35 +20,23 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from orchestrator.cluster.resources_config import RayConfig, ResourcesConfig
-from orchestrator.cluster.simulator_serve_config import SimulatorServeConfig
-from orchestrator.config_section import ConfigSection
 from orchestrator.curriculum.curriculum_config import CurriculumConfig
 from orchestrator.stats.analysis_config import AnalysisConfig
 from orchestrator.storage_config import StorageConfig
+from workers.config_section import ConfigSection
+from workers.env.users.llm_user_config import LlmSettings, LlmUserConfig
+from workers.learner_config import AlgoConfig, LearnerSettings
+from workers.lora_adapter import LoraConfig
+from workers.simulator_serve_config import ServeSettings, SimulatorServeConfig
 
 if TYPE_CHECKING:
     from workers.env.scenarios.scenario import Scenario
+    from workers.rollout_worker import RolloutSettings
+    from workers.simulator_server import ServedSimulator
 
 
 class ConfigError(ValueError):
     """A config problem, with the offending key or file named in the message."""
-
-
-class LoraConfig(ConfigSection):
-    rank: int = Field(16, ge=1, le=512, description="Adapter rank r.")
-    alpha: float = Field(32.0, gt=0, description="LoRA scaling numerator (the update is scaled by alpha / r).")
-    target_modules: list[str] = Field(
-        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-        min_length=1,
-        description="Names of the linear layers that get an adapter (Qwen / Llama naming).",
-    )
-    dropout: float = Field(
-        0.0,
-        ge=0,
-        lt=1,
-        description="Dropout on the adapter's input in training forwards (scoring passes run without it); above 0 the "
-        "PPO ratio of later epochs carries the dropout's noise.",
-    )
 
 
 class PolicyConfig(ConfigSection):
@@ -96,16 +89,13 @@ class RolloutConfig(ConfigSection):
         return value
 
 
-class SimulatorConfig(ConfigSection):
+class SimulatorConfig(LlmUserConfig):
+    """`simulator`: who the policy talks with. The `llm` user's own fields are `LlmUserConfig`'s."""
+
     name: Literal["rule", "llm"] = Field(
         "rule", description="User simulator: `rule` (deterministic) or `llm` (a chat model: an endpoint, or served in the run)."
     )
     scenarios: Literal["en", "rlver"] = Field("en", description="Scenario bank: ours (English) or RLVER's (Chinese).")
-    profile: Literal["goldilocks", "rlver"] = Field(
-        "goldilocks",
-        description="`llm`: the user's rules. goldilocks: d drives start emotion, cues, patience and scaled changes; "
-        "rlver: RLVER's released user (start 30, additive changes, five-step analysis, d picks the persona level only).",
-    )
     max_turns: int | None = Field(
         None, ge=1, le=16, description="Agent replies before the user stops (default: 3; 8 under profile rlver, as RLVER)."
     )
@@ -114,42 +104,7 @@ class SimulatorConfig(ConfigSection):
     intents: list[str] | None = Field(
         None, description="Only users with these hidden needs (strategy names; default all eight), in training and eval."
     )
-    endpoint: str | None = Field(
-        None, description="`llm`: OpenAI-compatible base URL of a server started outside the run, e.g. http://HOST:8000/v1."
-    )
-    model: str | None = Field(
-        None,
-        description="`llm`: the model name the endpoint serves; with simulator.serve, the model the run serves (a "
-        "directory, a hub id, or tiny / small).",
-    )
     serve: SimulatorServeConfig = SimulatorServeConfig()
-    api_key_env: str = Field("OPENAI_API_KEY", description="`llm`: environment variable holding the API key (never logged).")
-    language: Literal["auto", "en", "zh"] = Field("auto", description="`llm`: prompt language; auto follows each scenario.")
-    concurrency: int = Field(16, ge=1, description="`llm`: requests in flight per rollout worker.")
-    timeout_s: float = Field(60.0, gt=0, description="`llm`: seconds before one request is abandoned and retried.")
-    max_retries: int = Field(3, ge=0, description="`llm`: retries of a failed request (exponential backoff).")
-    json_mode: bool = Field(False, description="`llm`: have the endpoint decode analyses into a JSON schema (guided decoding).")
-    retry_budget_s: float = Field(
-        60.0, ge=0, description="`llm`: keep retrying a failing endpoint for at least this long (rides out a restart)."
-    )
-    start_emotion: float | None = Field(
-        None,
-        ge=10,
-        lt=100,
-        description="`rlver`: the user's first emotion (default 30, RLVER's; SAGE evaluates at 40); outside [10, 100) "
-        "the user would open already saying goodbye.",
-    )
-    unreadable_change: float = Field(
-        -10.0,
-        ge=-10,
-        le=0,
-        description="`llm`: the change an analysis that cannot be read counts as (rlver: after its re-asks). The worst by "
-        "default, so that a reply which breaks the analyser never beats an honest judgement.",
-    )
-    analysis_retries: int = Field(
-        3, ge=0, description="`rlver`: analyses asked for again when the last line is no readable change (then change 0)."
-    )
-    analysis_max_tokens: int = Field(384, ge=16, description="`rlver`: token budget of one five-step analysis.")
 
     @field_validator("intents")
     @classmethod
@@ -193,64 +148,20 @@ class SimulatorConfig(ConfigSection):
         the profile also switches the default)."""
         return self.max_turns or (8 if self.profile == "rlver" else 3)
 
+    def llm_settings(self, servers: tuple[ServedSimulator, ...] = ()) -> LlmSettings | None:
+        """What the rollout workers' `llm` users take (None for `rule`); `servers`: the run's own,
+        started from `serve`."""
+        if self.name != "llm":
+            return None
+        assert self.model and (self.endpoint or servers)
+        return LlmSettings(**self.model_dump(include=set(LlmUserConfig.model_fields)), servers=servers, serve=self.serve)
+
     def scenarios_of(self, split: str) -> tuple[Scenario, ...]:
         """The scenario bank's `split`, narrowed to `intents` when set."""
         from workers.env.scenarios.scenario_bank import load_scenarios
 
         scenarios = load_scenarios(self.scenarios, split)
         return tuple(s for s in scenarios if s.intent in self.intents) if self.intents else scenarios
-
-
-class AlgoConfig(ConfigSection):
-    advantage: Literal["grpo", "drgrpo"] = Field("grpo", description="Advantage estimator.")
-    lr: float = Field(
-        1e-6, gt=0, description="AdamW learning rate of the policy (RLVER's, for a 7B; the tiny demo policy sets 1e-3)."
-    )
-    clip_low: float = Field(0.2, ge=0, lt=1, description="PPO clip below 1 (ratio >= 1 - clip_low).")
-    clip_high: float = Field(0.28, ge=0, description="PPO clip above 1; > clip_low is DAPO's clip-higher.")
-    clip_ratio_c: float = Field(
-        3.0, gt=1, description="Dual clip: a negative-advantage token's loss is at most -A * clip_ratio_c (verl)."
-    )
-    tis_cap: float | None = Field(
-        2.0,
-        gt=0,
-        description="Truncated importance weight min(pi_learner / pi_rollout, cap) on each token's loss, correcting "
-        "the rollout engine's sampling mismatch; null: none.",
-    )
-    loss_agg: Literal["token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm"] = Field(
-        "token-mean",
-        description="How token losses become the batch loss: every token equal (DAPO), each episode's mean then the mean "
-        "over episodes (GRPO), or each episode's sum over a constant (Dr. GRPO). README, 'Algorithm'.",
-    )
-    warmup_steps: int = Field(0, ge=0, description="Optimizer steps of linear lr warm-up (Adam's first steps are lr-sized).")
-    kl_coef: float = Field(0.0, ge=0, description="Weight of the k3 KL to the frozen initial policy.")
-    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
-    max_tokens_per_micro_batch: int = Field(
-        8192,
-        ge=1,
-        description="Padded tokens (rows x longest row) per learner forward pass; rows are packed by length. "
-        "Lower it when the learner runs out of memory.",
-    )
-    precision: Literal["auto", "fp32", "bf16"] = Field(
-        "auto",
-        description="Learner arithmetic: bf16 autocast over fp32 master weights and optimizer state, or fp32; `auto`: "
-        "bf16 on a GPU, fp32 on a CPU without native bf16, and on one with it whichever an update of this model ran "
-        "faster in (probed once, cached).",
-    )
-    activation_checkpointing: bool = Field(
-        False, description="Recompute each decoder layer's activations in backward instead of keeping them (memory for time)."
-    )
-    shared_prefix: bool = Field(
-        True,
-        description="Rows that open with the same prompt (a GRPO group) share its forward in the learner: the same "
-        "gradient for less compute. A lone learner without activation checkpointing only.",
-    )
-    ppo_epochs: int = Field(
-        1, ge=1, description="Passes over each batch; the old log-probs are the learner's own, from before the first."
-    )
-    max_skipped_updates: int = Field(
-        3, ge=1, description="Updates in a row skipped for a non-finite loss or gradient before the run stops."
-    )
 
 
 class TrainerConfig(ConfigSection):
@@ -345,6 +256,51 @@ class ExperimentConfig(ConfigSection):
                 "default) or trainer.pipeline=sync"
             )
         return self
+
+    def learner_settings(self, pinned_precision: Literal["fp32", "bf16"] | None = None) -> LearnerSettings:
+        """The `algo` section with what the learner derives from the rest. Dr. GRPO's constant is
+        the most policy tokens an episode can hold: every reply at the cap. `pinned_precision`:
+        what a resumed run's checkpoint recorded, which overrides `auto`."""
+        return LearnerSettings(
+            **self.algo.model_dump(exclude={"precision"}),
+            precision=pinned_precision or self.algo.precision,
+            precision_pinned=pinned_precision is not None,
+            lora=self.policy.lora,
+            temperature=self.rollout.temperature,
+            loss_norm_tokens=float(self.simulator.turn_limit * self.rollout.max_new_tokens),
+            device="cuda" if self.resources.learner.num_gpus else "cpu",
+        )
+
+    def rollout_settings(self, servers: tuple[ServedSimulator, ...] = ()) -> RolloutSettings:
+        """What each rollout worker takes, gathered from the policy, rollout, simulator and
+        resources sections; `servers`: the run's own simulator servers."""
+        from workers.backends import SamplingConfig
+        from workers.rollout_worker import RolloutSettings
+
+        r, policy, simulator = self.rollout, self.policy, self.simulator
+        return RolloutSettings(
+            backend=r.backend,
+            max_model_len=policy.max_model_len,
+            dtype=policy.dtype,
+            sampling=SamplingConfig(r.max_new_tokens, r.temperature, r.top_p),
+            think_violation=policy.think_violation,
+            simulator=simulator.name,
+            max_turns=simulator.turn_limit,
+            pass_threshold=simulator.pass_threshold,
+            template=policy.template,
+            llm=simulator.llm_settings(servers),
+            tensor_parallel_size=self.resources.rollout.tensor_parallel_size,
+            gpu_memory_utilization=self.resources.rollout.gpu_memory_utilization,
+            lora_rank=policy.lora.rank if policy.lora else None,
+        )
+
+    def serve_settings(self, model_dir: str) -> ServeSettings:
+        """Each simulator server's settings; `model_dir` is simulator.model resolved (a built
+        preset's directory)."""
+        assert self.simulator.model
+        return ServeSettings(
+            **self.simulator.serve.model_dump(), model=model_dir, served_name=self.simulator.model, seed=self.seed
+        )
 
 
 def format_errors(err: ValidationError, source: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from orchestrator.config_section import ConfigSection
+from workers.config_section import ConfigSection
 
 SCHEMES = ("s3://", "gs://", "gcs://", "hdfs://", "abfs://", "file://")
 """pyarrow's filesystems (workers/storage.py)."""

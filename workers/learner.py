@@ -32,54 +32,17 @@ from workers.fsdp_group import (
     shard,
     sum_over_ranks,
 )
+from workers.learner_config import LearnerSettings
 from workers.learner_precision import AutoPrecision, PrecisionChoice
-from workers.lora_adapter import LoraSettings, adapter_config, adapter_tensors, is_adapter_dir, load_policy
+from workers.lora_adapter import adapter_config, adapter_tensors, is_adapter_dir, load_policy
 from workers.phase_clock import PhaseClock
 from workers.policy_token_logits import PolicyTokenLogits, sharing_problem
-from workers.rl.losses import LOG_RATIO_LIMIT, LossAgg, ppo_clip_loss, token_weights, truncated_is_weight
+from workers.rl.losses import LOG_RATIO_LIMIT, ppo_clip_loss, token_weights, truncated_is_weight
 from workers.rl.micro_batches import deal_to_ranks, pack_by_tokens, padding_fraction
 from workers.rl.shared_prefix import PrefixSplit, plan_prefixes
 from workers.rl.token_logprobs import attention_from_lengths, next_token_entropy, next_token_logprobs
 from workers.storage import fetch, staged
 from workers.types import TrainBatch, WeightSnapshot
-
-
-@dataclass(frozen=True)
-class LearnerSettings:
-    lr: float
-    clip_low: float
-    clip_high: float
-    kl_coef: float
-    max_grad_norm: float
-    max_tokens_per_micro_batch: int
-    """Padded tokens (rows x longest row) per forward pass (`micro_batches.pack_by_tokens`)."""
-    ppo_epochs: int
-    warmup_steps: int = 0
-    weight_decay: float = 0.0
-    temperature: float = 1.0
-    """The rollout's sampling temperature: the learner scores tokens under softmax(logits / T)."""
-    clip_ratio_c: float = 3.0
-    tis_cap: float | None = 2.0
-    """Truncated importance weight cap; None: no correction (the rollout is trusted as is)."""
-    loss_agg: LossAgg = "token-mean"
-    loss_norm_tokens: float = 1.0
-    """Dr. GRPO's constant: the most policy tokens one episode can hold (seq-mean-token-sum-norm)."""
-    device: str = "cpu"
-    """`cuda` when the learner's actor holds a GPU (resources.learner.num_gpus)."""
-    precision: str = "fp32"
-    """`bf16`: forwards and backwards under bf16 autocast; weights, gradients and Adam's moments
-    stay fp32 (the master copy), log-probs and entropy are taken in fp32. `auto`: bf16 where it is
-    faster on this machine (`learner_precision`)."""
-    precision_pinned: bool = False
-    """`precision` is what this run chose before its checkpoint: kept, never probed again."""
-    activation_checkpointing: bool = False
-    """Keep only each decoder layer's input for backward and recompute the rest: memory for time."""
-    lora: LoraSettings | None = None
-    """Train a LoRA adapter on the frozen base (`lora_adapter`); None: every weight."""
-    shared_prefix: bool = True
-    """Rows that open with the same prompt share its forward (`shared_prefix`); a lone learner
-    without activation checkpointing only (recomputation would drop the shared keys and values)."""
-
 
 TRAINING_STATE = "optimizer.pt"
 
@@ -176,7 +139,7 @@ class Learner:
                     shard(module, module.model, self.device, self.world_size)
         # After sharding: the optimizer must hold the sharded parameters.
         trained = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=settings.weight_decay)
+        self.optimizer = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=0.0)
         # Adam's first steps move every weight by ~lr whatever the gradient's size; on a small
         # policy a full-lr first step lowered even the positive-advantage sequences' logprobs.
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(

@@ -10,20 +10,33 @@ tensors) that the learner, the rollout workers and `goldilocks eval` load on top
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from pydantic import Field
+
+from workers.config_section import ConfigSection
 
 ADAPTER_CONFIG = "adapter_config.json"
 
 
-@dataclass(frozen=True)
-class LoraSettings:
-    rank: int
-    alpha: float
-    target_modules: tuple[str, ...]
-    dropout: float = 0.0
+class LoraConfig(ConfigSection):
+    """`policy.lora`: the learner trains this adapter and the rollout workers serve it."""
+
+    rank: int = Field(16, ge=1, le=512, description="Adapter rank r.")
+    alpha: float = Field(32.0, gt=0, description="LoRA scaling numerator (the update is scaled by alpha / r).")
+    target_modules: list[str] = Field(
+        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        min_length=1,
+        description="Names of the linear layers that get an adapter (Qwen / Llama naming).",
+    )
+    dropout: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Dropout on the adapter's input in training forwards (scoring passes run without it); above 0 the "
+        "PPO ratio of later epochs carries the dropout's noise.",
+    )
 
 
 def is_adapter_dir(path: str | Path) -> bool:
@@ -47,10 +60,11 @@ def adapter_rank(adapter_dir: str | Path) -> int:
     return int(json.loads((Path(adapter_dir) / ADAPTER_CONFIG).read_text())["r"])
 
 
-def with_lora(model, settings: LoraSettings):
-    from peft import LoraConfig, get_peft_model
+def with_lora(model, settings: LoraConfig):
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import get_peft_model
 
-    config = LoraConfig(
+    config = PeftLoraConfig(
         r=settings.rank,
         lora_alpha=settings.alpha,
         target_modules=list(settings.target_modules),
@@ -60,7 +74,7 @@ def with_lora(model, settings: LoraSettings):
     return get_peft_model(model, config)
 
 
-def load_policy(path: str, dtype: torch.dtype, trainable: bool, lora: LoraSettings | None = None):
+def load_policy(path: str, dtype: torch.dtype, trainable: bool, lora: LoraConfig | None = None):
     """A model directory as a causal LM; an adapter directory as its base with the adapter on;
     a plain directory with `lora` given: that model with a fresh adapter (a run's start)."""
     from transformers import AutoModelForCausalLM

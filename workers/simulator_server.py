@@ -26,11 +26,12 @@ import threading
 import time
 import urllib.request
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from workers.backends.dtype_choice import choose_rollout_dtype, cpu_flags
 from workers.env.users.chat_routes import Resolver, ServerGone
+from workers.simulator_serve_config import ServeSettings
 from workers.storage import fetch
 
 LOG_TAIL_LINES = 30
@@ -38,25 +39,6 @@ HEALTH_EVERY_S = 5.0
 HEALTH_FAILURES = 3
 """Health checks in a row a server may fail (each with a HEALTH_EVERY_S timeout) before it is
 taken for hung and its actor restarted: 15 s, longer than any pause of a healthy server."""
-
-
-@dataclass(frozen=True)
-class ServeSettings:
-    model: str
-    """A model location (a directory, in storage or not) or a hub id."""
-    served_name: str
-    """The name requests carry (`simulator.model` as the user wrote it)."""
-    dtype: str
-    """`auto`: chosen by the server's own hardware, as the policy's rollout dtype."""
-    max_model_len: int
-    tensor_parallel_size: int
-    gpu_memory_utilization: float
-    on_gpu: bool
-    threads: int
-    """CPU threads of a server on CPU (its reservation)."""
-    cpu_kv_cache_gb: float
-    seed: int
-    startup_timeout_s: float
 
 
 def server_command(settings: ServeSettings, host: str, port: int) -> list[str]:
@@ -134,7 +116,7 @@ class SimulatorServer:
     """Plain Python; the orchestrator wraps it in `ray.remote` (cluster/simulator_fleet.py)."""
 
     def __init__(self, settings: ServeSettings, index: int):
-        self.settings = settings = replace(settings, model=fetch(settings.model))
+        self.settings = settings = settings.model_copy(update={"model": fetch(settings.model)})
         self.index = index
         host = _node_address()
         port = _free_port(host)

@@ -137,10 +137,9 @@ def _eval_episodes(cfg, checkpoint: str | None, policy: str | None, requests: li
             _fail(f"--checkpoint: cannot fetch {display(checkpoint)}: {exc}")
         if not (local / "config.json").is_file() and not is_adapter_dir(local):
             _fail(f"--checkpoint: {display(checkpoint)} is not a model directory (no config.json) nor a LoRA adapter")
-        from orchestrator.worker_settings import rollout_settings
         from workers.rollout_worker import RolloutWorker
 
-        worker = RolloutWorker(str(local), rollout_settings(cfg, servers), cfg.seed)
+        worker = RolloutWorker(str(local), cfg.rollout_settings(servers), cfg.seed)
 
         def play(chunk: list) -> list:
             return worker.rollout(chunk, worker.version).episodes

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from orchestrator.config_section import ConfigSection
+from workers.config_section import ConfigSection, check_whole_gpus
 
 
 class RayConfig(ConfigSection):
@@ -25,15 +25,6 @@ class ActorResources(ConfigSection):
         description="Custom Ray resources each of these actors' bundles reserves, e.g. {learner_node: 1} to place them "
         "on the nodes started with `ray start --resources '{\"learner_node\": 8}'`.",
     )
-
-
-def check_whole_gpus(tensor_parallel_size: int, num_gpus: float, what: str) -> None:
-    """A vLLM engine sharded over tp GPUs holds tp whole GPUs of one node."""
-    tp = tensor_parallel_size
-    if tp > 1 and num_gpus != tp:
-        raise ValueError(
-            f"tensor_parallel_size {tp} shards {what} over {tp} whole GPUs, so num_gpus must be {tp} (got {num_gpus})"
-        )
 
 
 class RolloutResources(ActorResources):

@@ -9,7 +9,6 @@ from orchestrator.cluster.learner_group import start_learner_group
 from orchestrator.cluster.placement import Placement
 from orchestrator.cluster.ray_session import policy_cpus
 from orchestrator.config import ExperimentConfig
-from orchestrator.worker_settings import learner_settings, rollout_settings
 from workers.fsdp_group import GroupSpec
 from workers.learner import Learner
 from workers.rollout_worker import RolloutWorker
@@ -68,7 +67,7 @@ def start_actors(
     import ray
 
     res = config.resources
-    settings = rollout_settings(config, servers)
+    settings = config.rollout_settings(servers)
     threads = actor_threads(config)
     # An actor's own environment, for OpenMP to read as its process starts.
     runtime_env = {"runtime_env": {"env_vars": threads.env()}} if threads.passive else {}
@@ -86,7 +85,7 @@ def start_actors(
         .remote(model_dir, settings, sampling_seed + i, threads=None if res.rollout.num_gpus else threads.rollout)
         for i, bundle in enumerate(placement.rollout_bundles)
     ]
-    settings_ = learner_settings(config, precision)
+    settings_ = config.learner_settings(precision)
 
     def learner_rank(rank: int, group: GroupSpec | None):
         return (

@@ -19,7 +19,6 @@ from orchestrator.cluster.placement import Placement
 from orchestrator.config import ExperimentConfig
 from orchestrator.model_sources import resolve_model
 from orchestrator.run_storage import shared_model
-from orchestrator.worker_settings import serve_settings
 from workers.simulator_server import ServedSimulator, SimulatorServer
 
 CHECK_TIMEOUT_S = 600.0
@@ -157,7 +156,7 @@ def launch_simulator_servers(
         return None
     assert config.simulator.model
     model = shared_model(config, resolve_model(config.simulator.model, config.seed, log), log)
-    settings = serve_settings(config, model)
+    settings = config.serve_settings(model)
     where = f"{serve.num_gpus:g} GPU" if serve.num_gpus else f"{serve.num_cpus:g} CPU"
     log(f"starting {serve.num_workers} simulator server(s) for {config.simulator.model} ({where} each)")
     actors = []

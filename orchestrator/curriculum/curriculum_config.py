@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from orchestrator.config_section import ConfigSection
+from workers.config_section import ConfigSection
 
 
 class CurriculumConfig(ConfigSection):

@@ -159,11 +159,10 @@ def play_policy(
     """A model-free policy (scripted, or a user's function) against the configured simulator; all
     dialogues advance turn by turn together, so an `llm` simulator is queried concurrently as in
     training. `servers`: the simulator servers a served `llm` user talks to."""
-    from orchestrator.worker_settings import llm_settings
     from workers.env.users.llm_simulator import ChatEndpoint
 
     sim_cfg = config.simulator
-    llm = llm_settings(sim_cfg, servers)
+    llm = sim_cfg.llm_settings(servers)
     endpoint = ChatEndpoint(llm) if llm else None
     limits = {"max_turns": sim_cfg.turn_limit, "pass_threshold": sim_cfg.pass_threshold}
     sims = [make_simulator(sim_cfg.name, **limits, seed=r.seed, endpoint=endpoint) for r in requests]

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from orchestrator.config_section import ConfigSection
+from workers.config_section import ConfigSection
 
 
 class AnalysisConfig(ConfigSection):

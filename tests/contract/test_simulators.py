@@ -5,7 +5,8 @@ import pytest
 from workers.env.scenarios.english_scenarios import english_split
 from workers.env.scorer.strategy_scorer import judge_reply
 from workers.env.users.emotion_track import SATISFIED
-from workers.env.users.llm_simulator import ChatEndpoint, LlmSettings
+from workers.env.users.llm_simulator import ChatEndpoint
+from workers.env.users.llm_user_config import LlmSettings
 from workers.env.users.simulator import SIMULATORS, make_simulator
 
 SCENARIOS = english_split("all")[::17]

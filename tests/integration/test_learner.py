@@ -8,8 +8,9 @@ import torch
 from transformers import AutoTokenizer
 
 from workers.chat_format import END_OF_TEXT, opening_segment
-from workers.learner import Learner, LearnerSettings
-from workers.lora_adapter import LoraSettings
+from workers.learner import Learner
+from workers.learner_config import LearnerSettings
+from workers.lora_adapter import LoraConfig
 from workers.rl.token_logprobs import token_logprobs
 from workers.types import TokenSequence, TrainBatch
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 def settings(**overrides) -> LearnerSettings:
     base = dict(lr=3e-4, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0, ppo_epochs=1)
-    base |= dict(max_tokens_per_micro_batch=4096)
+    base |= dict(max_tokens_per_micro_batch=4096, precision="fp32")
     return LearnerSettings(**(base | overrides))
 
 
@@ -293,7 +294,7 @@ def test_a_model_whose_logits_are_not_its_output_layer_is_refused(tiny_model, mo
         Learner(tiny_model, settings(), seed=0)
 
 
-LORA = LoraSettings(rank=8, alpha=16, target_modules=("q_proj", "v_proj"))
+LORA = LoraConfig(rank=8, alpha=16, target_modules=["q_proj", "v_proj"])
 
 
 def test_lora_trains_the_adapter_alone_against_its_own_base(tiny_model):
@@ -334,7 +335,9 @@ def test_a_lora_checkpoint_is_an_adapter_the_learner_resumes_from(tiny_model, tm
 
 
 def test_lora_dropout_trains_but_never_makes_a_score_random(tiny_model):
-    learner = Learner(tiny_model, settings(lora=LoraSettings(8, 16, ("q_proj", "v_proj"), dropout=0.5), lr=5e-3), seed=0)
+    learner = Learner(
+        tiny_model, settings(lora=LoraConfig(rank=8, alpha=16, target_modules=["q_proj", "v_proj"], dropout=0.5), lr=5e-3), seed=0
+    )
     batch = own_logprobs(learner, sequences_of(tiny_model), [1.0, -1.0])
     learner.update(batch)
     assert torch.equal(learner.score(batch), learner.score(batch)) and learner.model.training

@@ -10,8 +10,9 @@ from orchestrator.cluster.ray_session import ray_session
 from orchestrator.config import load_config
 from orchestrator.fault_injection import FaultyLearner
 from tests.integration.test_learner import own_logprobs, sequences_of, settings
-from workers.learner import Learner, LearnerSettings
-from workers.lora_adapter import LoraSettings
+from workers.learner import Learner
+from workers.learner_config import LearnerSettings
+from workers.lora_adapter import LoraConfig
 from workers.types import TrainBatch
 
 pytestmark = pytest.mark.slow
@@ -61,7 +62,12 @@ def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], 
 CASES = {
     "kl+epochs": settings(lr=1e-4, max_tokens_per_micro_batch=60, kl_coef=0.05, ppo_epochs=2),
     # KL on: the anchor is the sharded base with the adapter switched off
-    "lora+kl": settings(lr=1e-4, max_tokens_per_micro_batch=60, kl_coef=0.05, lora=LoraSettings(8, 16, ("q_proj", "v_proj"))),
+    "lora+kl": settings(
+        lr=1e-4,
+        max_tokens_per_micro_batch=60,
+        kl_coef=0.05,
+        lora=LoraConfig(rank=8, alpha=16, target_modules=["q_proj", "v_proj"]),
+    ),
 }
 
 

@@ -6,7 +6,8 @@ overflow the tiny model's context.)"""
 import pytest
 
 from workers.env.scenarios.scenario_bank import load_scenarios
-from workers.env.users.llm_simulator import HELPED, HURT, NEUTRAL, UNPARSED, ChatEndpoint, LlmSettings, LlmSimulator
+from workers.env.users.llm_simulator import HELPED, HURT, NEUTRAL, UNPARSED, ChatEndpoint, LlmSimulator
+from workers.env.users.llm_user_config import LlmSettings
 from workers.env.users.rlver_user import RlverUser
 from workers.env.users.simulator import start_all, step_all
 

@@ -8,7 +8,8 @@ import pytest
 from tests.support.openai_stub import Answer, default_answer, is_analysis, words
 from workers.env.scenarios.scenario_bank import load_scenarios
 from workers.env.users.difficulty import episode_draws, rule_knobs
-from workers.env.users.llm_simulator import ChatEndpoint, LlmSettings, LlmSimulator, SimulatorUnavailable
+from workers.env.users.llm_simulator import ChatEndpoint, LlmSimulator, SimulatorUnavailable
+from workers.env.users.llm_user_config import LlmSettings
 from workers.env.users.simulator import start_all, step_all
 
 SCENARIO = load_scenarios("en", "test")[0]

@@ -7,7 +7,7 @@ import torch
 from safetensors import safe_open
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from workers.lora_adapter import LoraSettings, export_merged, with_lora
+from workers.lora_adapter import LoraConfig, export_merged, with_lora
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +16,10 @@ def test_a_bf16_base_exports_in_bf16_with_the_adapters_effect(tiny_model, tmp_pa
     base_dir, adapter_dir = tmp_path / "base-bf16", tmp_path / "adapter"
     AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.bfloat16).save_pretrained(base_dir)
     AutoTokenizer.from_pretrained(tiny_model).save_pretrained(base_dir)
-    model = with_lora(AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32), LoraSettings(4, 8, ("q_proj",)))
+    model = with_lora(
+        AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32),
+        LoraConfig(rank=4, alpha=8, target_modules=["q_proj"]),
+    )
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "lora_B" in name:

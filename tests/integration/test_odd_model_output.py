@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from orchestrator.config import load_config
 from orchestrator.step_batch import sample_requests
-from orchestrator.worker_settings import rollout_settings
 from workers.backends.base import Generation
 from workers.rollout_worker import FORMAT_VIOLATION, RolloutWorker
 
@@ -34,7 +33,7 @@ def worker(request, tiny_model):
     cfg = load_config(
         None, [f"policy.template={request.param}", "rollout.backend=hf", "rollout.group_size=2", "rollout.groups_per_step=2"]
     )
-    w = RolloutWorker(tiny_model, rollout_settings(cfg), seed=0)
+    w = RolloutWorker(tiny_model, cfg.rollout_settings(), seed=0)
     w.requests = sample_requests(cfg, random.Random(0), 0.5, 0)
     w.template = request.param
     return w

@@ -11,7 +11,8 @@ from tests.support.openai_stub import Answer, is_analysis
 from workers.env.scenarios.scenario_bank import load_scenarios
 from workers.env.users.analysis_io import as_data
 from workers.env.users.llm_prompts import prompt_set
-from workers.env.users.llm_simulator import ChatEndpoint, LlmSettings, LlmSimulator
+from workers.env.users.llm_simulator import ChatEndpoint, LlmSimulator
+from workers.env.users.llm_user_config import LlmSettings
 from workers.env.users.rlver_user import RlverUser
 from workers.env.users.simulator import make_simulator
 

@@ -2,22 +2,19 @@
 
 One engine for the module: vLLM's in-process engine is heavy to start."""
 
-from dataclasses import replace
-
 import pytest
 import torch
 
+from tests.support.learner_settings import probe_learner_settings
 from workers.backends import SamplingConfig
 from workers.backends.model_files import WeightSyncError
 from workers.env.scenarios.english_scenarios import english_split
-from workers.learner import Learner, LearnerSettings
+from workers.learner import Learner
 from workers.types import EpisodeRequest, TokenSequence, TrainBatch
 
 pytestmark = pytest.mark.slow
 
-LEARNER = LearnerSettings(
-    lr=5e-3, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0, max_tokens_per_micro_batch=4096, ppo_epochs=1
-)
+LEARNER = probe_learner_settings()
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +104,7 @@ def test_vllm_logprobs_match_the_learner_before_and_after_a_weight_sync(worker, 
 def test_vllm_logprobs_at_temperature_07_are_the_learners_at_07(worker, tiny_model):
     """vLLM reports the log-probs of the distribution it sampled from (logits / T), as the learner
     scores them: at T != 1 the raw ones differ by far more than precision."""
-    learner = Learner(tiny_model, replace(LEARNER, temperature=0.7), seed=0)
+    learner = Learner(tiny_model, probe_learner_settings(temperature=0.7), seed=0)
     worker.update_weights(learner.weights("float32")[0])
     from workers.chat_format import opening_segment
     from workers.thinking import policy_system_prompt

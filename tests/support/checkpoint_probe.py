@@ -18,17 +18,16 @@ def reply_ends(mask: list[int]) -> list[int]:
 
 
 def main(model_dir: str, dtype: str) -> dict:
+    from tests.support.learner_settings import probe_learner_settings
     from workers.backends import SamplingConfig
     from workers.backends.model_files import stop_token_ids
     from workers.env.scenarios.english_scenarios import english_split
-    from workers.learner import Learner, LearnerSettings
+    from workers.learner import Learner
     from workers.rollout_worker import RolloutSettings, RolloutWorker
     from workers.types import EpisodeRequest, TrainBatch
 
     worker = RolloutWorker(model_dir, RolloutSettings("vllm", 512, dtype, SamplingConfig(40), "rule", 3, 70.0), seed=0)
-    settings = LearnerSettings(
-        lr=5e-3, clip_low=0.2, clip_high=0.28, kl_coef=0.0, max_grad_norm=1.0, max_tokens_per_micro_batch=4096, ppo_epochs=1
-    )
+    settings = probe_learner_settings()
     learner = Learner(model_dir, settings, seed=0)
     requests = [EpisodeRequest(s, 0.2, g, seed=g) for g, s in enumerate(english_split("train")[:12]) for _ in range(2)]
 

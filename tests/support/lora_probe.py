@@ -14,28 +14,20 @@ import torch
 
 
 def main(model_dir: str, out_dir: str) -> dict:
+    from tests.support.learner_settings import probe_learner_settings
     from workers.backends import SamplingConfig
     from workers.env.scenarios.english_scenarios import english_split
-    from workers.learner import Learner, LearnerSettings
-    from workers.lora_adapter import LoraSettings
+    from workers.learner import Learner
+    from workers.lora_adapter import LoraConfig
     from workers.rollout_worker import RolloutSettings, RolloutWorker
     from workers.types import EpisodeRequest, TrainBatch
 
     settings = RolloutSettings("vllm", 512, "float32", SamplingConfig(40), "rule", 3, 70.0, lora_rank=8)
     worker = RolloutWorker(model_dir, settings, seed=0)
-    lora = LoraSettings(rank=8, alpha=16, target_modules=("q_proj", "k_proj", "v_proj", "o_proj"))
+    lora = LoraConfig(rank=8, alpha=16, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])
     learner = Learner(
         model_dir,
-        LearnerSettings(
-            lr=5e-3,
-            clip_low=0.2,
-            clip_high=0.28,
-            kl_coef=0.0,
-            max_grad_norm=1.0,
-            max_tokens_per_micro_batch=4096,
-            ppo_epochs=1,
-            lora=lora,
-        ),
+        probe_learner_settings(lora=lora),
         seed=0,
     )
     requests = [EpisodeRequest(s, 0.2, g, seed=g) for g, s in enumerate(english_split("train")[:8]) for _ in range(2)]

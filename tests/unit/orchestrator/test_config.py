@@ -1,7 +1,6 @@
 import pytest
 
 from orchestrator.config import ConfigError, ExperimentConfig, default_config_path, flatten, load_config
-from orchestrator.worker_settings import llm_settings
 
 
 def test_demo_config_loads_with_the_required_keys():
@@ -84,9 +83,9 @@ def test_llm_simulator_needs_an_endpoint_and_a_model():
     with pytest.raises(ConfigError, match=r"simulator: .*needs simulator\.endpoint .* or simulator\.serve\.num_workers"):
         load_config(None, ["simulator.name=llm", "simulator.model=m"])
     cfg = load_config(None, ["simulator.name=llm", "simulator.endpoint=http://h:8000/v1", "simulator.model=m"])
-    settings = llm_settings(cfg.simulator)
+    settings = cfg.simulator.llm_settings()
     assert settings is not None and settings.endpoint == "http://h:8000/v1" and settings.api_key_env == "OPENAI_API_KEY"
-    assert llm_settings(load_config().simulator) is None
+    assert load_config().simulator.llm_settings() is None
 
 
 def test_a_served_simulator_needs_the_llm_user_and_no_endpoint_of_its_own():
@@ -176,12 +175,19 @@ def test_algorithm_choices_are_validated(item, key):
 
 
 def test_the_learner_gets_the_sampling_temperature_and_dr_grpos_constant():
-    from orchestrator.worker_settings import learner_settings
-
     cfg = load_config(None, ["rollout.temperature=0.7", "simulator.max_turns=4", "rollout.max_new_tokens=30"])
-    s = learner_settings(cfg)
+    s = cfg.learner_settings()
     assert s.temperature == 0.7 and s.loss_norm_tokens == 120.0 and s.tis_cap == 2.0 and s.loss_agg == "token-mean"
     assert load_config(None, ["algo.tis_cap=null"]).algo.tis_cap is None
+
+
+def test_the_learner_takes_the_algo_section_whole_and_a_checkpoints_precision_over_auto():
+    cfg = load_config(None, ["algo.lr=0.002", "algo.ppo_epochs=2", "policy.lora={rank: 4}"])
+    s = cfg.learner_settings()
+    assert s.model_dump(include=set(type(cfg.algo).model_fields)) == cfg.algo.model_dump()
+    assert s.lora == cfg.policy.lora and s.precision == "auto" and not s.precision_pinned and s.device == "cpu"
+    pinned = cfg.learner_settings("bf16")
+    assert pinned.precision == "bf16" and pinned.precision_pinned
 
 
 LLM = ["simulator.name=llm", "simulator.endpoint=http://127.0.0.1:1/v1", "simulator.model=m"]
@@ -202,5 +208,5 @@ def test_the_rlver_profiles_keys_are_refused_where_they_mean_nothing():
         load_config(None, ["simulator.profile=rlver"])
     with pytest.raises(ConfigError, match="start_emotion is the rlver profile's"):
         load_config(None, [*LLM, "simulator.start_emotion=40"])
-    settings = llm_settings(load_config(None, [*LLM, "simulator.profile=rlver", "simulator.start_emotion=40"]).simulator)
+    settings = load_config(None, [*LLM, "simulator.profile=rlver", "simulator.start_emotion=40"]).simulator.llm_settings()
     assert settings is not None and settings.profile == "rlver" and settings.start_emotion == 40

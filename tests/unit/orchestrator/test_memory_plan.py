@@ -21,10 +21,12 @@ def test_the_parameter_count_is_the_models_own(tiny_model):
 def test_the_adapter_count_is_pefts(tiny_model):
     from transformers import AutoModelForCausalLM
 
-    from workers.lora_adapter import LoraSettings, with_lora
+    from workers.lora_adapter import LoraConfig, with_lora
 
     targets = ("q_proj", "v_proj", "down_proj")
-    model = with_lora(AutoModelForCausalLM.from_pretrained(tiny_model), LoraSettings(8, 16, targets))
+    model = with_lora(
+        AutoModelForCausalLM.from_pretrained(tiny_model), LoraConfig(rank=8, alpha=16, target_modules=list(targets))
+    )
     trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert read_shape(tiny_model).lora_params(8, targets) == trained
 

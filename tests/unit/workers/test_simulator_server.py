@@ -12,8 +12,7 @@ def settings(**changes) -> ServeSettings:
         max_model_len=1024,
         tensor_parallel_size=1,
         gpu_memory_utilization=0.8,
-        on_gpu=False,
-        threads=2,
+        num_cpus=2,
         cpu_kv_cache_gb=1.5,
         seed=7,
         startup_timeout_s=60,
@@ -34,11 +33,11 @@ def test_a_cpu_server_runs_eagerly_without_chunked_prefill_on_its_threads():
 
 
 def test_a_gpu_server_shards_over_its_gpus_and_keeps_the_hub():
-    command = server_command(settings(on_gpu=True, tensor_parallel_size=4, dtype="auto"), "h", 1)
+    command = server_command(settings(num_gpus=4, tensor_parallel_size=4, dtype="auto"), "h", 1)
     joined = " ".join(command)
     assert "--dtype bfloat16" in joined and "--tensor-parallel-size 4" in joined and "--gpu-memory-utilization 0.8" in joined
     assert "--enforce-eager" not in command
-    env = server_env(settings(on_gpu=True, model="Qwen/Qwen2.5-72B-Instruct"), {})
+    env = server_env(settings(num_gpus=1, model="Qwen/Qwen2.5-72B-Instruct"), {})
     assert "HF_HUB_OFFLINE" not in env and "VLLM_CPU_KVCACHE_SPACE" not in env
 
 

@@ -40,12 +40,12 @@ from workers.env.users.analysis_io import (
     request_seed,
     without_agent_text,
 )
-from workers.env.users.chat_routes import NoServerReady, Route, Routes, Routing, ServerGone
+from workers.env.users.chat_routes import NoServerReady, Route, Routes, ServerGone
 from workers.env.users.difficulty import RuleKnobs, episode_draws, rule_knobs
 from workers.env.users.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 from workers.env.users.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
+from workers.env.users.llm_user_config import LlmSettings
 from workers.env.users.simulator_usage import EXTERNAL, SimulatorUsage
-from workers.simulator_server import ServedSimulator
 
 MAX_CHANGE = 10.0
 HELPED, HURT, NEUTRAL, UNPARSED = "helped", "hurt", "neutral", "unparsed"
@@ -74,40 +74,6 @@ class Completion:
     text: str
     cut: bool
     """Stopped by its token limit: an analysis cut there may end on anything (a quoted line)."""
-
-
-@dataclass(frozen=True)
-class LlmSettings:
-    endpoint: str | None
-    """An endpoint of the user's (None when the run serves the simulator: `servers`)."""
-    model: str
-    api_key_env: str = "OPENAI_API_KEY"
-    language: str = "auto"
-    concurrency: int = 16
-    timeout_s: float = 60.0
-    max_retries: int = 3
-    backoff_s: float = 1.0
-    json_mode: bool = False
-    reply_max_tokens: int = 128
-    temperature: float = 0.7
-    profile: str = "goldilocks"
-    start_emotion: float | None = None
-    """`rlver`: the user's first emotion (None: the profile's 30)."""
-    analysis_retries: int = 3
-    """`rlver`: fresh analyses asked for when one's final line cannot be read."""
-    analysis_max_tokens: int = 384
-    """`rlver`: room for the five-step analysis."""
-    retry_budget_s: float = 60.0
-    """Keep retrying transient endpoint errors for at least this long (an endpoint restart)."""
-    servers: tuple[ServedSimulator, ...] = ()
-    """The run's own simulator servers (simulator.serve), which requests are spread over."""
-    routing: Routing = "sticky"
-    """How requests are spread over `servers` (chat_routes.py)."""
-    load_factor: float = 1.25
-    """`sticky`: how far past its fair share of outstanding requests a server takes a dialogue's turn."""
-    unreadable_change: float = -10.0
-    """The change an analysis that cannot be read counts as (after `rlver`'s re-asks): the worst
-    by default, so that breaking the analyser never beats an honest judgement."""
 
 
 def parse_change(text: str) -> float | None:
@@ -151,8 +117,8 @@ class ChatEndpoint:
         self.routes = Routes(
             served or [Route(EXTERNAL, settings.endpoint)],
             resolve_timeout_s=settings.timeout_s,
-            routing=settings.routing,
-            load_factor=settings.load_factor,
+            routing=settings.serve.routing,
+            load_factor=settings.serve.sticky_load_factor,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: dict[str, openai.AsyncOpenAI] = {}

@@ -1,6 +1,6 @@
 """The `simulator.serve:` section: the `llm` user's model served inside the run, by simulator
 servers the run starts on Ray beside its rollout workers and learner (orchestrator/config.py
-loads it; cluster/simulator_fleet.py starts the servers)."""
+composes it; cluster/simulator_fleet.py starts the servers); and what each server takes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from orchestrator.cluster.resources_config import check_whole_gpus
-from orchestrator.config_section import ConfigSection
+from workers.config_section import ConfigSection, check_whole_gpus
 
 
 class SimulatorServeConfig(ConfigSection):
@@ -69,3 +68,21 @@ class SimulatorServeConfig(ConfigSection):
     def _whole_gpus_for_tensor_parallel(self) -> SimulatorServeConfig:
         check_whole_gpus(self.tensor_parallel_size, self.num_gpus, "the simulator")
         return self
+
+
+class ServeSettings(SimulatorServeConfig):
+    """What one simulator server takes: the section, and the model and seed of the run
+    (`ExperimentConfig.serve_settings`)."""
+
+    model: str = Field(description="A model location (a directory, in storage or not) or a hub id.")
+    served_name: str = Field(description="The name requests carry (`simulator.model` as the user wrote it).")
+    seed: int = Field(0, description="The server's sampling seed (the run's).")
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.num_gpus > 0
+
+    @property
+    def threads(self) -> int:
+        """CPU threads of a server on CPU: its reservation."""
+        return max(1, int(self.num_cpus))
