@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import yaml
@@ -89,10 +89,12 @@ PERSONALITIES: tuple[str, ...] = ("negative", "passive", "avoidant")
 def detect_intent(user_messages: list[str]) -> str | None:
     """The need whose cue sentence appears last in the user's messages, if any: what a reader of
     the cues knows so far (the `rule` user's own test of whether its need has come out)."""
+    return next((need for message in reversed(user_messages) if (need := _cued_need(message))), None)
+
+
+@lru_cache(maxsize=65536)
+def _cued_need(message: str) -> str | None:
+    """The need a message cues (the bank's last, should it hold cues of two). Cached: a rule
+    user's messages come from the bank's templates, and every turn of a dialogue reads them all."""
     bank = phrase_bank()
-    latest: tuple[int, str] | None = None
-    for position, message in enumerate(user_messages):
-        for name, s in bank.strategies.items():
-            if any(cue in message for cue in s.all_cues):
-                latest = (position, name)
-    return latest[1] if latest else None
+    return next((name for name, s in reversed(bank.strategies.items()) if any(cue in message for cue in s.all_cues)), None)

@@ -24,7 +24,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import yaml
@@ -209,6 +209,7 @@ def foreign_run(words: tuple[str, ...], window: int = 5, unknown: int = 2) -> bo
     return any(sum(flags[i : i + window]) >= unknown for i in range(max(1, len(flags) - window + 1)))
 
 
+@lru_cache(maxsize=65536)
 def order_score(sentences: tuple[tuple[str, ...], ...]) -> float:
     """How much more English-like the reply's word order is than random orders of its own words:
     the share of `SHUFFLES` shuffles (sentence lengths kept, drawn from the text itself, so the

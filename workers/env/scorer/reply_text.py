@@ -12,6 +12,7 @@ import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 ALLOWED_PUNCTUATION = frozenset(".,!?;:'\"-()…’‘“”–—")
 """Punctuation of plain English text; typographic quotes and dashes are folded to ASCII."""
@@ -52,7 +53,9 @@ def _is_unreadable(ch: str) -> bool:
     return not _is_invisible(ch)
 
 
+@lru_cache(maxsize=8192)
 def text_facts(reply: str) -> TextFacts:
+    """Cached (a batch's worth): the scorer reads a user's words afresh at every turn of its dialogue."""
     text = unicodedata.normalize("NFC", reply)
     runs = [len(m.group(0)) for m in _RUN.finditer(text)]
     folded = text.translate(_FOLD)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from workers.env.phrases import STRATEGY_NAMES, phrase_bank
 from workers.env.scorer.fluency import development_replies
@@ -111,9 +111,15 @@ def _model() -> _LinearModel:
 
 def strategy_probabilities(text: str) -> dict[str, float]:
     """Class -> probability for one reply (the classes of CLASSES)."""
+    return dict(zip(CLASSES, _probabilities(text.lower()), strict=True))
+
+
+@lru_cache(maxsize=65536)
+def _probabilities(lowered: str) -> tuple[float, ...]:
+    """Cached by text: a scripted policy or a converged one says the same reply to many users,
+    whose conversations (and so the scorer's own cache key) differ."""
     model = _model()
     scores = list(model.bias)
-    lowered = text.lower()
     for analyzer, vocabulary, idf, weights in zip(model.analyzers, model.vocabularies, model.idf, model.weights, strict=True):
         counts = Counter(i for gram in analyzer(lowered) if (i := vocabulary.get(gram)) is not None)
         values = {i: (1.0 + math.log(c)) * idf[i] for i, c in counts.items()}
@@ -124,4 +130,4 @@ def strategy_probabilities(text: str) -> dict[str, float]:
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
-    return {name: e / total for name, e in zip(CLASSES, exps, strict=True)}
+    return tuple(e / total for e in exps)
