@@ -288,8 +288,12 @@ def run_experiment(args: argparse.Namespace, ledger: Ledger) -> None:
         1 for p in main_pairs for row in MAIN_ROWS if not ledger.run("main", chosen[row.removesuffix("/aa")], row, p.warm_start)
     )
     for pair in main_pairs:
-        for row in MAIN_ROWS:
-            if not schedule.run(pair, row, chosen[row.removesuffix("/aa")], todo):
+        rows = [(row, chosen[row.removesuffix("/aa")]) for row in MAIN_ROWS]
+        missing = any(ledger.run("main", candidate, row, pair.warm_start) is None for row, candidate in rows)
+        if missing and not schedule.out_of_time():
+            warm_start(pair, args, ledger)  # first: a rebuilt warm start drops its pair's earlier runs
+        for row, candidate in rows:
+            if not schedule.run(pair, row, candidate, todo):
                 print(f"--max-minutes {args.max_minutes} reached: the ledger holds every finished run", flush=True)
                 return
 

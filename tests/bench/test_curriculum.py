@@ -134,3 +134,36 @@ def test_a_pair_whose_rows_ran_on_different_cpus_is_named(tmp_path):
     ledger.record_run(base | {"candidate": "fixed@0.2", "pair": "select-ws1", "machine": "Intel"})
     ledger.record_run(base | {"candidate": "fixed@0.35", "pair": "select-ws1", "machine": "Intel"})
     assert pairs_across_machines(ledger) == ["select-ws0"]
+
+
+def test_a_pairs_warm_start_is_checked_before_its_recorded_runs_are_kept(tmp_path, monkeypatch):
+    """A run recorded on a warm start that is rebuilt with other weights is run again in the same
+    invocation, not skipped because the ledger held it when the pair began."""
+    import argparse
+
+    import bench.curriculum as bench
+
+    ledger = _ledger(tmp_path, 0)
+    chosen = chosen_candidates(ledger)
+    ledger.record_warm_start("main-ws0", Pair("main", 0).warm_start_seed, "old")
+    first = MAIN_ROWS[0]
+    ledger.record_run(_run("main", first, chosen[first], "main-ws0", Pair("main", 0).seed, 1.0))
+
+    def rebuilt(pair, args, ledger):
+        ledger.record_warm_start(pair.warm_start, pair.warm_start_seed, "new")
+        return tmp_path
+
+    trained = []
+
+    def train_run(pair, row, name, overrides, init, args):
+        trained.append(row)
+        level = f"eval/{args.level:g}"
+        series = {f"{level}/score": 40.0, f"{level}/score_se": 1.0, "curriculum/difficulty": 0.5, "curriculum/pass_rate": 0.5}
+        return f"run-{row}", {key: [(11, value)] for key, value in series.items()}
+
+    monkeypatch.setattr(bench, "warm_start", rebuilt)
+    monkeypatch.setattr(bench, "train_run", train_run)
+    args = argparse.Namespace(pairs=1, max_minutes=None, level=0.65, target=43.0, out=tmp_path, overrides=[])
+    bench.run_experiment(args, ledger)
+    assert trained == MAIN_ROWS
+    assert all(Ledger(ledger.path).run("main", chosen[r.removesuffix("/aa")], r, "main-ws0")["auc"] == 40.0 for r in MAIN_ROWS)
