@@ -79,25 +79,10 @@ def test_eval_of_scripted_baselines_writes_a_report(tmp_path):
     assert scores["matching"] == sorted(scores["matching"], reverse=True)
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--policy", "scripted:matching", "--checkpoint", "x"], "exactly one of"),
-        ([], "exactly one of"),
-        (["--policy", "matching"], "expected scripted:NAME"),
-        (["--policy", "scripted:oracle"], "unknown scripted policy 'oracle'"),
-        (["--policy", "scripted:generic", "--levels", "0.2,1.4"], "--levels"),
-        (["--policy", "scripted:generic", "--scenarios", "dev"], "--scenarios"),
-        (["--checkpoint", "no-such-dir"], "no config.json"),
-        (["--policy", "scripted:generic", "--protocol", "sage"], "--protocol sage: protocol sage plays RLVER's LLM user"),
-        (["--policy", "scripted:generic", "--protocol", "sage", "--levels", "0.5"], "no difficulty levels"),
-        (["--policy", "scripted:generic", "--protocol", "sentient"], "--protocol: expected one of goldilocks, sage"),
-        (["--policy", "scripted:generic", "--protocol", "sage", "--scenarios", "train"], "RLVER's 100 test profiles only"),
-    ],
-)
-def test_eval_argument_errors_are_named(tmp_path, args, message):
-    out = run_cli("eval", *args, cwd=tmp_path)
-    assert out.returncode == 2 and message in out.stdout, out.stdout + out.stderr
+def test_an_eval_argument_error_exits_2_naming_the_option(tmp_path):
+    """Through the installed script; every check is in tests/unit/orchestrator/cli/test_train_verbs.py."""
+    out = run_cli("eval", "--policy", "scripted:generic", "--levels", "0.2,1.4", cwd=tmp_path)
+    assert out.returncode == 2 and "--levels" in out.stdout, out.stdout + out.stderr
 
 
 def test_eval_under_the_sage_protocol_survives_an_endpoint_restart(tmp_path, openai_stub):
