@@ -4,10 +4,10 @@ found (NCCL), on a model of `small`'s shape built here with random weights.
     python3 bench/gpu_check.py [--updates 3]
     python3 bench/gpu_check.py --device cpu --shape tiny   (the check's own test, on gloo)
 
-Runs with a plain interpreter that has torch, transformers, peft and tokenizers: it imports only
-the learner's side of the project (workers.learner and what it needs; no Ray, vLLM, pydantic or
-MLflow). Without CUDA it says so in its verdict and exits 0. Each check trains a few updates on
-one synthetic batch and asserts what must hold on any device: finite metrics, weights that moved
+Runs with a plain interpreter that has torch, transformers, peft, tokenizers and pydantic (the
+learner's settings): it imports only the learner's side of the project (workers.learner and what
+it needs; no Ray, vLLM or MLflow). Without CUDA it says so in its verdict and exits 0. Each check
+trains a few updates on one synthetic batch and asserts what must hold on any device: finite metrics, weights that moved
 (only the adapter's under LoRA), and for FSDP2 the same metrics and weights as the single-GPU
 learner on the same batch. Last line: one JSON verdict, `"ok"` true when every check passed.
 """
@@ -106,7 +106,7 @@ def check_bf16(model_dir: str, updates: int) -> dict:
 
 def check_lora(model_dir: str, updates: int) -> dict:
     from workers.learner import Learner
-    from workers.lora_adapter import LoraConfig
+    from workers.lora_config import LoraConfig
 
     lora = LoraConfig(rank=16, alpha=32)
     learner = Learner(model_dir, settings(lora=lora), seed=0)

@@ -2,7 +2,7 @@
 
 Every field is documented once, in its pydantic description, in the section beside what it
 configures: an actor's in its own package (`workers/learner_config.py`: `algo`;
-`workers/lora_adapter.py`: `policy.lora`; `workers/env/users/llm_user_config.py`: the `llm` user's
+`workers/lora_config.py`: `policy.lora`; `workers/env/users/llm_user_config.py`: the `llm` user's
 fields of `simulator`; `workers/simulator_serve_config.py`: `simulator.serve`), the driver's here
 and in `curriculum/curriculum_config.py` and `cluster/resources_config.py`. This module composes
 them, and builds from them what each actor takes (`learner_settings`, `rollout_settings`,
@@ -26,13 +26,13 @@ from orchestrator.storage_config import StorageConfig
 from workers.config_section import ConfigSection
 from workers.env.users.llm_user_config import LlmSettings, LlmUserConfig
 from workers.learner_config import AlgoConfig, LearnerSettings
-from workers.lora_adapter import LoraConfig
+from workers.lora_config import LoraConfig
 from workers.simulator_serve_config import ServeSettings, SimulatorServeConfig
 
 if TYPE_CHECKING:
     from workers.env.scenarios.scenario import Scenario
+    from workers.env.users.chat_routes import ServedSimulator
     from workers.rollout_worker import RolloutSettings
-    from workers.simulator_server import ServedSimulator
 
 
 class ConfigError(ValueError):

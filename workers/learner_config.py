@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from workers.config_section import ConfigSection
-from workers.lora_adapter import LoraConfig
+from workers.lora_config import LoraConfig
 
 
 class AlgoConfig(ConfigSection):
@@ -70,13 +70,17 @@ class LearnerSettings(AlgoConfig):
     other sections (`ExperimentConfig.learner_settings`)."""
 
     temperature: float = Field(
-        1.0, gt=0, description="The rollout's sampling temperature: tokens are scored under softmax(logits / T)."
+        1.0, gt=0, description="`rollout.temperature`: the learner scores tokens under softmax(logits / T)."
     )
     loss_norm_tokens: float = Field(
         1.0, gt=0, description="Dr. GRPO's constant: the most policy tokens one episode can hold (seq-mean-token-sum-norm)."
     )
-    device: Literal["cpu", "cuda"] = Field("cpu", description="`cuda` when the learner's actor holds a GPU.")
+    device: str = Field(
+        "cpu",
+        pattern=r"^(cpu|cuda(:\d+)?)$",
+        description="A torch device: `cuda` when the learner's actor holds a GPU, `cuda:N` for a rank that picks its own.",
+    )
     precision_pinned: bool = Field(
         False, description="`precision` is what this run chose before its checkpoint: kept, never probed again."
     )
-    lora: LoraConfig | None = Field(None, description="Train a LoRA adapter on the frozen base; None: every weight.")
+    lora: LoraConfig | None = Field(None, description="`policy.lora`; None: every weight trains.")

@@ -19,7 +19,8 @@ from workers.backends.dtype_choice import DtypeChoice, choose_rollout_dtype, cpu
 from workers.backends.model_files import end_of_turn_id
 from workers.chat_format import opening_segment, user_segment
 from workers.cpu_threads import use_threads
-from workers.env.users.llm_simulator import ChatEndpoint, LlmSettings
+from workers.env.users.llm_simulator import ChatEndpoint
+from workers.env.users.llm_user_config import LlmSettings
 from workers.env.users.simulator import UserSimulator, make_simulator, start_all, step_all
 from workers.env.users.simulator_usage import SimulatorUsage
 from workers.storage import fetch

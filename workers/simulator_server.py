@@ -26,11 +26,9 @@ import threading
 import time
 import urllib.request
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 
 from workers.backends.dtype_choice import choose_rollout_dtype, cpu_flags
-from workers.env.users.chat_routes import Resolver, ServerGone
 from workers.simulator_serve_config import ServeSettings
 from workers.storage import fetch
 
@@ -209,30 +207,3 @@ def _node_address() -> str:
     import ray
 
     return ray.util.get_node_ip_address() if ray.is_initialized() else "127.0.0.1"
-
-
-@dataclass(frozen=True)
-class ServedSimulator:
-    """What a rollout worker holds of one simulator server: its name for the usage counts, its
-    address if known (None: ask), and its actor, to ask where it listens (again after a restart)."""
-
-    name: str
-    url: str | None
-    actor: object
-
-    def resolver(self) -> Resolver:
-        actor = self.actor
-
-        async def resolve() -> str:
-            """Ray holds the call while it restarts the actor; it gives up once the restarts are
-            used (ActorDiedError)."""
-            from ray.exceptions import ActorDiedError, ActorUnavailableError
-
-            try:
-                return await actor.url.remote()  # type: ignore[attr-defined]
-            except ActorDiedError:
-                raise ServerGone(f"simulator {self.name} died and Ray will not restart it") from None
-            except ActorUnavailableError as exc:
-                raise RuntimeError(f"simulator {self.name} is restarting: {exc}") from None
-
-        return resolve

@@ -1,4 +1,5 @@
-"""The plain dataclasses that cross every actor boundary (never framework objects)."""
+"""The plain dataclasses of a step's data that cross actor boundaries (never framework objects);
+an actor's settings cross as the pydantic model of its config section."""
 
 from __future__ import annotations
 

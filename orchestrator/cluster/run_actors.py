@@ -9,10 +9,10 @@ from orchestrator.cluster.learner_group import start_learner_group
 from orchestrator.cluster.placement import Placement
 from orchestrator.cluster.ray_session import policy_cpus
 from orchestrator.config import ExperimentConfig
+from workers.env.users.chat_routes import ServedSimulator
 from workers.fsdp_group import GroupSpec
 from workers.learner import Learner
 from workers.rollout_worker import RolloutWorker
-from workers.simulator_server import ServedSimulator
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from orchestrator.cluster.placement import Placement
 from orchestrator.config import ExperimentConfig
 from orchestrator.model_sources import resolve_model
 from orchestrator.run_storage import shared_model
-from workers.simulator_server import ServedSimulator, SimulatorServer
+from workers.env.users.chat_routes import ServedSimulator
+from workers.simulator_server import SimulatorServer
 
 CHECK_TIMEOUT_S = 600.0
 """How long the last step's check waits for a restarting server (its model loads meanwhile)."""

@@ -26,8 +26,8 @@ from orchestrator.evaluation.user_policy import AgentPolicy, scripted_agent
 from workers.env.scenarios.english_scenarios import english_split
 from workers.env.scenarios.scenario import Scenario, realise
 from workers.env.scripted_policies import ScriptedPolicy
+from workers.env.users.chat_routes import ServedSimulator
 from workers.env.users.simulator import make_simulator, start_all, step_all
-from workers.simulator_server import ServedSimulator
 from workers.types import Episode, EpisodeRequest
 
 FAILURE_EMOTION = 10.0

@@ -1,5 +1,5 @@
-"""bench/gpu_check.py, as a GPU machine would run it: a plain interpreter without Ray, vLLM,
-pydantic or MLflow. Here (no CUDA) it must say so and exit 0, and its checks must pass on CPU."""
+"""bench/gpu_check.py, as a GPU machine would run it: a plain interpreter without Ray, vLLM or
+MLflow. Here (no CUDA) it must say so and exit 0, and its checks must pass on CPU."""
 
 import json
 import subprocess
@@ -11,7 +11,7 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gpu_check.py"
 WITHOUT_DRIVER_SIDE = (
     "import runpy, sys\n"
-    "for name in ('ray', 'vllm', 'pydantic', 'mlflow', 'optuna', 'typer', 'rich'):\n"
+    "for name in ('ray', 'vllm', 'mlflow', 'optuna', 'typer', 'rich'):\n"
     "    sys.modules[name] = None\n"
     "sys.argv = [sys.argv[1], *sys.argv[2:]]\n"
     "runpy.run_path(sys.argv[0], run_name='__main__')\n"

@@ -10,7 +10,7 @@ from transformers import AutoTokenizer
 from workers.chat_format import END_OF_TEXT, opening_segment
 from workers.learner import Learner
 from workers.learner_config import LearnerSettings
-from workers.lora_adapter import LoraConfig
+from workers.lora_config import LoraConfig
 from workers.rl.token_logprobs import token_logprobs
 from workers.types import TokenSequence, TrainBatch
 

@@ -12,7 +12,7 @@ from orchestrator.fault_injection import FaultyLearner
 from tests.integration.test_learner import own_logprobs, sequences_of, settings
 from workers.learner import Learner
 from workers.learner_config import LearnerSettings
-from workers.lora_adapter import LoraConfig
+from workers.lora_config import LoraConfig
 from workers.types import TrainBatch
 
 pytestmark = pytest.mark.slow

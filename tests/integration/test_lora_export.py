@@ -7,7 +7,8 @@ import torch
 from safetensors import safe_open
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from workers.lora_adapter import LoraConfig, export_merged, with_lora
+from workers.lora_adapter import export_merged, with_lora
+from workers.lora_config import LoraConfig
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ def main(model_dir: str, out_dir: str) -> dict:
     from workers.backends import SamplingConfig
     from workers.env.scenarios.english_scenarios import english_split
     from workers.learner import Learner
-    from workers.lora_adapter import LoraConfig
+    from workers.lora_config import LoraConfig
     from workers.rollout_worker import RolloutSettings, RolloutWorker
     from workers.types import EpisodeRequest, TrainBatch
 

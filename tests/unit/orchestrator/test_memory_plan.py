@@ -21,7 +21,8 @@ def test_the_parameter_count_is_the_models_own(tiny_model):
 def test_the_adapter_count_is_pefts(tiny_model):
     from transformers import AutoModelForCausalLM
 
-    from workers.lora_adapter import LoraConfig, with_lora
+    from workers.lora_adapter import with_lora
+    from workers.lora_config import LoraConfig
 
     targets = ("q_proj", "v_proj", "down_proj")
     model = with_lora(

@@ -37,6 +37,33 @@ class ServerGone(RuntimeError):
     """A simulator server died and will not be restarted."""
 
 
+@dataclass(frozen=True)
+class ServedSimulator:
+    """What a rollout worker holds of one simulator server: its name for the usage counts, its
+    address if known (None: ask), and its actor, to ask where it listens (again after a restart)."""
+
+    name: str
+    url: str | None
+    actor: object
+
+    def resolver(self) -> Resolver:
+        actor = self.actor
+
+        async def resolve() -> str:
+            """Ray holds the call while it restarts the actor; it gives up once the restarts are
+            used (ActorDiedError)."""
+            from ray.exceptions import ActorDiedError, ActorUnavailableError
+
+            try:
+                return await actor.url.remote()  # type: ignore[attr-defined]
+            except ActorDiedError:
+                raise ServerGone(f"simulator {self.name} died and Ray will not restart it") from None
+            except ActorUnavailableError as exc:
+                raise RuntimeError(f"simulator {self.name} is restarting: {exc}") from None
+
+        return resolve
+
+
 class NoServerReady(RuntimeError):
     """Every route is waiting for its server to come back (a transient state: retried)."""
 

@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import Field
 
 from workers.config_section import ConfigSection
+from workers.env.users.chat_routes import ServedSimulator
 from workers.simulator_serve_config import SimulatorServeConfig
-from workers.simulator_server import ServedSimulator
 
 
 class LlmUserConfig(ConfigSection):
@@ -58,7 +58,7 @@ class LlmUserConfig(ConfigSection):
 
 class LlmSettings(LlmUserConfig):
     """What a rollout worker's `llm` users take: the section's fields, the run's own servers and
-    how requests are spread over them (`ExperimentConfig.llm_settings`), and the requests' fixed
+    how requests are spread over them (`SimulatorConfig.llm_settings`), and the requests' fixed
     shape."""
 
     servers: tuple[ServedSimulator, ...] = Field(
