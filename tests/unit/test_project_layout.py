@@ -87,3 +87,13 @@ def test_no_module_is_over_500_lines():
         if (n := len(p.read_text().splitlines())) > 500
     }
     assert long == {}
+
+
+def test_loading_a_config_and_the_cli_imports_no_torch():
+    """Every `goldilocks` command loads a config first; torch alone takes seconds to import."""
+    import subprocess
+    import sys
+
+    probe = "import sys, orchestrator.cli.main, orchestrator.config; print(sorted({'torch', 'vllm', 'ray'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
