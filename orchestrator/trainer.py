@@ -147,7 +147,8 @@ class Trainer:
         policy_lag = self.weights.version - rollout.pending.version
         self.weights.updated()
         if isinstance(following, Rollout) and self.eval_due(t):
-            following = self.collect(following)  # the evaluation samples from the newest weights
+            # The evaluation samples from the newest weights; step t is not logged yet.
+            following = self.collect(following, logged_before=False)
         if not isinstance(following, Rollout) or self.eval_due(t):
             self.sync(timing)
         metrics = self.finish(rollout, stats, result, policy_lag, timing, start, following)
@@ -175,7 +176,11 @@ class Trainer:
             return ahead
         return Rollout(ahead, self.pool.submit(list(ahead.requests)))
 
-    def collect(self, rollout: Rollout) -> Rollout:
+    def collect(self, rollout: Rollout, logged_before: bool = True) -> Rollout:
+        """The rollout's episodes. A rollout lost for good ends the run; the policy is checkpointed
+        first only where every step before this one is logged (`logged_before`): a checkpoint
+        after step t whose metrics never reached MLflow would leave a hole a resume cannot fill,
+        and an evaluation's early collection is made before its own step is logged."""
         if rollout.episodes is not None:
             return rollout
         step = rollout.plan.step
@@ -189,6 +194,8 @@ class Trainer:
             cause = getattr(exc, "cause", exc)  # Ray's wrapper keeps the worker's own exception here
             if step == 0:
                 raise StepFailed(f"step 0 failed before any update: {cause}") from None
+            if not logged_before:
+                raise StepFailed(f"step {step} failed: {cause}\n{self.last_checkpoint()}") from None
             path = storage.display(self.commit(step, rollout.plan.sampler_rng))
             raise StepFailed(
                 f"step {step} failed: {cause}\nthe policy after {step} finished steps is checkpointed in {path}"
@@ -207,9 +214,7 @@ class Trainer:
         try:
             result = self.learner.result(update)
         except LearnerFailed as exc:
-            last = checkpoints(self.run.location)
-            kept = f"the last checkpoint, {storage.display(last[-1])}, is intact" if last else "no checkpoint was written yet"
-            raise StepFailed(f"step {t} failed: {exc}\n{kept}") from None
+            raise StepFailed(f"step {t} failed: {exc}\n{self.last_checkpoint()}") from None
         self.skips.record(result["faults/skipped_update"] > 0)
         self.entropies[t] = result["actor/entropy"]
         if self.learner_precision is None or t == self.run.step:
@@ -219,6 +224,11 @@ class Trainer:
         for part in ("forward", "backward", "optimizer"):
             timing.parts[f"learner_{part}"] = result[f"perf/learner_{part}_s"]
         return result
+
+    def last_checkpoint(self) -> str:
+        """Where a failed run resumes from, when the failure leaves no new checkpoint."""
+        last = checkpoints(self.run.location)
+        return f"the last checkpoint, {storage.display(last[-1])}, is intact" if last else "no checkpoint was written yet"
 
     def tell_precision(self) -> None:
         """The learner's precision, after this run's (or this resume's) first update: `algo.precision:

@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 from orchestrator.cluster.learner_group import PendingCall
-from orchestrator.cluster.rollout_pool import PendingRollout, RolloutCost
+from orchestrator.cluster.rollout_pool import PendingRollout, RolloutCost, WorkersLost
 from orchestrator.curriculum.controllers import Proposal
 from workers.learner_precision import PrecisionChoice
 from workers.types import Episode, EpisodeRequest, TokenSequence, WeightSnapshot
@@ -64,10 +64,13 @@ def episode_for(request: EpisodeRequest) -> Episode:
 
 
 class FakePool:
-    """The rollout pool's interface: episodes at once, every submit and load recorded."""
+    """The rollout pool's interface: episodes at once, every submit and load recorded. The
+    collection numbered `lost_at` (from 0) finds its worker lost for good."""
 
-    def __init__(self, events: list):
+    def __init__(self, events: list, lost_at: int | None = None):
         self.events = events
+        self.lost_at = lost_at
+        self.collections = 0
         self.restarts = 0
         self.loaded_version = 0
         self.weights = None
@@ -80,6 +83,9 @@ class FakePool:
 
     def collect(self, pending: PendingRollout) -> tuple[list[Episode], RolloutCost]:
         assert pending.version == self.loaded_version, "a rollout collected after a sync to other weights"
+        self.collections += 1
+        if self.collections - 1 == self.lost_at:
+            raise WorkersLost("rollout worker 0 died and its restarts are used up")
         self.events.append(("collect", pending.version))
         return [episode_for(r) for r in pending.shards[0]], RolloutCost(generate_s=0.5, simulate_s=0.25)
 

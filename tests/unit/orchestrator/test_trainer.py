@@ -1,6 +1,7 @@
 """`Trainer.step` without Ray: the step's order of phases, where a policy lag of one sends the next
-rollout and the weights, one value per metric per step under the documented names, and a resume
-from a checkpoint written while the next step's plan was already drawn."""
+rollout and the weights, one value per metric per step under the documented names, a resume
+from a checkpoint written while the next step's plan was already drawn, and no checkpoint ahead of
+the logged steps when a rollout is lost."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from orchestrator.checkpoints import checkpoints, load_state
 from orchestrator.config import load_config
 from orchestrator.run_start import RunStart
 from orchestrator.tracking.step_log import StepLog
-from orchestrator.trainer import Trainer
+from orchestrator.trainer import StepFailed, Trainer
 from orchestrator.weight_sync import WeightSync
 from tests.support.fake_training import FakeController, FakeLearner, FakePool, FakeTracker
 
@@ -39,10 +40,19 @@ def config(tmp_path, *overrides: str):
 class Run:
     """A trainer on fakes, and what they record."""
 
-    def __init__(self, cfg, tmp_path, step: int = 0, rng: random.Random | None = None, entropies=None, version: int = 0):
+    def __init__(
+        self,
+        cfg,
+        tmp_path,
+        step: int = 0,
+        rng: random.Random | None = None,
+        entropies=None,
+        version: int = 0,
+        lost_at: int | None = None,
+    ):
         self.events: list = []
         self.tracker = FakeTracker()
-        self.pool = FakePool(self.events)
+        self.pool = FakePool(self.events, lost_at)
         self.learner = FakeLearner(self.events, version)
         self.controller = FakeController(self.events)
         start = RunStart(
@@ -168,3 +178,26 @@ def test_a_resume_redraws_the_plan_the_checkpoint_was_written_before(tmp_path, p
     assert [version for version, _ in resumed.pool.submitted] == [3, 3 if lagged else 4]
     assert resumed.controller.entropy_seen[4] == first.controller.entropy_seen[4]
     assert resumed.tracker.logged_steps == [3, 4]
+
+
+@pytest.mark.parametrize("eval_every", [0, 2])
+def test_a_lost_rollout_leaves_no_checkpoint_ahead_of_the_logged_steps(tmp_path, eval_every):
+    """At lag 1 step 2's rollout is collected at the start of step 2, after step 1 is logged; or,
+    where step 1 evaluates, before step 1 is logged. A checkpoint after step 1 must not exist while
+    step 1's metrics (and its evaluation) never reached MLflow: a resume from it would skip them."""
+    cfg = config(
+        tmp_path,
+        "trainer.steps=4",
+        "trainer.pipeline=one_step_off",
+        f"trainer.eval_every={eval_every}",
+        "trainer.checkpoint_every=1",
+    )
+    run = Run(cfg, tmp_path, lost_at=2)
+    with pytest.raises(StepFailed, match="step 2 failed: rollout worker 0 died") as failed:
+        run.steps(4)
+    logged = run.tracker.logged_steps
+    assert logged == list(range(len(logged))) and len(logged) == (2 if eval_every == 0 else 1)
+    newest = load_state(checkpoints(str(tmp_path))[-1])
+    assert newest.step == len(logged)
+    if eval_every:
+        assert "step_000001, is intact" in str(failed.value)
