@@ -14,9 +14,12 @@ from orchestrator.config import ExperimentConfig
 
 
 def config_fields(model: type[BaseModel] = ExperimentConfig, prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
-    """(dotted key, field) for every leaf of the schema; a section is walked, not listed."""
-    for name, field in model.model_fields.items():
-        key = f"{prefix}{name}"
+    """(dotted key, field) for every leaf of the schema; a section is walked, not listed. A section's
+    own fields come before those it inherits (pydantic lists a base's first): `simulator` is the
+    `llm` user's fields plus its own, and a reader looks for `simulator.name` first."""
+    own = vars(model).get("__annotations__", {})
+    for name in sorted(model.model_fields, key=lambda n: n not in own):
+        key, field = f"{prefix}{name}", model.model_fields[name]
         kind = field.annotation
         if isinstance(kind, type) and issubclass(kind, BaseModel):
             yield from config_fields(kind, f"{key}.")

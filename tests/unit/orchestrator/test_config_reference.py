@@ -16,3 +16,9 @@ def test_the_reference_lists_every_field_with_its_description():
     for key, field in fields:
         assert f"| `{key}` |" in page and field.description[:30].replace("|", "\\|") in page
     assert "## curriculum" in page and "learning progress" in page.lower()
+
+
+def test_a_section_lists_its_own_fields_before_those_it_inherits():
+    keys = [key for key, _ in config_fields() if key.startswith("simulator.")]
+    assert keys[:2] == ["simulator.name", "simulator.scenarios"]
+    assert keys.index("simulator.serve.num_workers") < keys.index("simulator.profile")
