@@ -10,7 +10,12 @@ import numpy as np
 from scipy import stats
 
 from bench.curriculum_design import AA_ROW, CANDIDATES, MAIN_ROWS, PLAN, Ledger
-from orchestrator.stats.calibration import resampled_false_positive_rate, simulated_false_positive_rate
+from orchestrator.stats.analysis_config import AnalysisConfig
+from orchestrator.stats.calibration import (
+    peeking_false_positive_rate,
+    resampled_false_positive_rate,
+    simulated_false_positive_rate,
+)
 from orchestrator.stats.comparison import judge
 from orchestrator.stats.hierarchical import paired_units
 from orchestrator.stats.paired import t_interval
@@ -62,9 +67,9 @@ def row_summary(ledger: Ledger, row: str) -> dict:
     }
 
 
-def aa_verdicts(data: dict) -> list:
+def aa_verdicts(data: dict, plan: AnalysisConfig = PLAN) -> list:
     """The A/A row judged against its twin, as a family of its own."""
-    return judge(data, PLAN.model_copy(update={"reference": "band", "comparisons": [AA_ROW], "secondary_metrics": []}))
+    return judge(data, plan.model_copy(update={"reference": "band", "comparisons": [AA_ROW], "secondary_metrics": []}))
 
 
 def aa_differences(data: dict) -> list[float]:
@@ -75,12 +80,15 @@ def aa_differences(data: dict) -> list[float]:
     return [float(x) for x in units.values - units.reference]
 
 
-def calibration(pairs: int, sd: float, real_aa: list[float], source: str) -> dict:
+def calibration(pairs: int, sd: float, real_aa: list[float], source: str, planned: int) -> dict:
     """The claim rule's false-positive rate on the declared family at `pairs` pairs: A/A families
-    simulated at spread `sd` (normal, t3) and resampled from real A/A differences."""
+    simulated at spread `sd` (normal, t3) and resampled from real A/A differences; and, at the
+    `planned` pairs, the rate of judging after every pair and stopping at a claim (`peeking`),
+    which is why a look before the planned pairs is interim."""
     m = len(PLAN.comparisons)
     simulated = [simulated_false_positive_rate(sd, pairs, m, PLAN.alpha, draws=2000, distribution=d) for d in ("normal", "t3")]
-    out: dict = {"at": source, "simulated": [rate.as_dict() for rate in simulated]}
+    peeking = peeking_false_positive_rate(sd, planned, m, first=2, alpha=PLAN.alpha, draws=2000)
+    out: dict = {"at": source, "simulated": [rate.as_dict() for rate in simulated], "peeking": peeking.as_dict()}
     if len(real_aa) >= 3:
         out["real_aa"] = resampled_false_positive_rate(real_aa, pairs, m, PLAN.alpha, draws=2000).as_dict()
     return out
@@ -186,11 +194,16 @@ def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, plann
         result["verdicts"] = []
         result["status"] = "pending: the declared rows have fewer than 2 common pairs"
         result["calibration"] = calibration(
-            planned_pairs, pilot_sd(pilot), aa_differences(pilot_data(pilot)), "the planned pairs, the pilot's spread and A/A"
+            planned_pairs,
+            pilot_sd(pilot),
+            aa_differences(pilot_data(pilot)),
+            "the planned pairs, the pilot's spread and A/A",
+            planned_pairs,
         )
         return result
-    verdicts = judge(data, PLAN)
-    aa = aa_verdicts(data) if len(data["auc"].get(AA_ROW, {})) >= 2 else []
+    plan = PLAN.model_copy(update={"planned_units": planned_pairs})
+    verdicts = judge(data, plan)
+    aa = aa_verdicts(data, plan) if len(data["auc"].get(AA_ROW, {})) >= 2 else []
     result["verdicts"] = [v.as_dict() for v in verdicts]
     result["aa"] = [v.as_dict() | {"family": "A/A"} for v in aa]
     result["sentences"] = [v.sentence() for v in verdicts + aa]
@@ -203,6 +216,7 @@ def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, plann
         max(v.test.sd for v in primary),
         aa_differences(data) or aa_differences(pilot_data(pilot)),
         "the pairs run, their largest spread; the A/A of these runs (the pilot's until they have one)",
+        planned_pairs,
     )
     result["status"] = "complete" if all(v.test.pairs >= planned_pairs for v in primary) else "partial"
     plot_verdicts(verdicts + aa, figure.with_name(figure.stem + "_verdicts.png"), "paired differences, every pair a dot")

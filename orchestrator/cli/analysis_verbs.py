@@ -86,8 +86,14 @@ def compare(
         console.print(
             "[yellow]one warm start[/]: these verdicts hold for that warm start; the variance between warm starts was not sampled"
         )
+    if early := [v for v in verdicts if v.interim]:
+        console.print(
+            f"[yellow]interim look[/]: {min(v.test.pairs for v in early)} of the {plan.planned_units} {early[0].unit}s "
+            "planned (analysis.planned_units); its claims are not verdicts: stopping at the first look that shows a "
+            f"difference would be wrong more often than alpha {plan.alpha:g}"
+        )
     for v in verdicts:
-        if v.family == "primary" and v.claim == "inconclusive" and v.units_for_effect:
+        if v.family == "primary" and v.claim.startswith("inconclusive") and v.units_for_effect:
             console.print(
                 f"{v.row}: a {plan.effect:g}-point difference would need {v.units_for_effect} {v.unit}s at this spread "
                 f"(sd {v.test.sd:.2f}); {v.test.pairs} ran, which detect {v.mde:.2f} with power {plan.power:g}"

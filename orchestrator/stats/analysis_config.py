@@ -44,6 +44,13 @@ class AnalysisConfig(ConfigSection):
     pilot_sd: float | None = Field(
         None, gt=0, description="SD of the paired differences in a pilot: `goldilocks power` sizes the rows from it."
     )
+    planned_units: int | None = Field(
+        None,
+        ge=2,
+        description="Pairs a row is to have (seeds, under one warm start), fixed before the runs (`goldilocks power` "
+        "sizes it). With fewer, `goldilocks compare` calls its claims interim: stopping at the first look that claims "
+        "something would be wrong more often than `alpha`. Unset: every look is taken as the last.",
+    )
 
     @model_validator(mode="after")
     def _reference_is_not_compared_with_itself(self) -> AnalysisConfig:

@@ -9,6 +9,10 @@ Two sources of nulls, as the issue that built this asked:
 * **real**: resamples of the A/A row's differences (a row run twice, only the policy's sampling
   seed moved), so the noise is the experiment's own, tails and all.
 
+A third measures what the rule promises only for a look fixed in advance: **peeking**, judging
+the runs after every new pair and stopping at the first claim, which is why `goldilocks compare`
+calls a look before `analysis.planned_units` interim.
+
 The rate comes with its Clopper-Pearson interval: a measured 0.055 from 2000 draws is not
 evidence of a broken procedure; a lower bound above alpha is.
 """
@@ -51,6 +55,8 @@ def family_claims(diffs: np.ndarray, alpha: float) -> bool:
     """The claim rule of orchestrator/stats/comparison.py on one family (rows: comparisons):
     does any comparison pass both the Holm-adjusted t test and the Holm-adjusted exact test?"""
     t_p = holm([t_interval(d)[2] for d in diffs])
+    if min(t_p) >= alpha:  # no comparison can claim: the exact test need not be run
+        return False
     exact_p = holm([sign_flip_p(d)[0] for d in diffs])
     return any(tp < alpha and ep < alpha for tp, ep in zip(t_p, exact_p, strict=True))
 
@@ -95,3 +101,29 @@ def resampled_false_positive_rate(
     rng = np.random.default_rng(seed)
     claims = [family_claims(rng.choice(pool, size=(comparisons, pairs)), alpha) for _ in range(draws)]
     return _rate(f"resampled from {len(real)} real A/A differences", pairs, comparisons, claims, alpha)
+
+
+def peeking_false_positive_rate(
+    sd: float, planned: int, comparisons: int, first: int = 5, alpha: float = 0.05, draws: int = 1000, seed: int = 0
+) -> FalsePositiveRate:
+    """A/A families judged after every pair from `first` to `planned`, stopping at the first
+    claim: the error rate of a procedure that treats every interim look as final."""
+    if not 2 <= first <= planned:
+        raise ValueError(f"looks from pair {first} to pair {planned}: need 2 <= first <= planned")
+    diffs = np.random.default_rng(seed).normal(0.0, sd, size=(draws, comparisons, planned))
+    looks = range(first, planned + 1)
+    # Holm's smallest adjusted p is `comparisons` times the smallest raw one: a look whose raw t
+    # p-values are all above alpha / comparisons cannot claim, and is not judged one by one.
+    possible = np.stack([_t_p(diffs[:, :, :n]).min(axis=1) < alpha / comparisons for n in looks], axis=1)
+    claims = [
+        any(family_claims(diffs[i, :, :n], alpha) for n, maybe in zip(looks, possible[i], strict=True) if maybe)
+        for i in range(draws)
+    ]
+    return _rate(f"simulated normal, sd {sd:.2f}, a look after every pair from {first}", planned, comparisons, claims, alpha)
+
+
+def _t_p(diffs: np.ndarray) -> np.ndarray:
+    """The two-sided one-sample t p-value of each row of differences along the last axis."""
+    n = diffs.shape[-1]
+    t = diffs.mean(axis=-1) / (diffs.std(axis=-1, ddof=1) / np.sqrt(n))
+    return 2 * stats.t.sf(np.abs(t), n - 1)

@@ -10,6 +10,10 @@ The claim rule, fixed here for every experiment:
 * **equivalent**: TOST against the declared margin, Holm-adjusted, below alpha.
 * **inconclusive**: anything else; the report then says what n the declared effect would need.
 
+A look at fewer units than `analysis.planned_units` is an interim look: its claim says so, since
+a procedure that stops at the first look showing a difference errs more often than alpha (the
+calibration measures how much: `peeking_false_positive_rate`).
+
 Comparisons outside the declared family (secondary metrics, rows not declared) get the same
 numbers with unadjusted p-values and the label `exploratory`: they suggest, they do not claim.
 """
@@ -53,10 +57,17 @@ class Verdict:
     poi_high: float
     differences: list[float]
     """Each unit's difference, for figures that show every seed."""
+    planned_units: int | None = None
+    """The units declared before the runs (`analysis.planned_units`); fewer make this look interim."""
+
+    @property
+    def interim(self) -> bool:
+        return self.planned_units is not None and self.test.pairs < self.planned_units
 
     def as_dict(self) -> dict:
         out = asdict(self)
         out |= out.pop("test")
+        out["interim"] = self.interim
         return out
 
     def sentence(self) -> str:
@@ -129,6 +140,7 @@ def _raw(row: str, reference: str, metric: str, data, plan: AnalysisConfig, fami
         poi_low=poi_low,
         poi_high=poi_high,
         differences=[float(x) for x in units.values - units.reference],
+        planned_units=plan.planned_units,
     )
 
 
@@ -142,16 +154,20 @@ def _corrected(raws: list[Verdict], plan: AnalysisConfig) -> list[Verdict]:
     exact_p = adjust([r.holm_exact_p for r in raws])
     tost = adjust([r.holm_tost_p for r in raws])
     return [
-        replace(r, holm_t_p=tp, holm_exact_p=ep, holm_tost_p=qp, claim=_claim(r.test, tp, ep, qp, plan, r.family))
+        replace(r, holm_t_p=tp, holm_exact_p=ep, holm_tost_p=qp, claim=_claim(r, tp, ep, qp, plan))
         for r, tp, ep, qp in zip(raws, t_p, exact_p, tost, strict=True)
     ]
 
 
-def _claim(test: PairedTest, t_p: float, exact_p: float, tost_p: float, plan: AnalysisConfig, family: str) -> str:
+def _claim(verdict: Verdict, t_p: float, exact_p: float, tost_p: float, plan: AnalysisConfig) -> str:
     if t_p < plan.alpha and exact_p < plan.alpha:
-        claim = "better" if test.mean > 0 else "worse"
+        claim = "better" if verdict.test.mean > 0 else "worse"
     elif tost_p < plan.alpha:
         claim = f"equivalent within +-{plan.margin:g}"
     else:
         claim = "inconclusive"
-    return claim if family == "primary" else f"{claim} (exploratory)"
+    if verdict.family != "primary":
+        claim += " (exploratory)"
+    if verdict.interim:
+        claim += f" (interim: {verdict.test.pairs} of {verdict.planned_units} {verdict.unit}s)"
+    return claim

@@ -107,13 +107,21 @@ def test_the_report_holds_every_number_the_issue_asks_for(tmp_path):
     assert set(primary) == {"band", "progress"}
     for key in ("mean", "t_low", "t_high", "exact_p", "holm_t_p", "holm_exact_p", "holm_tost_p", "mde"):
         assert key in primary["band"]
-    assert primary["band"]["claim"] == "worse" and primary["progress"]["holm_tost_p"] < 0.05
+    assert primary["band"]["claim"] == "worse (interim: 12 of 20 pairs)" and primary["progress"]["holm_tost_p"] < 0.05
     (aa,) = result["aa"]
-    assert aa["row"] == AA_ROW and aa["reference"] == "band" and aa["claim"] != "worse"
+    assert aa["row"] == AA_ROW and aa["reference"] == "band" and not aa["claim"].startswith("worse")
     for rate in result["calibration"]["simulated"] + [result["calibration"]["real_aa"]]:
         assert rate["rate"] <= 0.07
+    assert result["calibration"]["peeking"]["pairs"] == 20 and result["calibration"]["peeking"]["low"] > 0.05
     assert (tmp_path / "curriculum.png").stat().st_size and (tmp_path / "curriculum_verdicts.png").stat().st_size
     assert result["rows"]["band"]["pairs"] == 12 and result["selection"]["fixed"]["fixed@0.65"]["chosen"]
+
+
+def test_the_report_at_the_planned_pairs_is_complete_and_its_claims_final(tmp_path):
+    ledger = _ledger(tmp_path, 12)
+    result = summarise(ledger, chosen_candidates(ledger), tmp_path / "curriculum.png", 12, PILOT_RESULTS)
+    primary = {v["row"]: v for v in result["verdicts"] if v["family"] == "primary"}
+    assert result["status"] == "complete" and primary["band"]["claim"] == "worse" and not primary["band"]["interim"]
 
 
 def test_a_report_before_the_main_phase_says_it_is_pending(tmp_path):

@@ -35,6 +35,18 @@ def test_compare_prints_verdicts_and_writes_every_number(tmp_path):
     assert verdict["t_high"] < 0 and len(verdict["differences"]) == 8 and (tmp_path / "v.png").stat().st_size > 0
 
 
+def test_compare_calls_a_look_before_the_planned_pairs_interim(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("cmp", artifact_location=(tmp_path / "art").as_uri())
+    planned = {"set": ["analysis.planned_units=10"]}
+    ids = [_log_run(client, exp, row, s, [40.0 + s + (row == "band")], planned) for s in range(4) for row in ("fixed", "band")]
+    out = runner.invoke(app, ["compare", *ids, "--set", f"tracking.uri={uri}"], terminal_width=250)
+    assert out.exit_code == 0, out.output
+    said = " ".join(out.output.split())
+    assert "interim look: 4 of the 10 pairs planned" in said and "its claims are not verdicts" in said
+
+
 def test_compare_names_a_missing_reference_row(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     client = MlflowClient(uri)

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from orchestrator.stats.calibration import family_claims, resampled_false_positive_rate, simulated_false_positive_rate
+from orchestrator.stats.calibration import (
+    family_claims,
+    peeking_false_positive_rate,
+    resampled_false_positive_rate,
+    simulated_false_positive_rate,
+)
 
 
 @pytest.mark.parametrize("pairs", [5, 20])
@@ -27,3 +32,21 @@ def test_a_real_difference_is_claimed():
     assert family_claims(diffs, 0.05)
     with pytest.raises(ValueError, match="at least 3"):
         resampled_false_positive_rate([0.1, -0.1], 5, 1)
+
+
+def test_judging_after_every_pair_and_stopping_at_a_claim_errs_well_above_alpha():
+    """Why a look before the planned pairs is interim: 16 looks (pairs 5 to 20) of a family of
+    two, stopping at the first claim, claim a difference in about three null families of twenty."""
+    peeking = peeking_false_positive_rate(4.0, 20, 2, first=5, draws=1000)
+    assert peeking.low > 0.10
+    assert peeking_false_positive_rate(4.0, 20, 2, first=20, draws=1000).high < 0.08
+
+
+def test_the_peeking_screen_skips_only_looks_that_cannot_claim():
+    """Looks whose raw t p-values rule a claim out are not judged one by one; judging every look
+    gives the same answer for every draw."""
+    draws, planned = 300, 12
+    diffs = np.random.default_rng(3).normal(0.0, 1.0, size=(draws, 2, planned))
+    every_look = [any(family_claims(d[:, :n], 0.05) for n in range(5, planned + 1)) for d in diffs]
+    rate = peeking_false_positive_rate(1.0, planned, 2, first=5, draws=draws, seed=3)
+    assert rate.rate == sum(every_look) / draws

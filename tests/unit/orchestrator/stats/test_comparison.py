@@ -62,3 +62,14 @@ def test_a_missing_row_or_metric_is_named():
 def test_the_declared_set_is_checked_when_loaded():
     with pytest.raises(ValueError, match="reference row"):
         AnalysisConfig(reference="fixed", comparisons=["fixed", "band"])
+
+
+def test_a_look_before_the_planned_pairs_is_interim_and_says_so():
+    data = _data(12, -6.0, 0.0, 0.8)
+    early = {v.row: v for v in judge(data, PLAN.model_copy(update={"planned_units": 20})) if v.family == "primary"}
+    assert early["band"].interim and early["band"].claim == "worse (interim: 12 of 20 pairs)"
+    assert early["band"].as_dict()["interim"] is True
+    assert "(interim: 12 of 20 pairs)" in early["progress"].sentence()
+    final = {v.row: v for v in judge(data, PLAN.model_copy(update={"planned_units": 12})) if v.family == "primary"}
+    assert not final["band"].interim and final["band"].claim == "worse"
+    assert all(not v.interim for v in judge(data, PLAN))
