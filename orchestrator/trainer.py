@@ -195,7 +195,10 @@ class Trainer:
             if step == 0:
                 raise StepFailed(f"step 0 failed before any update: {cause}") from None
             if not logged_before:
-                raise StepFailed(f"step {step} failed: {cause}\n{self.last_checkpoint()}") from None
+                raise StepFailed(
+                    f"step {step} failed: {cause}\nstep {step - 1}, whose evaluation was waiting for this rollout, was "
+                    f"not logged; {self.last_checkpoint()}"
+                ) from None
             path = storage.display(self.commit(step, rollout.plan.sampler_rng))
             raise StepFailed(
                 f"step {step} failed: {cause}\nthe policy after {step} finished steps is checkpointed in {path}"

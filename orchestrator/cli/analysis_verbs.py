@@ -86,11 +86,23 @@ def compare(
         console.print(
             "[yellow]one warm start[/]: these verdicts hold for that warm start; the variance between warm starts was not sampled"
         )
-    if early := [v for v in verdicts if v.interim]:
+    primary = [v for v in verdicts if v.family == "primary"]
+    looks = {v.look for v in primary}
+    if "interim" in looks:
         console.print(
-            f"[yellow]interim look[/]: {min(v.test.pairs for v in early)} of the {plan.planned_units} {early[0].unit}s "
-            "planned (analysis.planned_units); its claims are not verdicts: stopping at the first look that shows a "
+            f"[yellow]interim look[/]: {min(v.pairs for v in primary)} of the {plan.planned_units} pairs planned "
+            "(analysis.planned_units); its claims are not verdicts: stopping at the first look that shows a "
             f"difference would be wrong more often than alpha {plan.alpha:g}"
+        )
+    elif "past the plan" in looks:
+        console.print(
+            f"[yellow]past the plan[/]: {max(v.pairs for v in primary)} pairs where {plan.planned_units} were planned; "
+            "the verdicts are those of the look at the planned pairs"
+        )
+    elif "unplanned" in looks:
+        console.print(
+            "[yellow]no planned pairs[/] (analysis.planned_units unset): this look is taken as the last; declare the "
+            "pairs before the runs (goldilocks power) so that an early look is known as one"
         )
     for v in verdicts:
         if v.family == "primary" and v.claim.startswith("inconclusive") and v.units_for_effect:

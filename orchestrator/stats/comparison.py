@@ -10,9 +10,11 @@ The claim rule, fixed here for every experiment:
 * **equivalent**: TOST against the declared margin, Holm-adjusted, below alpha.
 * **inconclusive**: anything else; the report then says what n the declared effect would need.
 
-A look at fewer units than `analysis.planned_units` is an interim look: its claim says so, since
-a procedure that stops at the first look showing a difference errs more often than alpha (the
-calibration measures how much: `peeking_false_positive_rate`).
+A look at fewer pairs than `analysis.planned_units` is an interim look, for the whole primary
+family (Holm ties its p-values together): its claims say so, since a procedure that stops at the
+first look showing a difference errs more often than alpha (the calibration measures how much:
+`peeking_false_positive_rate`). A look past the planned pairs is labelled too: running on after
+the planned look is a second look.
 
 Comparisons outside the declared family (secondary metrics, rows not declared) get the same
 numbers with unadjusted p-values and the label `exploratory`: they suggest, they do not claim.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
+from typing import Literal
 
 from orchestrator.stats.analysis_config import AnalysisConfig
 from orchestrator.stats.hierarchical import PairKey, hierarchical_interval, paired_units, probability_of_improvement
@@ -57,12 +60,14 @@ class Verdict:
     poi_high: float
     differences: list[float]
     """Each unit's difference, for figures that show every seed."""
-    planned_units: int | None = None
-    """The units declared before the runs (`analysis.planned_units`); fewer make this look interim."""
+    planned_pairs: int | None = None
+    """The pairs declared before the runs (`analysis.planned_units`)."""
+    look: Literal["planned", "interim", "past the plan", "unplanned"] = "unplanned"
+    """Where this look stands against the plan: its family's pairs at, below or above it, or no plan."""
 
     @property
     def interim(self) -> bool:
-        return self.planned_units is not None and self.test.pairs < self.planned_units
+        return self.look == "interim"
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -140,7 +145,7 @@ def _raw(row: str, reference: str, metric: str, data, plan: AnalysisConfig, fami
         poi_low=poi_low,
         poi_high=poi_high,
         differences=[float(x) for x in units.values - units.reference],
-        planned_units=plan.planned_units,
+        planned_pairs=plan.planned_units,
     )
 
 
@@ -153,10 +158,22 @@ def _corrected(raws: list[Verdict], plan: AnalysisConfig) -> list[Verdict]:
     t_p = adjust([r.holm_t_p for r in raws])
     exact_p = adjust([r.holm_exact_p for r in raws])
     tost = adjust([r.holm_tost_p for r in raws])
+    look, label = _look([r.pairs for r in raws], plan.planned_units)
     return [
-        replace(r, holm_t_p=tp, holm_exact_p=ep, holm_tost_p=qp, claim=_claim(r, tp, ep, qp, plan))
+        replace(r, holm_t_p=tp, holm_exact_p=ep, holm_tost_p=qp, look=look, claim=_claim(r, tp, ep, qp, plan) + label)
         for r, tp, ep, qp in zip(raws, t_p, exact_p, tost, strict=True)
     ]
+
+
+def _look(pairs: list[int], planned: int | None) -> tuple[str, str]:
+    """A family's look against the plan, and the label its claims carry."""
+    if planned is None:
+        return "unplanned", ""
+    if min(pairs) < planned:
+        return "interim", f" (interim: {min(pairs)} of {planned} pairs)"
+    if max(pairs) > planned:
+        return "past the plan", f" (past the plan: {max(pairs)} of {planned} pairs)"
+    return "planned", ""
 
 
 def _claim(verdict: Verdict, t_p: float, exact_p: float, tost_p: float, plan: AnalysisConfig) -> str:
@@ -166,8 +183,4 @@ def _claim(verdict: Verdict, t_p: float, exact_p: float, tost_p: float, plan: An
         claim = f"equivalent within +-{plan.margin:g}"
     else:
         claim = "inconclusive"
-    if verdict.family != "primary":
-        claim += " (exploratory)"
-    if verdict.interim:
-        claim += f" (interim: {verdict.test.pairs} of {verdict.planned_units} {verdict.unit}s)"
-    return claim
+    return claim if verdict.family == "primary" else f"{claim} (exploratory)"

@@ -28,7 +28,7 @@ def test_compare_prints_verdicts_and_writes_every_number(tmp_path):
         terminal_width=250,
     )
     assert out.exit_code == 0, out.output
-    assert "worse" in out.output and "not declared" not in out.output
+    assert "worse" in out.output and "not declared" not in out.output and "no planned pairs" in out.output
     report = json.loads((tmp_path / "v.json").read_text())
     (verdict,) = report["verdicts"]
     assert report["declared"] and verdict["family"] == "primary" and verdict["pairs"] == 8

@@ -71,5 +71,29 @@ def test_a_look_before_the_planned_pairs_is_interim_and_says_so():
     assert early["band"].as_dict()["interim"] is True
     assert "(interim: 12 of 20 pairs)" in early["progress"].sentence()
     final = {v.row: v for v in judge(data, PLAN.model_copy(update={"planned_units": 12})) if v.family == "primary"}
-    assert not final["band"].interim and final["band"].claim == "worse"
-    assert all(not v.interim for v in judge(data, PLAN))
+    assert final["band"].look == "planned" and final["band"].claim == "worse"
+    later = {v.row: v for v in judge(data, PLAN.model_copy(update={"planned_units": 10})) if v.family == "primary"}
+    assert later["band"].claim == "worse (past the plan: 12 of 10 pairs)"
+    assert {v.look for v in judge(data, PLAN)} == {"unplanned"}
+
+
+def test_the_primary_family_is_interim_until_every_row_has_its_planned_pairs():
+    """Holm ties the family's p-values: a row that has its pairs is not final while another's grow."""
+    data = _data(12, -6.0, 0.0, 0.8)
+    for metric in data:
+        data[metric]["progress"] = dict(list(data[metric]["progress"].items())[:8])
+    verdicts = judge(data, PLAN.model_copy(update={"planned_units": 12}))
+    primary = {v.row: v for v in verdicts if v.family == "primary"}
+    assert primary["band"].pairs == 12 and primary["band"].claim == "worse (interim: 8 of 12 pairs)"
+    exploratory = {v.row: v for v in verdicts if v.family == "exploratory"}
+    assert exploratory["band"].look == "planned" and exploratory["progress"].interim
+
+
+def test_with_several_seeds_a_warm_start_the_plan_counts_pairs_not_warm_starts():
+    rng = np.random.default_rng(0)
+    keys = [(f"ws{i // 4}", i) for i in range(20)]
+    fixed = rng.normal(40, 3, 20)
+    rows = {"fixed": fixed, "band": fixed - 6 + rng.normal(0, 0.8, 20), "progress": fixed + rng.normal(0, 0.8, 20)}
+    data = {m: {row: dict(zip(keys, map(float, v), strict=True)) for row, v in rows.items()} for m in ("auc", "final")}
+    (band, _) = [v for v in judge(data, PLAN.model_copy(update={"planned_units": 20})) if v.family == "primary"]
+    assert band.unit == "warm start" and band.test.pairs == 5 and band.pairs == 20 and band.look == "planned"
