@@ -138,7 +138,8 @@ def power(
         _fail(str(exc))
     console.print(
         f"a {effect:g}-point difference at sd {sd:g} needs {needed} pairs a row "
-        f"(alpha {alpha:g}, Holm over {comparisons}, power {target:g})"
+        f"(alpha {alpha:g}, Holm over {comparisons}, power {target:g}); declare it before the runs: "
+        f"--set analysis.planned_units={needed}"
     )
     if pairs:
         mde = minimum_detectable_effect(sd, pairs, alpha, target, comparisons)

@@ -59,4 +59,5 @@ def test_compare_names_a_missing_reference_row(tmp_path):
 def test_power_plans_the_seeds_of_a_declared_effect():
     out = runner.invoke(app, ["power", "--sd", "4.02", "--effect", "3", "--comparisons", "2", "--pairs", "5"], terminal_width=200)
     assert out.exit_code == 0 and "needs 20 pairs" in out.output and "5 pairs detect" in out.output
+    assert "analysis.planned_units=20" in " ".join(out.output.split())
     assert runner.invoke(app, ["power", "--sd", "0"]).exit_code == 2
