@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from hypothesis import settings
@@ -11,6 +12,31 @@ from hypothesis import settings
 # test (DeadlineExceeded, then Flaky) that measures the machine, not the code.
 settings.register_profile("goldilocks", deadline=None)
 settings.load_profile("goldilocks")
+
+
+MODEL_FIXTURES = frozenset({"model_cache", "tiny_model", "vllm_worker", "vllm_server"})
+"""Fixtures that build the tiny policy (~2 minutes, once a session): only the slow tier may use them."""
+
+
+def pytest_collection_modifyitems(config, items):
+    """The quick tier (`-m "not slow"`) builds no model, as the README says: a test that needs one
+    and is not marked slow is an error at collection, not two silent minutes."""
+    quick = [item for item in items if item.get_closest_marker("slow") is None]
+    unmarked = [item.nodeid for item in quick if MODEL_FIXTURES & set(item.fixturenames)]
+    if unmarked:
+        raise pytest.UsageError("mark these @pytest.mark.slow: they build the tiny policy\n  " + "\n  ".join(unmarked))
+
+
+@pytest.fixture(autouse=True)
+def _quick_tests_start_no_ray(request, monkeypatch):
+    """Nor does the quick tier start Ray: `ray.init` fails in a test not marked slow."""
+    ray = sys.modules.get("ray")
+    if ray is not None and request.node.get_closest_marker("slow") is None:
+
+        def refuse(*args, **kwargs):
+            raise RuntimeError(f"{request.node.nodeid} starts Ray: mark it @pytest.mark.slow")
+
+        monkeypatch.setattr(ray, "init", refuse)
 
 
 @pytest.fixture(scope="session")

@@ -236,6 +236,7 @@ def test_plan_says_the_7b_recipe_fits_and_what_to_turn_when_it_does_not(tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_plan_counts_a_served_tiny_simulator_beside_the_policy_on_cpu(tiny_model, tmp_path):
     served = ["--set", "simulator.name=llm", "--set", "simulator.model=tiny", "--set", "simulator.serve.num_workers=2"]
     planned = run_cli("plan", *served, cwd=tmp_path)

@@ -9,6 +9,8 @@ from orchestrator.cluster.placement import PlacementError, reserve
 from orchestrator.cluster.ray_session import ray_session
 from orchestrator.config import load_config
 
+pytestmark = pytest.mark.slow
+
 
 @ray.remote
 def where() -> str:

@@ -86,6 +86,7 @@ def saved(spec, tiny_model: Path, path: Path) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_the_learner_turns_the_split_off_at_start_for_a_window_and_checks_an_unknown_family(tiny_model, tmp_path):
     windowed = Learner(saved(WINDOWED["mistral"], Path(tiny_model), tmp_path / "w"), settings(), seed=0)
     assert not windowed.share_prefixes and "sliding window of 4" in windowed.sharing_note()

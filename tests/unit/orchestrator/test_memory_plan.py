@@ -10,6 +10,7 @@ from orchestrator.memory_plan import GB, LearnerSetup, ModelShape, learner_parts
 RECIPE = default_config_path().parent / "rlver-qwen2.5-7b.yaml"
 
 
+@pytest.mark.slow
 def test_the_parameter_count_is_the_models_own(tiny_model):
     from transformers import AutoModelForCausalLM
 
@@ -18,6 +19,7 @@ def test_the_parameter_count_is_the_models_own(tiny_model):
     assert read_shape(tiny_model).params == sum(unique.values())
 
 
+@pytest.mark.slow
 def test_the_adapter_count_is_pefts(tiny_model):
     from transformers import AutoModelForCausalLM
 
