@@ -218,6 +218,6 @@ def summarise(ledger: Ledger, chosen: dict[str, str] | None, figure: Path, plann
         "the pairs run, their largest spread; the A/A of these runs (the pilot's until they have one)",
         planned_pairs,
     )
-    result["status"] = "complete" if all(v.test.pairs >= planned_pairs for v in primary) else "partial"
+    result["status"] = "partial" if any(v.interim for v in primary) else "complete"
     plot_verdicts(verdicts + aa, figure.with_name(figure.stem + "_verdicts.png"), "paired differences, every pair a dot")
     return result

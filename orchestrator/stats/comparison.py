@@ -60,8 +60,6 @@ class Verdict:
     poi_high: float
     differences: list[float]
     """Each unit's difference, for figures that show every seed."""
-    planned_pairs: int | None = None
-    """The pairs declared before the runs (`analysis.planned_units`)."""
     look: Literal["planned", "interim", "past the plan", "unplanned"] = "unplanned"
     """Where this look stands against the plan: its family's pairs at, below or above it, or no plan."""
 
@@ -145,7 +143,6 @@ def _raw(row: str, reference: str, metric: str, data, plan: AnalysisConfig, fami
         poi_low=poi_low,
         poi_high=poi_high,
         differences=[float(x) for x in units.values - units.reference],
-        planned_pairs=plan.planned_units,
     )
 
 

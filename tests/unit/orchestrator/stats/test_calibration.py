@@ -2,11 +2,13 @@ import numpy as np
 import pytest
 
 from orchestrator.stats.calibration import (
+    _t_p,
     family_claims,
     peeking_false_positive_rate,
     resampled_false_positive_rate,
     simulated_false_positive_rate,
 )
+from orchestrator.stats.paired import t_interval
 
 
 @pytest.mark.parametrize("pairs", [5, 20])
@@ -53,3 +55,8 @@ def test_the_peeking_screen_skips_only_looks_that_cannot_claim():
     every_look = [any(family_claims(d[:, :n], 0.05) for n in range(5, planned + 1)) for d in diffs]
     rate = peeking_false_positive_rate(1.0, planned, 2, first=5, draws=draws, seed=3)
     assert rate.rate == sum(every_look) / draws
+
+
+def test_the_screens_t_p_is_t_intervals_including_differences_that_are_all_zero():
+    diffs = np.array([[[0.0] * 5, [1.0, 2.0, 0.5, 1.5, 3.0], [2.0] * 5]])
+    assert _t_p(diffs)[0] == pytest.approx([t_interval(d)[2] for d in diffs[0]])
