@@ -3,8 +3,11 @@ simulator servers (simulator.serve).
 
 Among served routes, `sticky` routing keeps a dialogue on one server, so each turn's prompt (the
 last turn's prompt and answer, plus a little) finds its prefix in that server's cache instead of
-being prefilled again elsewhere. The server is the dialogue's first by rendezvous hashing (each
-server ranked by a hash of the dialogue id and its name), so a dialogue moves only when its
+being prefilled again elsewhere. A GRPO group's dialogues go together: they play one user (one
+seed, one scenario), so their persona prompt and their opening request are the same and are
+prefilled once. The server is the dialogue's first by rendezvous hashing (each server ranked by a
+hash of the dialogue's key and the server's name); the key comes from the run's seeds, so a
+repeated run routes its dialogues the same way. A dialogue moves only when its
 server is not ready (dead, restarting) or overloaded: more outstanding requests than
 `load_factor` times the fair share (consistent hashing with bounded loads, Mirrokni, Thorup and
 Zadimoghaddam 2018); it then takes the next server in its own ranking, which is stable too.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -87,15 +91,30 @@ class Route:
         return self.url is not None and not self.stale and not self.gone
 
 
+@dataclass(frozen=True)
+class Dialogue:
+    """What the routing knows of one dialogue: `key` ranks the servers and is shared by a group's
+    dialogues; `id` is this dialogue's alone, so a group mate answered elsewhere is not counted
+    as this dialogue moving."""
+
+    key: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @classmethod
+    def of_user(cls, seed: int, scenario_id: str) -> Dialogue:
+        """A dialogue with the user `seed` plays in `scenario_id`: a group's members share both."""
+        return cls(key=f"{seed}/{scenario_id}")
+
+
 Routing = Literal["sticky", "least_loaded"]
 DIALOGUES_KEPT = 4096
 """Dialogues whose last server is remembered: far more than one worker plays at once."""
 
 
-def rank(dialogue: str, name: str) -> int:
-    """A route's place in a dialogue's preference order (highest first): a hash, the same in
+def rank(key: str, name: str) -> int:
+    """A route's place in a dialogue key's preference order (highest first): a hash, the same in
     every process, unlike Python's salted `hash`."""
-    return int.from_bytes(hashlib.blake2b(f"{dialogue}\0{name}".encode(), digest_size=8).digest(), "big")
+    return int.from_bytes(hashlib.blake2b(f"{key}\0{name}".encode(), digest_size=8).digest(), "big")
 
 
 class Routes:
@@ -111,7 +130,7 @@ class Routes:
         self._last: OrderedDict[str, str] = OrderedDict()
         """The server of each recent dialogue's last answered request (the newest DIALOGUES_KEPT)."""
 
-    def pick(self, dialogue: str | None = None) -> Route | None:
+    def pick(self, dialogue: Dialogue | None = None) -> Route | None:
         """The route for a request of `dialogue` (None: no dialogue to keep together), starting
         the refresh of every stale route that has none running in this event loop."""
         for route in self.routes:
@@ -123,21 +142,21 @@ class Routes:
         if self.routing == "least_loaded" or dialogue is None:
             return min(ready, key=lambda r: r.outstanding)
         bound = math.ceil(self.load_factor * (sum(r.outstanding for r in ready) + 1) / len(ready))
-        preferred = sorted(self.routes, key=lambda r: rank(dialogue, r.name), reverse=True)
+        preferred = sorted(self.routes, key=lambda r: rank(dialogue.key, r.name), reverse=True)
         return next(r for r in preferred if r.ready and r.outstanding < bound)
 
-    def answered(self, dialogue: str | None, route: Route) -> bool:
+    def answered(self, dialogue: Dialogue | None, route: Route) -> bool:
         """Note that `route` answered a request of `dialogue`; whether the dialogue's previous
         request went to another server (its prompt then found none of the dialogue cached)."""
         if dialogue is None:
             return False
-        previous = self._last.pop(dialogue, None)
-        self._last[dialogue] = route.name
+        previous = self._last.pop(dialogue.id, None)
+        self._last[dialogue.id] = route.name
         if len(self._last) > DIALOGUES_KEPT:
             self._last.popitem(last=False)
         return previous is not None and previous != route.name
 
-    async def acquire(self, dialogue: str | None = None) -> Route:
+    async def acquire(self, dialogue: Dialogue | None = None) -> Route:
         """A route to send a request on (`pick`), else the first stale one to come back within
         the resolve timeout (NoServerReady if none does)."""
         route = self.pick(dialogue)

@@ -25,7 +25,6 @@ import math
 import os
 import re
 import time
-import uuid
 from dataclasses import dataclass
 
 import openai
@@ -40,7 +39,7 @@ from workers.env.users.analysis_io import (
     request_seed,
     without_agent_text,
 )
-from workers.env.users.chat_routes import NoServerReady, Route, Routes, ServerGone
+from workers.env.users.chat_routes import Dialogue, NoServerReady, Route, Routes, ServerGone
 from workers.env.users.difficulty import RuleKnobs, episode_draws, rule_knobs
 from workers.env.users.emotion_track import EmotionTrack, UserTurn, fitting_reply_gain
 from workers.env.users.llm_prompts import PromptSet, disclosure_text, intent_text, level_text, prompt_set
@@ -153,7 +152,13 @@ class ChatEndpoint:
         return usage
 
     async def chat(
-        self, messages: list[dict[str, str]], *, max_tokens: int, seed: int, json_mode: bool = False, dialogue: str | None = None
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        seed: int,
+        json_mode: bool = False,
+        dialogue: Dialogue | None = None,
     ) -> Completion:
         """One completion; `seed` makes the endpoint's sampling repeatable where it honours it
         (vLLM does); `dialogue` keeps a dialogue's requests on one server (chat_routes.py).
@@ -228,7 +233,7 @@ class LlmSimulator:
         self._prompts: PromptSet | None = None
         self._language = "en"
         self._history: list[tuple[str, str]] = []
-        self._dialogue = ""
+        self._dialogue: Dialogue | None = None
         """What keeps this dialogue's requests on one server (sticky routing)."""
 
     @property
@@ -249,7 +254,7 @@ class LlmSimulator:
         self._knobs = rule_knobs(difficulty, scenario.personality, episode_draws(self.seed, scenario.id))
         self.track.reset(self._knobs.start_emotion, self._knobs.patience, walkout_cost=self._knobs.penalty)
         self._history = []
-        self._dialogue = uuid.uuid4().hex
+        self._dialogue = Dialogue.of_user(self.seed, scenario.id)
         opening = await self._user_message(self._prompts.opening)
         self._history.append(("user", opening))
         return opening

@@ -24,7 +24,6 @@ verdict is read (`analysis_io`).
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from workers.env.scenarios.scenario import Scenario, realise
 from workers.env.users.analysis_io import (
@@ -37,6 +36,7 @@ from workers.env.users.analysis_io import (
     without_agent_text,
     without_final_line,
 )
+from workers.env.users.chat_routes import Dialogue
 from workers.env.users.emotion_track import UserTurn
 from workers.env.users.llm_prompts import PromptSet, intent_text, level_text, prompt_set
 from workers.env.users.llm_simulator import HELPED, HURT, NEUTRAL, UNPARSED, ChatEndpoint
@@ -81,7 +81,7 @@ class RlverUser:
         self._language = "en"
         self._level = ""
         self._history: list[tuple[str, str]] = []
-        self._dialogue = ""
+        self._dialogue: Dialogue | None = None
         """What keeps this dialogue's requests on one server (sticky routing)."""
 
     def start(self, scenario: Scenario, difficulty: float) -> str:
@@ -96,7 +96,7 @@ class RlverUser:
         self._scenario = realise(scenario, self.seed)
         self._level = level_text(self._prompts, difficulty, strictness=False)
         self.emotion, self.turn, self._history = self.start_emotion, 0, []
-        self._dialogue = uuid.uuid4().hex
+        self._dialogue = Dialogue.of_user(self.seed, scenario.id)
         opening = await self._say(self._prompts.rlver.opening)
         self._history.append(("user", opening))
         return opening

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from workers.env.users.chat_routes import NoServerReady, Route, Routes, Routing, ServerGone
+from workers.env.users.chat_routes import Dialogue, NoServerReady, Route, Routes, Routing, ServerGone
 
 
 class FakeServer:
@@ -39,7 +39,7 @@ def test_a_dialogue_stays_on_one_server_and_dialogues_spread_over_all():
     routes = ready_routes(3)
     homes = {}
     for d in range(300):
-        dialogue = f"dialogue-{d}"
+        dialogue = Dialogue(f"dialogue-{d}")
         homes[dialogue] = routes.pick(dialogue).name
         assert all(routes.pick(dialogue).name == homes[dialogue] for _ in range(5))
     counts = [list(homes.values()).count(f"server_{i}") for i in range(3)]
@@ -48,7 +48,7 @@ def test_a_dialogue_stays_on_one_server_and_dialogues_spread_over_all():
 
 def test_a_server_going_down_moves_only_its_own_dialogues_and_they_come_back():
     routes = ready_routes(3)
-    homes = {f"d{i}": routes.pick(f"d{i}") for i in range(200)}
+    homes = {d: routes.pick(d) for d in (Dialogue(f"d{i}") for i in range(200))}
     down = routes.routes[1]
     down.stale = True
     for dialogue, home in homes.items():
@@ -62,7 +62,7 @@ def test_a_server_going_down_moves_only_its_own_dialogues_and_they_come_back():
 
 def test_an_overloaded_server_passes_a_turn_to_the_dialogues_next_choice():
     routes = ready_routes(2, load_factor=1.0)
-    dialogue = "d"
+    dialogue = Dialogue("d")
     home = routes.pick(dialogue)
     other = next(r for r in routes.routes if r is not home)
     home.outstanding = 3  # bound: ceil(1.0 x (3 + 0 + 1) / 2) = 2
@@ -76,16 +76,37 @@ def test_an_overloaded_server_passes_a_turn_to_the_dialogues_next_choice():
 def test_a_request_answered_by_another_server_than_its_dialogues_last_counts_as_switched():
     routes = ready_routes(2)
     a, b = routes.routes
-    assert not routes.answered("d", a)  # the dialogue's first request
-    assert not routes.answered("d", a)
-    assert routes.answered("d", b) and routes.answered("d", a)
-    assert not routes.answered(None, b) and not routes.answered("e", b)
+    d, e = Dialogue("d"), Dialogue("e")
+    assert not routes.answered(d, a)  # the dialogue's first request
+    assert not routes.answered(d, a)
+    assert routes.answered(d, b) and routes.answered(d, a)
+    assert not routes.answered(None, b) and not routes.answered(e, b)
+
+
+def test_a_groups_dialogues_share_a_server_and_a_mate_answered_elsewhere_is_not_a_switch():
+    routes = ready_routes(4)
+    for seed in range(50):
+        mates = [Dialogue.of_user(seed, "scenario-7") for _ in range(3)]
+        assert len({m.id for m in mates}) == 3
+        home = routes.pick(mates[0])
+        assert all(routes.pick(m) is home for m in mates)
+        other = next(r for r in routes.routes if r is not home)
+        assert not routes.answered(mates[0], home) and not routes.answered(mates[1], other)
+        assert not routes.answered(mates[0], home)
+
+
+def test_a_repeated_run_routes_its_dialogues_the_same_way():
+    first, again = ready_routes(3), ready_routes(3)
+    users = [(seed, f"scenario-{seed % 7}") for seed in range(100)]
+    homes = [first.pick(Dialogue.of_user(*u)).name for u in users]
+    assert [again.pick(Dialogue.of_user(*u)).name for u in users] == homes
+    assert len(set(homes)) == 3
 
 
 def test_least_loaded_ignores_the_dialogue():
     routes = ready_routes(2, routing="least_loaded")
     routes.routes[0].outstanding = 1
-    assert {routes.pick(f"d{i}").name for i in range(20)} == {"server_1"}
+    assert {routes.pick(Dialogue(f"d{i}")).name for i in range(20)} == {"server_1"}
 
 
 def test_requests_go_to_the_route_with_the_fewest_outstanding():
