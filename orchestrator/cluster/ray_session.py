@@ -28,7 +28,9 @@ def cpus_needed(config: ExperimentConfig) -> float:
 def ray_session(config: ExperimentConfig) -> Iterator[None]:
     """A local cluster lives in its own short temp dir (Ray's socket paths must stay under 107
     bytes) and is torn down with it; an existing cluster (`ray.address`) is only connected to;
-    inside Ray already (a sweep trial is a Ray task) the job uses the cluster it runs on."""
+    inside Ray already (a sweep trial is a Ray task) the job uses the cluster it runs on.
+    Without `ray.address` the cluster is always a new one: Ray's own default would join the
+    cluster named by RAY_ADDRESS, which a user of the Jobs CLI often has exported."""
     import ray
 
     if ray.is_initialized():
@@ -48,6 +50,7 @@ def ray_session(config: ExperimentConfig) -> Iterator[None]:
     temp_dir = tempfile.mkdtemp(prefix="gl-ray-", dir="/tmp" if os.path.isdir("/tmp") else None)
     num_cpus = config.ray.num_cpus or max(os.cpu_count() or 1, int(cpus_needed(config) + 0.999))
     ray.init(
+        address="local",
         num_cpus=num_cpus,
         include_dashboard=False,
         log_to_driver=False,

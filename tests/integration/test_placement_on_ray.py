@@ -31,6 +31,13 @@ def test_actors_run_inside_the_reserved_group_and_it_is_released():
         assert placement_group_table(group)["state"] == "REMOVED"
 
 
+def test_a_run_without_ray_address_starts_its_own_cluster_whatever_RAY_ADDRESS_says(monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")  # nothing listens there
+    with ray_session(load_config(None, ["ray.num_cpus=3"])):
+        assert ray.cluster_resources()["CPU"] == 3
+    assert not ray.is_initialized()
+
+
 def test_more_gpus_than_the_cluster_has_fails_at_once_naming_the_keys():
     base = load_config(None, [])
     with ray_session(base):
