@@ -11,7 +11,11 @@ from workers.config_section import ConfigSection, check_whole_gpus
 
 
 class RayConfig(ConfigSection):
-    address: str | None = Field(None, description="Existing cluster address (auto: the one this node belongs to); None starts a new local one, whatever RAY_ADDRESS says.")
+    address: str | None = Field(
+        None,
+        description="Existing cluster address (auto: the one this node belongs to); "
+        "None starts a new local one, whatever RAY_ADDRESS says.",
+    )
     num_cpus: int | None = Field(None, ge=1, description="CPUs of the local cluster (default: what the job needs).")
 
 

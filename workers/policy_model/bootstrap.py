@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from workers.chat_format import CHAT_TEMPLATE, END_OF_TEXT, IM_END, SPECIAL_TOKENS, opening_segment, user_segment
 from workers.policy_model.corpus import CorpusDialogue, corpus_texts, counselling_corpus
 
@@ -93,10 +95,10 @@ def ensure_model(
     cached = cache_root() / "models" / (name if layout == "chatml" else f"{name}-{layout}")
     if not (cached / "config.json").exists():
         if layout == "chatml":
-            _build_once(cached, lambda staging: build_model(MODEL_SIZES[size], seed, staging, log))
+            _build_once(cached, lambda staging: build_model(MODEL_SIZES[size], seed, staging, log), log)
         else:
             base = ensure_model(size, seed, log=log)
-            _build_once(cached, lambda staging: derive_layout(base, layout, staging))
+            _build_once(cached, lambda staging: derive_layout(base, layout, staging), log)
     else:
         log(f"using cached {size} policy at {cached}")
     if out is None:
@@ -107,19 +109,28 @@ def ensure_model(
     return out
 
 
-def _build_once(target: Path, build: Callable[[Path], None]) -> None:
-    """Build into a staging directory, then rename: concurrent builders never see half a model."""
+def _build_once(target: Path, build: Callable[[Path], None], log: Callable[[str], None]) -> None:
+    """Build into a staging directory, then rename, under a lock beside the target: processes
+    asking for one model at once (two runs, two test workers) build it once, the others wait
+    for it, and none sees half a model."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    lock = FileLock(target.parent / f".{target.name}.lock")
     try:
-        build(staging)
+        lock.acquire(timeout=0)
+    except Timeout:
+        log(f"another process is building {target.name}; waiting for it")
+        lock.acquire()
+    try:
+        if (target / "config.json").exists():
+            return
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
         try:
+            build(staging)
             staging.rename(target)
-        except OSError:
-            if not (target / "config.json").exists():
-                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        lock.release()
 
 
 def derive_layout(base: Path, layout: str, out: Path) -> None:

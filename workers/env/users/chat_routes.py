@@ -4,13 +4,14 @@ simulator servers (simulator.serve).
 Among served routes, `sticky` routing keeps a dialogue on one server, so each turn's prompt (the
 last turn's prompt and answer, plus a little) finds its prefix in that server's cache instead of
 being prefilled again elsewhere. A GRPO group's dialogues go together: they play one user (one
-seed, one scenario), so their persona prompt and opening request, the same for all of them,
-meet one server's cache rather than one on each server. The server is the dialogue's first by rendezvous hashing (each server ranked by a
-hash of the dialogue's key and the server's name); the key comes from the run's seeds, so a
-repeated run routes its dialogues the same way. A dialogue moves only when its
-server is not ready (dead, restarting) or overloaded: more outstanding requests than
-`load_factor` times the fair share (consistent hashing with bounded loads, Mirrokni, Thorup and
-Zadimoghaddam 2018); it then takes the next server in its own ranking, which is stable too.
+seed, one scenario), so their persona prompt and opening request, the same for all of them, meet
+one server's cache rather than one on each server. The server is the dialogue's first by
+rendezvous hashing (each server ranked by a hash of the dialogue's key and the server's name);
+the key comes from the run's seeds, so a repeated run routes its dialogues the same way. A
+dialogue moves only when its server is not ready (dead, restarting) or overloaded: more
+outstanding requests than `load_factor` times the fair share (consistent hashing with bounded
+loads, Mirrokni, Thorup and Zadimoghaddam 2018); it then takes the next server in its own
+ranking, which is stable too.
 `least_loaded` sends each request to the server with the fewest requests outstanding.
 
 A served route knows how to ask its server where it listens now (`resolve`): a server that dies
