@@ -18,6 +18,12 @@ MODEL_FIXTURES = frozenset({"model_cache", "tiny_model", "vllm_worker", "vllm_se
 """Fixtures that build the tiny policy (~2 minutes, once a session): only the slow tier may use them."""
 
 
+WORKER_SHARED = frozenset({"vllm_worker", "vllm_server", "two_step_run"})
+"""Session fixtures that cost an engine or a training run: under `pytest -n` the tests that use one
+run on one worker, so it starts once (the tiny policy is shared through the model cache instead)."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """The quick tier (`-m "not slow"`) builds no model, as the README says: a test that needs one
     and is not marked slow is an error at collection, not two silent minutes."""
@@ -25,6 +31,20 @@ def pytest_collection_modifyitems(config, items):
     unmarked = [item.nodeid for item in quick if MODEL_FIXTURES & set(item.fixturenames)]
     if unmarked:
         raise pytest.UsageError("mark these @pytest.mark.slow: they build the tiny policy\n  " + "\n  ".join(unmarked))
+    for item in items:
+        group = worker_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def worker_group(item) -> str | None:
+    """The `pytest -n --dist loadgroup` group of a test: its module's, when it uses a fixture set
+    up once per module (a cluster, a checkpoint); else the costly session fixture's it uses."""
+    defs = getattr(item, "_fixtureinfo", None)
+    scopes = {name: fixturedefs[-1].scope for name, fixturedefs in (defs.name2fixturedefs.items() if defs else ())}
+    if "module" in scopes.values():
+        return item.nodeid.split("::")[0]
+    return next((name for name in sorted(WORKER_SHARED) if name in scopes), None)
 
 
 @pytest.fixture(autouse=True)
@@ -41,8 +61,15 @@ def _quick_tests_start_no_ray(request, monkeypatch):
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory) -> str:
-    """A session-wide model cache; subprocesses (e2e) get it through GOLDILOCKS_CACHE."""
-    path = str(tmp_path_factory.mktemp("model-cache"))
+    """A session-wide model cache; subprocesses (e2e) get it through GOLDILOCKS_CACHE. Workers
+    of one `pytest -n` share it (beside their own temp roots): the build's lock lets one of them
+    build the tiny policy while the others wait."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "model-cache"
+        shared.mkdir(exist_ok=True)
+        path = str(shared)
+    else:
+        path = str(tmp_path_factory.mktemp("model-cache"))
     previous = os.environ.get("GOLDILOCKS_CACHE")
     os.environ["GOLDILOCKS_CACHE"] = path
     yield path

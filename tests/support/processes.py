@@ -53,16 +53,22 @@ def stop_session(process: subprocess.Popen, grace_s: float = 30) -> None:
 
 
 def vllm_servers(served_name: str) -> list:
-    """The vLLM OpenAI servers alive on this machine that serve `served_name` (others, such as
-    the session's own `tiny-sim` server, are not counted)."""
+    """The vLLM OpenAI servers alive that the running test started (by the PYTEST_CURRENT_TEST
+    their environment inherited, so a test beside it in another worker is not counted) and that
+    serve `served_name` (others, such as the session's own `tiny-sim` server, are not counted)."""
     import psutil
 
+    marker = os.environ["PYTEST_CURRENT_TEST"]
     found = []
     for process in psutil.process_iter(["cmdline"]):
         args = process.info["cmdline"] or []
         if "vllm.entrypoints.openai.api_server" in args and served_name in args:
             at = args.index(served_name)
-            if at and args[at - 1] == "--served-model-name":
+            try:
+                ours = process.environ().get("PYTEST_CURRENT_TEST") == marker
+            except (psutil.AccessDenied, psutil.NoSuchProcess):
+                continue
+            if at and args[at - 1] == "--served-model-name" and ours:
                 found.append(process)
     return found
 
