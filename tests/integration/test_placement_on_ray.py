@@ -1,6 +1,8 @@
 """The run's placement group on a real local Ray cluster: reserved before the actors, one bundle
 each, released after; a request the cluster can never hold fails at once, naming the keys."""
 
+import os
+
 import pytest
 import ray
 from ray.util.placement_group import placement_group_table
@@ -35,7 +37,8 @@ def test_a_run_without_ray_address_starts_its_own_cluster_whatever_RAY_ADDRESS_s
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")  # nothing listens there
     with ray_session(load_config(None, ["ray.num_cpus=3"])):
         assert ray.cluster_resources()["CPU"] == 3
-    assert not ray.is_initialized()
+        assert "RAY_ADDRESS" not in os.environ  # nor do the cluster's own processes see it
+    assert not ray.is_initialized() and os.environ["RAY_ADDRESS"] == "127.0.0.1:9"
 
 
 def test_more_gpus_than_the_cluster_has_fails_at_once_naming_the_keys():
