@@ -7,11 +7,12 @@ being prefilled again elsewhere. A GRPO group's dialogues go together: they play
 seed, one scenario), so their persona prompt and opening request, the same for all of them, meet
 one server's cache rather than one on each server. The server is the dialogue's first by
 rendezvous hashing (each server ranked by a hash of the dialogue's key and the server's name);
-the key comes from the run's seeds, so a repeated run routes its dialogues the same way. A
-dialogue moves only when its server is not ready (dead, restarting) or overloaded: more
-outstanding requests than `load_factor` times the fair share (consistent hashing with bounded
-loads, Mirrokni, Thorup and Zadimoghaddam 2018); it then takes the next server in its own
-ranking, which is stable too.
+the key comes from the run's seeds, so a repeated run places its dialogues the same way. A
+server is overloaded past `load_factor` times the fair share of outstanding requests
+(consistent hashing with bounded loads, Mirrokni, Thorup and Zadimoghaddam 2018); a dialogue
+that finds its first choice overloaded or not ready (dead, restarting) takes the next in its
+ranking, and from then on goes back to the server that last answered it while that one is
+ready and under the bound: a group larger than a server's share spreads once and then stays put.
 `least_loaded` sends each request to the server with the fewest requests outstanding.
 
 A served route knows how to ask its server where it listens now (`resolve`): a server that dies
@@ -144,6 +145,8 @@ class Routes:
             return min(ready, key=lambda r: r.outstanding)
         bound = math.ceil(self.load_factor * (sum(r.outstanding for r in ready) + 1) / len(ready))
         preferred = sorted(self.routes, key=lambda r: rank(dialogue.key, r.name), reverse=True)
+        last = self._last.get(dialogue.id)
+        preferred.sort(key=lambda r: r.name != last)  # stable: where it was answered last, then its key's order
         return next(r for r in preferred if r.ready and r.outstanding < bound)
 
     def answered(self, dialogue: Dialogue | None, route: Route) -> bool:

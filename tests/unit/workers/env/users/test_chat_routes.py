@@ -95,6 +95,23 @@ def test_a_groups_dialogues_share_a_server_and_a_mate_answered_elsewhere_is_not_
         assert not routes.answered(mates[0], home)
 
 
+def test_a_group_larger_than_a_servers_share_spreads_once_and_then_each_dialogue_stays_put():
+    routes = ready_routes(2)
+    group = [Dialogue.of_user(3, "scenario-1") for _ in range(8)]
+    for turn in range(4):
+        order = group if turn % 2 == 0 else group[::-1]  # the turn's requests arrive in another order
+        picked = []
+        for d in order:  # a burst: every request outstanding until the turn's answers
+            route = routes.pick(d)
+            route.outstanding += 1
+            picked.append((d, route))
+        assert sorted(r.outstanding for r in routes.routes) == [3, 5]  # the bound spread the group
+        switched = [routes.answered(d, route) for d, route in picked]
+        assert not any(switched), f"turn {turn}: {sum(switched)} of 8 dialogues changed server"
+        for r in routes.routes:
+            r.outstanding = 0
+
+
 def test_a_repeated_run_routes_its_dialogues_the_same_way():
     first, again = ready_routes(3), ready_routes(3)
     users = [(seed, f"scenario-{seed % 7}") for seed in range(100)]
