@@ -129,6 +129,7 @@ class Routes:
         self.resolve_timeout_s = resolve_timeout_s
         self.routing = routing
         self.load_factor = load_factor
+        self._addresses_asked = False
         self._last: OrderedDict[str, str] = OrderedDict()
         """The server of each recent dialogue's last answered request (the newest DIALOGUES_KEPT)."""
 
@@ -162,7 +163,11 @@ class Routes:
 
     async def acquire(self, dialogue: Dialogue | None = None) -> Route:
         """A route to send a request on (`pick`), else the first stale one to come back within
-        the resolve timeout (NoServerReady if none does)."""
+        the resolve timeout (NoServerReady if none does). The first requests wait until every
+        server's address is known (or the timeout passes): placed on whichever answered first,
+        sticky dialogues would stay there."""
+        if not self._addresses_asked:
+            await self._ask_every_address()
         route = self.pick(dialogue)
         if route is not None:
             return route
@@ -178,6 +183,15 @@ class Routes:
                 + ", ".join(f"{r.name} ({'gone' if r.gone else 'restarting'})" for r in self.routes)
             )
         return route
+
+    async def _ask_every_address(self) -> None:
+        for route in self.routes:
+            if route.url is None and not route.gone:
+                self._start_refresh(route)
+        asking = [r._refresh for r in self.routes if r._refresh is not None and not r._refresh.done()]
+        if asking:
+            await asyncio.wait(asking, timeout=self.resolve_timeout_s)
+        self._addresses_asked = True
 
     def failed(self, route: Route) -> None:
         """A request on `route` failed in transit: a served route asks its server again before

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from workers.env.users.chat_routes import Dialogue, NoServerReady, Route, Routes, Routing, ServerGone
+from workers.env.users.chat_routes import Dialogue, NoServerReady, Route, Routes, Routing, ServerGone, rank
 
 
 class FakeServer:
@@ -139,6 +139,18 @@ def test_requests_go_to_the_route_with_the_fewest_outstanding():
         return a.calls, b.calls
 
     assert asyncio.run(run()) == (1, 1)
+
+
+def test_the_first_dialogues_are_placed_by_their_keys_not_on_the_server_that_answered_first():
+    async def run():
+        fast, slow = FakeServer("http://fast/v1"), FakeServer("http://slow/v1")
+        slow.delay_s = 0.05
+        routes = served(fast, slow, routing="sticky")
+        prefer_slow = [d for d in (Dialogue(f"d{i}") for i in range(40)) if rank(d.key, "server_1") > rank(d.key, "server_0")]
+        first = await asyncio.gather(*(routes.acquire(d) for d in prefer_slow[:3]))
+        return [r.url for r in first]
+
+    assert asyncio.run(run()) == ["http://slow/v1"] * 3
 
 
 def test_a_failed_route_is_asked_again_and_counts_a_restart_when_its_address_moved():
