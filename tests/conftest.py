@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -14,13 +16,28 @@ settings.register_profile("goldilocks", deadline=None)
 settings.load_profile("goldilocks")
 
 
+def pytest_configure(config):
+    """Under `pytest -n`, Ray's auth token exists before any worker starts a cluster: on a fresh
+    machine each new local cluster writes its own to ~/.ray/auth_token, and two at once would
+    leave one cluster's processes holding the other's token."""
+    workers = getattr(config.option, "numprocesses", None)
+    if not workers or hasattr(config, "workerinput") or os.environ.get("RAY_AUTH_MODE") == "disabled":
+        return
+    given = any(os.environ.get(k) for k in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"))
+    if given or (Path.home() / ".ray" / "auth_token").exists():
+        return
+    ray = Path(sys.executable).with_name("ray")
+    subprocess.run([ray, "get-auth-token", "--generate"], check=True, capture_output=True, timeout=120)
+
+
 MODEL_FIXTURES = frozenset({"model_cache", "tiny_model", "vllm_worker", "vllm_server"})
 """Fixtures that build the tiny policy (~2 minutes, once a session): only the slow tier may use them."""
 
 
 WORKER_SHARED = frozenset({"vllm_worker", "vllm_server", "two_step_run"})
 """Session fixtures that cost an engine or a training run: under `pytest -n` the tests that use one
-run on one worker, so it starts once (the tiny policy is shared through the model cache instead)."""
+run on one worker, so it starts once (the tiny policy is shared through the model cache instead).
+A module that reaches one through `request.getfixturevalue` names its group itself."""
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -32,7 +49,7 @@ def pytest_collection_modifyitems(config, items):
     if unmarked:
         raise pytest.UsageError("mark these @pytest.mark.slow: they build the tiny policy\n  " + "\n  ".join(unmarked))
     for item in items:
-        group = worker_group(item)
+        group = None if item.get_closest_marker("xdist_group") else worker_group(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
 

@@ -6,7 +6,7 @@ import torch
 from workers.backends import BACKENDS, SamplingConfig
 from workers.chat_format import opening_segment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("vllm_worker")]  # the in-process engine, once under pytest -n
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -12,7 +12,7 @@ from workers.env.scenarios.english_scenarios import english_split
 from workers.learner import Learner
 from workers.types import EpisodeRequest, TokenSequence, TrainBatch
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("vllm_worker")]  # the in-process engine, once under pytest -n
 
 LEARNER = probe_learner_settings()
 

@@ -2,7 +2,6 @@
 never shows a half-built one."""
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,20 @@ def test_builders_racing_for_one_model_build_it_once_and_the_others_wait(tmp_pat
     builds: list[int] = []
     seen: list[bool] = []
     logs: list[str] = []
+    both_waiting = threading.Event()
+
+    def log(message: str) -> None:
+        logs.append(message)
+        if len(logs) == 2:
+            both_waiting.set()
 
     def build(staging: Path) -> None:
         builds.append(1)
-        time.sleep(0.3)  # long enough for the other builders to arrive and wait
+        assert both_waiting.wait(timeout=60), "the other builders never reached the lock"
         (staging / "config.json").write_text("{}")
 
     def ask() -> None:
-        _build_once(target, build, logs.append)
+        _build_once(target, build, log)
         seen.append((target / "config.json").exists())
 
     threads = [threading.Thread(target=ask) for _ in range(3)]
