@@ -271,9 +271,28 @@ class ExperimentConfig(ConfigSection):
             device="cuda" if self.resources.learner.num_gpus else "cpu",
         )
 
-    def rollout_settings(self, servers: tuple[ServedSimulator, ...] = ()) -> RolloutSettings:
+    def dialogues_between_updates(self) -> int:
+        """The most dialogues one rollout engine runs on one version of the weights: a step's
+        (two under one_step_off, where step t + 1 samples from the weights that sampled step t)
+        and an evaluation's; the whole step's, not a worker's share, since a worker re-runs the
+        groups of a dead peer."""
+        t = self.trainer
+        rollouts = 2 if t.pipeline == "one_step_off" else 1
+        evaluation = t.eval_scenarios * len(t.eval_levels) if t.eval_every else 0
+        return rollouts * self.rollout.groups_per_step * self.rollout.group_size + evaluation
+
+    def kv_cache_sequences(self, dialogues: int) -> int:
+        """Token sequences `dialogues` dialogues leave in a rollout engine's prefix cache: one each,
+        each turn's prompt extending the last, but one a turn under the `think` template, whose
+        history drops the thinking of earlier replies (a new prefix). An engine with room for all of
+        them evicts no block a later prompt could reuse before its weights change and the cache is
+        reset: its prefix hits are those of an unbounded cache."""
+        return dialogues * (self.simulator.turn_limit if self.policy.template == "think" else 1)
+
+    def rollout_settings(self, servers: tuple[ServedSimulator, ...] = (), dialogues: int | None = None) -> RolloutSettings:
         """What each rollout worker takes, gathered from the policy, rollout, simulator and
-        resources sections; `servers`: the run's own simulator servers."""
+        resources sections; `servers`: the run's own simulator servers; `dialogues`: the most
+        it runs on one version of the weights (`dialogues_between_updates` in a run)."""
         from workers.backends import SamplingConfig
         from workers.rollout_worker import RolloutSettings
 
@@ -292,6 +311,7 @@ class ExperimentConfig(ConfigSection):
             tensor_parallel_size=self.resources.rollout.tensor_parallel_size,
             gpu_memory_utilization=self.resources.rollout.gpu_memory_utilization,
             lora_rank=policy.lora.rank if policy.lora else None,
+            kv_cache_sequences=self.kv_cache_sequences(dialogues or self.dialogues_between_updates()),
         )
 
     def serve_settings(self, model_dir: str) -> ServeSettings:

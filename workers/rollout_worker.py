@@ -46,6 +46,8 @@ class RolloutSettings:
     gpu_memory_utilization: float = 0.85
     lora_rank: int | None = None
     """The policy is a base and a LoRA adapter of this rank (`policy.lora`)."""
+    kv_cache_sequences: int | None = None
+    """Sequences the engine's KV cache holds at once on CPU (`ExperimentConfig.kv_cache_sequences`)."""
 
 
 def within_turn(generation: Generation, turn_end: int) -> Generation:
@@ -123,6 +125,7 @@ class RolloutWorker:
             tensor_parallel_size=settings.tensor_parallel_size,
             gpu_memory_utilization=settings.gpu_memory_utilization,
             lora_rank=settings.lora_rank,
+            kv_cache_sequences=settings.kv_cache_sequences,
         )
         self.endpoint = ChatEndpoint(settings.llm) if settings.llm else None
 

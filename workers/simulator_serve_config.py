@@ -52,7 +52,7 @@ class SimulatorServeConfig(ConfigSection):
     max_model_len: int = Field(
         4096, ge=256, description="Context of a served simulator request: the persona, the dialogue so far and its answer."
     )
-    cpu_kv_cache_gb: float = Field(1.0, gt=0, description="KV cache of a server on CPU, in GiB (vLLM's VLLM_CPU_KVCACHE_SPACE).")
+    cpu_kv_cache_gb: float = Field(1.0, gt=0, description="KV cache of a server on CPU, in GiB (vLLM's --kv-cache-memory-bytes).")
     max_restarts: int = Field(
         3, ge=0, description="Deaths each server survives: Ray restarts it and its requests are retried on the others."
     )

@@ -55,17 +55,19 @@ def server_command(settings: ServeSettings, host: str, port: int) -> list[str]:
     else:
         command += ["--enforce-eager", "--no-enable-chunked-prefill"]
         command += ["--max-num-batched-tokens", str(max(8192, settings.max_model_len))]
+        command += ["--kv-cache-memory-bytes", str(int(settings.cpu_kv_cache_gb * 1024**3))]
     return command
 
 
 def server_env(settings: ServeSettings, base: dict[str, str]) -> dict[str, str]:
-    """The server's environment: on CPU, its KV cache and its threads (the actor's reservation);
+    """The server's environment: on CPU, its threads (the actor's reservation) and no
+    VLLM_CPU_KVCACHE_SPACE, which vLLM would read over `--kv-cache-memory-bytes` (and only in whole GiB);
     offline from the hub when the model is a directory (no hub timeout on start)."""
     env = dict(base)
     if Path(settings.model).is_dir():
         env["HF_HUB_OFFLINE"] = "1"
     if not settings.on_gpu:
-        env["VLLM_CPU_KVCACHE_SPACE"] = f"{settings.cpu_kv_cache_gb:g}"
+        env.pop("VLLM_CPU_KVCACHE_SPACE", None)
         env["OMP_NUM_THREADS"] = str(settings.threads)
         env["VLLM_CPU_OMP_THREADS_BIND"] = "nobind"
         env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"

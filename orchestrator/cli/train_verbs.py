@@ -139,7 +139,7 @@ def _eval_episodes(cfg, checkpoint: str | None, policy: str | None, requests: li
             _fail(f"--checkpoint: {display(checkpoint)} is not a model directory (no config.json) nor a LoRA adapter")
         from workers.rollout_worker import RolloutWorker
 
-        worker = RolloutWorker(str(local), cfg.rollout_settings(servers), cfg.seed)
+        worker = RolloutWorker(str(local), cfg.rollout_settings(servers, dialogues=len(requests)), cfg.seed)
 
         def play(chunk: list) -> list:
             return worker.rollout(chunk, worker.version).episodes

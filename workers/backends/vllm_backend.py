@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -13,6 +14,7 @@ import torch
 from workers.backends.base import Generation, SamplingConfig
 from workers.backends.model_files import check_weight_names, checkpoint_tensor_names, stop_token_ids
 from workers.lora_adapter import adapter_rank, base_model_dir, is_adapter_dir, write_adapter
+from workers.model_shape import ModelShape
 
 LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 """The adapter ranks vLLM's engine can be sized for (its `max_lora_rank`)."""
@@ -22,9 +24,24 @@ ENGINE_ENV = {
     "HF_HUB_OFFLINE": "1",
     # In-process engine: faster start, and tensors reach collective_rpc intact.
     "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-    # KV cache size on CPU, in GiB.
-    "VLLM_CPU_KVCACHE_SPACE": "1",
 }
+
+DEFAULT_CPU_KV_CACHE_BYTES = 1024**3
+"""An engine's KV cache on CPU when nobody said how many sequences it holds."""
+
+KV_BLOCK_ROUNDING = 256
+"""Tokens a sequence can leave unused in its last KV block: the largest block vLLM's CPU backends use."""
+
+
+def cpu_kv_cache_bytes(model_dir: str, dtype: str, sequences: int, max_model_len: int) -> int:
+    """Room for `sequences` sequences of `max_model_len` tokens at once, each with a block of
+    rounding, in `dtype`. vLLM zeroes its whole KV cache as the engine starts, and on the 2-core
+    CI machine touching fresh memory beside another engine costs about 5 s a GiB: a cache sized to
+    what the engine runs, rather than a fixed GiB, starts the tiny policy's workers that much
+    sooner. VLLM_CPU_KVCACHE_SPACE, when exported, still wins (vLLM reads it over this)."""
+    config = json.loads((Path(model_dir) / "config.json").read_text())
+    per_token = ModelShape.from_config(config).kv_bytes_per_token(getattr(torch, dtype).itemsize)
+    return sequences * (max_model_len + KV_BLOCK_ROUNDING) * per_token
 
 
 def engine_parallelism(tensor_parallel_size: int) -> dict[str, object]:
@@ -47,9 +64,12 @@ class VllmBackend:
         tensor_parallel_size: int = 1,
         gpu_memory_utilization: float = 0.85,
         lora_rank: int | None = None,
+        kv_cache_sequences: int | None = None,
     ):
         """`model_dir` may be a LoRA adapter directory: its base is served with it. `lora_rank`
-        sizes the engine for adapters (a fresh LoRA run starts on the bare base)."""
+        sizes the engine for adapters (a fresh LoRA run starts on the bare base).
+        `kv_cache_sequences`: on CPU, the sequences its KV cache holds at once (`cpu_kv_cache_bytes`);
+        unset, 1 GiB."""
         for key, value in ENGINE_ENV.items():
             os.environ.setdefault(key, value)
         from vllm import LLM
@@ -69,6 +89,12 @@ class VllmBackend:
             if not fits:
                 raise ValueError(f"policy.lora.rank {lora_rank} is above the largest vLLM serves ({LORA_RANKS[-1]})")
             lora = {"enable_lora": True, "max_lora_rank": fits[0], "max_loras": 1}
+        if on_gpu:
+            memory = {"gpu_memory_utilization": gpu_memory_utilization}
+        elif kv_cache_sequences:
+            memory = {"kv_cache_memory_bytes": cpu_kv_cache_bytes(model_dir, dtype, kv_cache_sequences, max_model_len)}
+        else:
+            memory = {"kv_cache_memory_bytes": DEFAULT_CPU_KV_CACHE_BYTES}
         self.llm = LLM(
             model=model_dir,
             dtype=dtype,
@@ -79,7 +105,7 @@ class VllmBackend:
             # Log-probs of the distribution tokens are drawn from (after temperature), the one the
             # learner scores; the default (raw) ignores the temperature.
             logprobs_mode="processed_logprobs",
-            **({"gpu_memory_utilization": gpu_memory_utilization} if on_gpu else {}),
+            **memory,
             **engine_parallelism(tensor_parallel_size),
             **lora,
         )

@@ -210,3 +210,16 @@ def test_the_rlver_profiles_keys_are_refused_where_they_mean_nothing():
         load_config(None, [*LLM, "simulator.start_emotion=40"])
     settings = load_config(None, [*LLM, "simulator.profile=rlver", "simulator.start_emotion=40"]).simulator.llm_settings()
     assert settings is not None and settings.profile == "rlver" and settings.start_emotion == 40
+
+
+def test_a_rollout_engine_holds_every_dialogue_it_runs_on_one_version_of_the_weights():
+    base = ["rollout.groups_per_step=3", "rollout.group_size=2", "trainer.eval_scenarios=5", "trainer.eval_levels=[0.2,0.8]"]
+    assert load_config(None, [*base, "trainer.eval_every=0"]).dialogues_between_updates() == 6
+    assert load_config(None, [*base, "trainer.eval_every=2"]).dialogues_between_updates() == 6 + 10
+    lagged = load_config(None, [*base, "trainer.eval_every=0", "trainer.pipeline=one_step_off"])
+    assert lagged.dialogues_between_updates() == 12
+    assert lagged.rollout_settings().kv_cache_sequences == 12
+    assert lagged.rollout_settings(dialogues=100).kv_cache_sequences == 100
+    # Under `think` a turn's history is re-rendered without the thinking: a new prefix a turn.
+    think = load_config(None, [*base, "policy.template=think", "simulator.max_turns=4"])
+    assert think.kv_cache_sequences(6) == 24

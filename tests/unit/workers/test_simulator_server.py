@@ -28,15 +28,16 @@ def test_a_cpu_server_runs_eagerly_without_chunked_prefill_on_its_threads():
     assert "--dtype float32 --max-model-len 1024 --seed 7" in joined
     assert "--enforce-eager" in command and "--no-enable-chunked-prefill" in command
     assert "--gpu-memory-utilization" not in command
-    env = server_env(settings(), {"PATH": "/bin"})
-    assert env["VLLM_CPU_KVCACHE_SPACE"] == "1.5" and env["OMP_NUM_THREADS"] == "2" and env["PATH"] == "/bin"
+    assert f"--kv-cache-memory-bytes {int(1.5 * 1024**3)}" in joined
+    env = server_env(settings(), {"PATH": "/bin", "VLLM_CPU_KVCACHE_SPACE": "4"})
+    assert "VLLM_CPU_KVCACHE_SPACE" not in env and env["OMP_NUM_THREADS"] == "2" and env["PATH"] == "/bin"
 
 
 def test_a_gpu_server_shards_over_its_gpus_and_keeps_the_hub():
     command = server_command(settings(num_gpus=4, tensor_parallel_size=4, dtype="auto"), "h", 1)
     joined = " ".join(command)
     assert "--dtype bfloat16" in joined and "--tensor-parallel-size 4" in joined and "--gpu-memory-utilization 0.8" in joined
-    assert "--enforce-eager" not in command
+    assert "--enforce-eager" not in command and "--kv-cache-memory-bytes" not in command
     env = server_env(settings(num_gpus=1, model="Qwen/Qwen2.5-72B-Instruct"), {})
     assert "HF_HUB_OFFLINE" not in env and "VLLM_CPU_KVCACHE_SPACE" not in env
 
