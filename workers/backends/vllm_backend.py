@@ -24,6 +24,10 @@ ENGINE_ENV = {
     "HF_HUB_OFFLINE": "1",
     # In-process engine: faster start, and tensors reach collective_rpc intact.
     "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+    # Even eager, vLLM torch.compiles one helper on CPU: each sampled token's rank in the vocabulary,
+    # an integer count nobody here reads. Tracing it cost every engine's first generation ~1.5 s;
+    # run eagerly it counts the same integers. Nothing else in a run calls torch.compile.
+    "TORCHDYNAMO_DISABLE": "1",
 }
 
 DEFAULT_CPU_KV_CACHE_BYTES = 1024**3
