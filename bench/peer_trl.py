@@ -82,8 +82,9 @@ def run_trl(model_dir: str, steps: int, generator: str, precision: str, log) -> 
     from workers.backends.vllm_backend import ENGINE_ENV
 
     prompts = json.dumps(chat_prompts(model_dir, 8))
-    # vLLM's CPU engine as goldilocks starts it: threads unpinned, a 1 GiB KV cache
+    # vLLM's CPU engine with threads unpinned, as goldilocks starts it, and a 1 GiB KV cache
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": "", **ENGINE_ENV, "VLLM_CPU_OMP_THREADS_BIND": "nobind"}
+    env["VLLM_CPU_KVCACHE_SPACE"] = "1"
     python = trl_python(generator, log)
     out = subprocess.run(
         [str(python), str(ROOT / "bench" / "_trl_grpo.py"), model_dir, str(steps + 1), prompts, generator, precision],

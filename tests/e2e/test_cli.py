@@ -146,6 +146,7 @@ def test_eval_of_a_checkpoint(tiny_model, tmp_path):
 @pytest.mark.slow
 def test_eval_serves_its_llm_user_and_stops_it_after(tiny_model, tmp_path):
     served = ["simulator.name=llm", "simulator.model=tiny", "simulator.serve.num_workers=1", "simulator.serve.max_model_len=1024"]
+    served += ["simulator.serve.cpu_kv_cache_gb=0.125"]
     sets = [arg for key in served for arg in ("--set", key)]
     out = run_cli("eval", "--policy", "scripted:expert", "--limit", "2", "--levels", "0.5", *sets, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -44,6 +44,7 @@ def test_a_run_serves_its_own_simulator_and_rides_out_a_killed_server(tiny_model
             "simulator.serve.num_workers=2",
             "simulator.serve.num_cpus=0.5",
             "simulator.serve.max_model_len=1024",
+            "simulator.serve.cpu_kv_cache_gb=0.125",  # a fraction of a GiB: vLLM's env var took whole ones only
         ],
     )
     summary = train(cfg, log=messages.append, faults=FaultPlan(kill_simulator_at_step=1))
