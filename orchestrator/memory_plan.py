@@ -128,7 +128,7 @@ def read_shape(model: str, seed: int = 0, key: str = "policy.model") -> ModelSha
 
     if is_adapter_dir(directory):
         directory = Path(base_model_dir(directory))
-    return ModelShape.from_config(json.loads((directory / "config.json").read_text()))
+    return ModelShape.of_model_dir(directory)
 
 
 def learner_setup(config: ExperimentConfig) -> LearnerSetup:

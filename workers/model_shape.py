@@ -3,7 +3,9 @@ and a token's KV cache cost, for the memory plan before a run and a rollout engi
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,11 @@ class ModelShape:
             )
         except KeyError as exc:
             raise ValueError(f"the model's config.json has no {exc.args[0]}: not a decoder-only transformer") from None
+
+    @classmethod
+    def of_model_dir(cls, directory: str | Path) -> ModelShape:
+        """The shape in a model directory's `config.json`."""
+        return cls.from_config(json.loads((Path(directory) / "config.json").read_text()))
 
     @property
     def layer_params(self) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -43,8 +42,7 @@ def cpu_kv_cache_bytes(model_dir: str, dtype: str, sequences: int, max_model_len
     CI machine touching fresh memory beside another engine costs about 5 s a GiB: a cache sized to
     what the engine runs, rather than a fixed GiB, starts the tiny policy's workers that much
     sooner. VLLM_CPU_KVCACHE_SPACE, when exported, still wins (vLLM reads it over this)."""
-    config = json.loads((Path(model_dir) / "config.json").read_text())
-    per_token = ModelShape.from_config(config).kv_bytes_per_token(getattr(torch, dtype).itemsize)
+    per_token = ModelShape.of_model_dir(model_dir).kv_bytes_per_token(getattr(torch, dtype).itemsize)
     return sequences * (max_model_len + KV_BLOCK_ROUNDING) * per_token
 
 

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from workers.model_shape import ModelShape
@@ -24,3 +26,8 @@ def test_a_token_caches_a_key_and_a_value_per_layer_and_kv_head():
     # 24 layers x (key + value) x 2 kv heads x 64 dims x 2 bytes (bf16): Qwen2.5-0.5B's 12 KiB.
     assert shape.kv_bytes_per_token(2) == 12 * 1024
     assert shape.kv_bytes_per_token(4) == 2 * shape.kv_bytes_per_token(2)
+
+
+def test_a_model_directory_gives_the_shape_of_its_config(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(QWEN2_0_5B))
+    assert ModelShape.of_model_dir(tmp_path) == ModelShape.from_config(QWEN2_0_5B)
