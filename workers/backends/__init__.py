@@ -21,8 +21,8 @@ def make_backend(
 ) -> GenerationBackend:
     """`tensor_parallel_size` and `gpu_memory_utilization` are vLLM's engine knobs on GPU,
     `kv_cache_sequences` its KV cache's size on CPU; the `hf` reference path runs on one device
-    and ignores them. `lora_rank`: the policy is a base
-    plus an adapter of that rank (`model_dir` the base, or an adapter directory)."""
+    and ignores them. `lora_rank`: the policy is a base plus an adapter of that rank (`model_dir`
+    the base, or an adapter directory)."""
     if name == "vllm":
         from workers.backends.vllm_backend import VllmBackend
 

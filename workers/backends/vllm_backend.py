@@ -38,10 +38,10 @@ KV_BLOCK_ROUNDING = 256
 
 def cpu_kv_cache_bytes(model_dir: str, dtype: str, sequences: int, max_model_len: int) -> int:
     """Room for `sequences` sequences of `max_model_len` tokens at once, each with a block of
-    rounding, in `dtype`. vLLM zeroes its whole KV cache as the engine starts, and on the 2-core
-    CI machine touching fresh memory beside another engine costs about 5 s a GiB: a cache sized to
-    what the engine runs, rather than a fixed GiB, starts the tiny policy's workers that much
-    sooner. VLLM_CPU_KVCACHE_SPACE, when exported, still wins (vLLM reads it over this)."""
+    rounding, in `dtype`. vLLM zeroes its whole KV cache as the engine starts, and on a 2-core
+    VM measured here touching fresh memory beside another process cost about 5 s a GiB: a cache
+    sized to what the engine runs, rather than a fixed GiB, starts the tiny policy's workers that
+    much sooner. VLLM_CPU_KVCACHE_SPACE, when exported, still wins (vLLM reads it over this)."""
     per_token = ModelShape.of_model_dir(model_dir).kv_bytes_per_token(getattr(torch, dtype).itemsize)
     return sequences * (max_model_len + KV_BLOCK_ROUNDING) * per_token
 
